@@ -1,0 +1,1 @@
+"""elsewhere's benchmarks; `make bench` (python -m bench) runs every `bench_*.py` here."""
