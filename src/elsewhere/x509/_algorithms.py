@@ -1,0 +1,58 @@
+"""Signature-algorithm and key checks shared by bundle parsing and path validation."""
+
+from __future__ import annotations
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
+from cryptography.x509.oid import ObjectIdentifier, SignatureAlgorithmOID
+
+__all__ = ["describe_name", "key_problem", "weak_signature"]
+
+# Roles Anywhere refuses MD5- and SHA-1-signed certificates (User Guide, "Signature validation").
+# 1.3.14.3.2.29 is the old OIW sha1WithRSA spelling that some CAs still emit.
+_WEAK: dict[ObjectIdentifier, str] = {
+    SignatureAlgorithmOID.RSA_WITH_MD5: "md5WithRSAEncryption",
+    SignatureAlgorithmOID.RSA_WITH_SHA1: "sha1WithRSAEncryption",
+    ObjectIdentifier("1.3.14.3.2.29"): "sha1WithRSA (OIW)",
+    SignatureAlgorithmOID.ECDSA_WITH_SHA1: "ecdsa-with-SHA1",
+    SignatureAlgorithmOID.DSA_WITH_SHA1: "dsa-with-SHA1",
+    ObjectIdentifier("1.2.840.113549.1.1.2"): "md2WithRSAEncryption",
+}
+
+
+def weak_signature(cert: x509.Certificate) -> str | None:
+    """The name of the certificate's signature algorithm if it is MD5/MD2/SHA-1 based, else None."""
+    return _WEAK.get(cert.signature_algorithm_oid)
+
+
+def describe_name(name: x509.Name) -> str:
+    """A Name for messages: its RFC 4514 string, or ``<empty subject>``."""
+    text = name.rfc4514_string()
+    return text if text else "<empty subject>"
+
+
+_CURVE_NAMES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
+
+
+def key_problem(
+    cert: x509.Certificate, *, min_rsa_bits: int, allowed_curves: frozenset[str]
+) -> str | None:
+    """Why the certificate's public key is not acceptable, or None when it is."""
+    try:
+        key = cert.public_key()
+    except (ValueError, TypeError) as exc:  # unsupported algorithm or malformed key
+        return f"public key cannot be used: {exc}"
+    if isinstance(key, rsa.RSAPublicKey):
+        if key.key_size < min_rsa_bits:
+            return f"RSA key of {key.key_size} bits is below the minimum of {min_rsa_bits}"
+        return None
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        curve = _CURVE_NAMES.get(key.curve.name, key.curve.name)
+        if curve not in allowed_curves:
+            allowed = ", ".join(sorted(allowed_curves))
+            return f"EC curve {curve} is not allowed (allowed: {allowed})"
+        return None
+    if isinstance(key, dsa.DSAPublicKey):
+        return "DSA keys are not supported"
+    # Ed25519/Ed448 are refused by the path verifier itself; ML-DSA is left to it as well.
+    return None
