@@ -1,0 +1,346 @@
+"""An in-memory store implementing the service ports; for tests and throwaway servers."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Sequence
+from typing import Generic, TypeVar
+
+from elsewhere.domain import (
+    AccessKey,
+    AuthenticationRecord,
+    CredentialSummary,
+    Crl,
+    InstanceProperty,
+    Profile,
+    Subject,
+    Tag,
+    TrustAnchor,
+)
+from elsewhere.storage._subjects import (
+    MAX_CREDENTIALS_PER_SUBJECT,
+    MAX_INSTANCE_PROPERTIES_PER_SUBJECT,
+    properties_key,
+)
+
+__all__ = ["MemoryStore"]
+
+R = TypeVar("R", TrustAnchor, Profile, Crl)
+
+
+class _Version:
+    def __init__(self) -> None:
+        self.value = 0
+
+
+class _MemoryRepository(Generic[R]):
+    """Records by id in a dict, under the store's lock."""
+
+    def __init__(self, lock: threading.RLock, version: _Version) -> None:
+        self._lock = lock
+        self._version = version
+        self._rows: dict[str, R] = {}
+
+    def add(self, record: R) -> None:
+        """Insert a new record."""
+        with self._lock:
+            if record.id in self._rows:
+                raise KeyError(record.id)
+            self._rows[record.id] = record
+            self._version.value += 1
+
+    def get(self, record_id: str) -> R | None:
+        """The record, or None."""
+        with self._lock:
+            return self._rows.get(record_id)
+
+    def replace(self, record: R) -> bool:
+        """Overwrite the record with the same id."""
+        with self._lock:
+            if record.id not in self._rows:
+                return False
+            self._rows[record.id] = record
+            self._version.value += 1
+            return True
+
+    def remove(self, record_id: str) -> R | None:
+        """Delete and return the record."""
+        with self._lock:
+            record = self._rows.pop(record_id, None)
+            if record is not None:
+                self._version.value += 1
+            return record
+
+    def list_page(self, after: str | None, limit: int) -> list[R]:
+        """Up to ``limit`` records after ``after``, by id."""
+        with self._lock:
+            keys = sorted(k for k in self._rows if after is None or k > after)[:limit]
+            return [self._rows[k] for k in keys]
+
+    def list_all(self) -> list[R]:
+        """Every record, by id."""
+        with self._lock:
+            return [self._rows[k] for k in sorted(self._rows)]
+
+    def count(self) -> int:
+        """How many records there are."""
+        with self._lock:
+            return len(self._rows)
+
+
+class _MemoryTags:
+    def __init__(self, lock: threading.RLock, version: _Version) -> None:
+        self._lock = lock
+        self._version = version
+        self._tags: dict[str, dict[str, str]] = {}
+
+    def get(self, resource_arn: str) -> tuple[Tag, ...]:
+        """The resource's tags by key."""
+        with self._lock:
+            tags = self._tags.get(resource_arn, {})
+            return tuple(Tag(k, tags[k]) for k in sorted(tags))
+
+    def put(self, resource_arn: str, tags: Sequence[Tag]) -> None:
+        """Add or overwrite tags."""
+        with self._lock:
+            self._tags.setdefault(resource_arn, {}).update((t.key, t.value) for t in tags)
+            self._version.value += 1
+
+    def remove(self, resource_arn: str, keys: Sequence[str]) -> None:
+        """Remove tags by key."""
+        with self._lock:
+            existing = self._tags.get(resource_arn, {})
+            for key in keys:
+                existing.pop(key, None)
+            self._version.value += 1
+
+    def clear(self, resource_arn: str) -> None:
+        """Remove every tag of the resource."""
+        with self._lock:
+            self._tags.pop(resource_arn, None)
+            self._version.value += 1
+
+
+class _MemorySubjects:
+    def __init__(self, lock: threading.RLock) -> None:
+        self._lock = lock
+        self._subjects: dict[str, Subject] = {}
+        self._by_dn: dict[str, str] = {}
+
+    def record_authentications(self, batch: Sequence[AuthenticationRecord]) -> None:
+        """Fold a batch into the subject records."""
+        with self._lock:
+            for rec in batch:
+                self._record(rec)
+
+    def _record(self, rec: AuthenticationRecord) -> None:
+        subject_id = self._by_dn.get(rec.x509_subject)
+        if subject_id is None:
+            subject = Subject(
+                id=rec.new_subject_id,
+                arn=rec.new_subject_arn,
+                x509_subject=rec.x509_subject,
+                enabled=True,
+                last_seen_at=rec.seen_at,
+                created_at=rec.seen_at,
+                updated_at=rec.seen_at,
+            )
+            self._by_dn[rec.x509_subject] = subject.id
+        else:
+            subject = self._subjects[subject_id]
+        cred = CredentialSummary(
+            seen_at=rec.seen_at,
+            serial_number=rec.serial_number,
+            issuer=rec.issuer,
+            enabled=True,
+            x509_certificate_data=rec.x509_certificate_data,
+            failed=rec.failed,
+        )
+        creds = [
+            c
+            for c in subject.credentials
+            if (c.issuer, c.serial_number) != (rec.issuer, rec.serial_number)
+        ]
+        creds = sorted([cred, *creds], key=lambda c: c.seen_at, reverse=True)
+        props = list(subject.instance_properties)
+        if rec.instance_properties is not None:
+            key = properties_key(rec.instance_properties)
+            props = [p for p in props if properties_key(p.properties) != key]
+            props.append(InstanceProperty(rec.seen_at, dict(rec.instance_properties), rec.failed))
+            props.sort(key=lambda p: p.seen_at, reverse=True)
+        self._subjects[subject.id] = dataclasses.replace(
+            subject,
+            last_seen_at=max(subject.last_seen_at, rec.seen_at),
+            updated_at=max(subject.updated_at, rec.seen_at),
+            credentials=tuple(creds[:MAX_CREDENTIALS_PER_SUBJECT]),
+            instance_properties=tuple(props[:MAX_INSTANCE_PROPERTIES_PER_SUBJECT]),
+        )
+
+    def get(self, subject_id: str) -> Subject | None:
+        """The subject with its credentials, or None."""
+        with self._lock:
+            return self._subjects.get(subject_id)
+
+    def list_page(self, after: str | None, limit: int) -> list[Subject]:
+        """Subjects without credentials, by id."""
+        with self._lock:
+            keys = sorted(k for k in self._subjects if after is None or k > after)[:limit]
+            return [
+                dataclasses.replace(self._subjects[k], credentials=(), instance_properties=())
+                for k in keys
+            ]
+
+
+class _MemoryAccessKeys:
+    def __init__(self, lock: threading.RLock, version: _Version) -> None:
+        self._lock = lock
+        self._version = version
+        self._keys: dict[str, AccessKey] = {}
+
+    def add(self, key: AccessKey) -> None:
+        """Insert a new key."""
+        with self._lock:
+            if key.access_key_id in self._keys:
+                raise KeyError(key.access_key_id)
+            self._keys[key.access_key_id] = key
+            self._version.value += 1
+
+    def get(self, access_key_id: str) -> AccessKey | None:
+        """The key, or None."""
+        with self._lock:
+            return self._keys.get(access_key_id)
+
+    def set_status(self, access_key_id: str, status: str) -> bool:
+        """Set the key's status."""
+        with self._lock:
+            key = self._keys.get(access_key_id)
+            if key is None:
+                return False
+            self._keys[access_key_id] = dataclasses.replace(key, status=status)
+            self._version.value += 1
+            return True
+
+    def remove(self, access_key_id: str) -> bool:
+        """Delete the key."""
+        with self._lock:
+            found = self._keys.pop(access_key_id, None) is not None
+            if found:
+                self._version.value += 1
+            return found
+
+    def list_for_principal(self, principal_arn: str) -> list[AccessKey]:
+        """The keys of one principal, by id."""
+        with self._lock:
+            return [
+                self._keys[k]
+                for k in sorted(self._keys)
+                if self._keys[k].principal_arn == principal_arn
+            ]
+
+
+class _MemorySettings:
+    def __init__(self, lock: threading.RLock, version: _Version) -> None:
+        self._lock = lock
+        self._version = version
+        self._values: dict[str, str] = {}
+
+    def get(self, name: str) -> str | None:
+        """The value, or None."""
+        with self._lock:
+            return self._values.get(name)
+
+    def put(self, name: str, value: str) -> None:
+        """Set the value."""
+        with self._lock:
+            self._values[name] = value
+            self._version.value += 1
+
+
+class _MemorySecrets:
+    def __init__(self, lock: threading.RLock, version: _Version) -> None:
+        self._lock = lock
+        self._version = version
+        self._values: dict[str, bytes] = {}
+
+    def get(self, name: str) -> bytes | None:
+        """The secret, or None."""
+        with self._lock:
+            return self._values.get(name)
+
+    def put(self, name: str, value: bytes) -> None:
+        """Set the secret."""
+        with self._lock:
+            self._values[name] = bytes(value)
+            self._version.value += 1
+
+    def get_or_create(self, name: str, value: bytes) -> bytes:
+        """The stored secret, storing ``value`` first if there is none."""
+        with self._lock:
+            if name not in self._values:
+                self._values[name] = bytes(value)
+                self._version.value += 1
+            return self._values[name]
+
+
+class MemoryStore:
+    """A store that lives in this process only (the ports' reference fake)."""
+
+    def __init__(self) -> None:
+        lock = threading.RLock()
+        self._version = _Version()
+        self._trust_anchors: _MemoryRepository[TrustAnchor] = _MemoryRepository(lock, self._version)
+        self._profiles: _MemoryRepository[Profile] = _MemoryRepository(lock, self._version)
+        self._crls: _MemoryRepository[Crl] = _MemoryRepository(lock, self._version)
+        self._tags = _MemoryTags(lock, self._version)
+        self._subjects = _MemorySubjects(lock)
+        self._access_keys = _MemoryAccessKeys(lock, self._version)
+        self._settings = _MemorySettings(lock, self._version)
+        self._secrets = _MemorySecrets(lock, self._version)
+
+    @property
+    def trust_anchors(self) -> _MemoryRepository[TrustAnchor]:
+        """Trust anchors."""
+        return self._trust_anchors
+
+    @property
+    def profiles(self) -> _MemoryRepository[Profile]:
+        """Profiles."""
+        return self._profiles
+
+    @property
+    def crls(self) -> _MemoryRepository[Crl]:
+        """CRLs."""
+        return self._crls
+
+    @property
+    def tags(self) -> _MemoryTags:
+        """Resource tags."""
+        return self._tags
+
+    @property
+    def subjects(self) -> _MemorySubjects:
+        """Subjects."""
+        return self._subjects
+
+    @property
+    def access_keys(self) -> _MemoryAccessKeys:
+        """Access keys."""
+        return self._access_keys
+
+    @property
+    def settings(self) -> _MemorySettings:
+        """Named settings."""
+        return self._settings
+
+    @property
+    def secrets(self) -> _MemorySecrets:
+        """Named secrets."""
+        return self._secrets
+
+    def config_version(self) -> int:
+        """Grows on every configuration change."""
+        return self._version.value
+
+    def close(self) -> None:
+        """Nothing to release."""
