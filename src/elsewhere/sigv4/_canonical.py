@@ -1,0 +1,163 @@
+"""The canonical request and the string to sign, shared by HMAC and X.509 SigV4.
+
+Sources: AWS General Reference, "Create a canonical request for Signature Version 4"; botocore
+``auth.py`` (``SigV4Auth.canonical_request``) and ``utils.py`` (``remove_dot_segments``), whose
+behaviour the server must reproduce because botocore is the client most of our callers use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import quote, unquote_to_bytes
+
+from elsewhere.sigv4._model import CredentialScope, HttpRequest
+
+__all__ = [
+    "EMPTY_SHA256",
+    "canonical_header_value",
+    "canonical_headers",
+    "canonical_query_string",
+    "canonical_request",
+    "canonical_uri",
+    "encode_query_component",
+    "hashed_canonical_request",
+    "remove_dot_segments",
+    "string_to_sign",
+]
+
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+# RFC 3986 §2.3 unreserved characters; everything else is percent-encoded (uppercase hex).
+_UNRESERVED = "-_.~"
+
+
+def remove_dot_segments(path: str) -> str:
+    """Resolve ``.`` and ``..`` and collapse empty segments, as botocore does.
+
+    RFC 3986 §5.2.4 plus AWS's rule that consecutive slashes collapse; a trailing slash is kept
+    when something is left, and the leading slash is kept if the input had one.
+    """
+    if not path:
+        return ""
+    kept: list[str] = []
+    for segment in path.split("/"):
+        if not segment or segment == ".":
+            continue
+        if segment == "..":
+            if kept:
+                kept.pop()
+            continue
+        kept.append(segment)
+    first = "/" if path.startswith("/") else ""
+    last = "/" if path.endswith("/") and kept else ""
+    return first + "/".join(kept) + last
+
+
+def canonical_uri(raw_path: str, *, normalize_path: bool = True) -> str:
+    """The canonical URI of a path as received on the wire.
+
+    Non-S3 services percent-encode the *received* (already encoded) path once more, so labels end
+    up double-encoded (``a%20b`` -> ``a%2520b``), after dot-segment removal (botocore
+    ``SigV4Auth._normalize_url_path``). ``normalize_path=False`` keeps the segments as they are
+    (S3 style, as in aws-c-auth's ``normalize: false`` vectors); elsewhere itself never uses it.
+    """
+    path = raw_path or "/"
+    if normalize_path:
+        path = remove_dot_segments(path) or "/"
+    return quote(path, safe="/~")
+
+
+def encode_query_component(text: str | bytes) -> str:
+    """RFC 3986 percent-encoding of a query key or value (space is ``%20``, never ``+``)."""
+    return quote(text, safe=_UNRESERVED)
+
+
+def _decode_query_component(text: str) -> bytes:
+    # Percent-decode without turning '+' into a space: SigV4 clients encode space as %20 and a
+    # literal '+' as %2B, so a raw '+' on the wire is a plus (aws-protocols.md §4.2).
+    return unquote_to_bytes(text)
+
+
+def canonical_query_string(raw_query: str, *, exclude: frozenset[str] = frozenset()) -> str:
+    """The canonical query string of a raw query.
+
+    Each key and value is percent-decoded and re-encoded with the RFC 3986 unreserved set, the
+    pairs are sorted by (key, value) in byte order and joined with ``&``; a key without ``=``
+    becomes ``key=``; empty pieces are skipped. Keys in ``exclude`` (decoded form) are dropped,
+    e.g. ``X-Amz-Signature`` of a presigned request.
+    """
+    pairs: list[tuple[str, str]] = []
+    for piece in raw_query.split("&"):
+        if not piece:
+            continue
+        key, _, value = piece.partition("=")
+        key_bytes = _decode_query_component(key)
+        if exclude and key_bytes.decode("utf-8", "replace") in exclude:
+            continue
+        pairs.append(
+            (
+                encode_query_component(key_bytes),
+                encode_query_component(_decode_query_component(value)),
+            )
+        )
+    pairs.sort()
+    return "&".join(f"{k}={v}" for k, v in pairs)
+
+
+def canonical_header_value(value: str) -> str:
+    """A header value trimmed, with every run of whitespace (folded lines too) made one space."""
+    return " ".join(value.split())
+
+
+def canonical_headers(request: HttpRequest, signed_headers: tuple[str, ...]) -> str:
+    """The canonical header block: one ``name:value\\n`` line per signed header, in the order given.
+
+    Repeated headers are joined with ``,`` in the order received (SigV4 spec; botocore
+    ``canonical_headers``).
+    """
+    lines = []
+    for name in signed_headers:
+        lname = name.lower()
+        values = ",".join(canonical_header_value(v) for v in request.header_values(lname))
+        lines.append(f"{lname}:{values}\n")
+    return "".join(lines)
+
+
+def canonical_request(
+    request: HttpRequest,
+    signed_headers: tuple[str, ...],
+    payload_hash: str,
+    *,
+    presigned: bool = False,
+    normalize_path: bool = True,
+    exclude_query: frozenset[str] = frozenset(),
+) -> str:
+    """The SigV4 canonical request of ``request`` over ``signed_headers`` (order kept as given).
+
+    For a presigned request ``X-Amz-Signature`` is left out of the canonical query string.
+    """
+    exclude = exclude_query | {"X-Amz-Signature"} if presigned else exclude_query
+    return "\n".join(
+        [
+            request.method.upper(),
+            canonical_uri(request.raw_path, normalize_path=normalize_path),
+            canonical_query_string(request.raw_query, exclude=frozenset(exclude)),
+            canonical_headers(request, signed_headers),
+            ";".join(h.lower() for h in signed_headers),
+            payload_hash,
+        ]
+    )
+
+
+def hashed_canonical_request(creq: str) -> str:
+    """Hex SHA-256 of the canonical request's UTF-8 bytes."""
+    return hashlib.sha256(creq.encode("utf-8")).hexdigest()
+
+
+def string_to_sign(
+    algorithm: str, amz_date: str, scope: CredentialScope, canonical_request: str
+) -> str:
+    """The SigV4 string to sign: algorithm, date, scope and the hashed canonical request."""
+    return "\n".join(
+        [algorithm, amz_date, scope.format(), hashed_canonical_request(canonical_request)]
+    )

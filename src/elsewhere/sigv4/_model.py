@@ -1,0 +1,60 @@
+"""The values SigV4 works on: a request as received, a credential scope, a parsed signature."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+__all__ = ["CredentialScope", "HttpRequest", "SignedRequest"]
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """An HTTP request exactly as it arrived on the wire (or as a client is about to send it)."""
+
+    method: str
+    raw_path: str  # percent-encoded path exactly as received, without the query
+    raw_query: str  # raw query string as received, '' if none
+    headers: tuple[tuple[str, str], ...]  # (name, value) as received; duplicates allowed
+    body: bytes
+
+    def header_values(self, name: str) -> list[str]:
+        """Every value of header ``name`` (case-insensitive), in the order received."""
+        lname = name.lower()
+        return [v for n, v in self.headers if n.lower() == lname]
+
+    def header(self, name: str) -> str | None:
+        """The first value of header ``name`` (case-insensitive), or None."""
+        values = self.header_values(name)
+        return values[0] if values else None
+
+
+@dataclass(frozen=True)
+class CredentialScope:
+    """The ``<date>/<region>/<service>/<terminator>`` part of a SigV4 credential."""
+
+    date: str
+    region: str
+    service: str
+    terminator: str
+
+    def format(self) -> str:
+        """The scope as it appears in the string to sign."""
+        return f"{self.date}/{self.region}/{self.service}/{self.terminator}"
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """The parsed parts of a SigV4 signature, from the header form or the presigned-query form."""
+
+    algorithm: str
+    credential: str  # access key id, or for X.509 the leaf's serial number in decimal
+    scope: CredentialScope
+    amz_date: str  # compact ISO-8601 (YYYYMMDDTHHMMSSZ), as used in the string to sign
+    timestamp: dt.datetime  # amz_date as a timezone-aware UTC datetime
+    signed_headers: tuple[str, ...]  # as the client listed them (order and text kept)
+    signature: str
+    security_token: str | None
+    presigned: bool
+    expires: int | None  # X-Amz-Expires of a presigned request
+    payload_hash: str  # X-Amz-Content-SHA256 when sent, else the hex SHA-256 of the body
