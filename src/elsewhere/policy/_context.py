@@ -1,0 +1,185 @@
+"""The request context a policy is evaluated against: principal, action, resource and keys.
+
+Key names are case insensitive (IAM User Guide, "IAM JSON policy elements: Condition": "Condition
+key names are not case-sensitive"), so keys are stored lower-cased. Values are kept as the strings
+the caller gives; each operator interprets them (numeric, date, IP, ...) as AWS does.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+from elsewhere.errors import InvalidInput
+
+from ._values import parse_date, parse_number
+
+__all__ = [
+    "CONTEXT_TYPES",
+    "ContextValue",
+    "Principal",
+    "RequestContext",
+    "parse_context_entry",
+]
+
+# ``ContextKeyType`` of IAM's SimulateCustomPolicy (API_ContextEntry.html).
+CONTEXT_TYPES: Final = frozenset(
+    {
+        "string",
+        "stringList",
+        "numeric",
+        "numericList",
+        "boolean",
+        "booleanList",
+        "ip",
+        "ipList",
+        "binary",
+        "binaryList",
+        "date",
+        "dateList",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ContextValue:
+    """The value(s) of one context key; ``is_list`` marks a multivalued key (``...List`` types)."""
+
+    values: tuple[str, ...]
+    is_list: bool = False
+    type: str = "string"
+
+    @classmethod
+    def of(cls, value: object) -> ContextValue:
+        """Wrap a plain value: str, bool, int/float, bytes (as base64), or a list of those."""
+        if isinstance(value, ContextValue):
+            return value
+        if isinstance(value, (list, tuple)):
+            items = tuple(_scalar(v) for v in value)
+            kind = _scalar_type(value[0]) if value else "string"
+            return cls(tuple(text for text, _ in items), True, f"{kind}List")
+        text, kind = _scalar(value)
+        return cls((text,), False, kind)
+
+
+def _scalar_type(value: object) -> str:
+    return _scalar(value)[1]
+
+
+def _scalar(value: object) -> tuple[str, str]:
+    if isinstance(value, bool):
+        return ("true" if value else "false", "boolean")
+    if isinstance(value, (int, float)):
+        return (str(value), "numeric")
+    if isinstance(value, bytes):
+        return (base64.b64encode(value).decode("ascii"), "binary")
+    if isinstance(value, str):
+        return (value, "string")
+    raise TypeError(f"unsupported context value type {type(value).__name__}")
+
+
+def parse_context_entry(name: str, values: Sequence[str], type_: str) -> tuple[str, ContextValue]:
+    """Validate one SimulateCustomPolicy ``ContextEntry``; return (lower-cased key, value).
+
+    Raises ``InvalidInput`` for an unknown type, several values for a scalar type, or a value
+    that does not parse as its type.
+    """
+    if type_ not in CONTEXT_TYPES:
+        raise InvalidInput(f"Invalid context key type: {type_}")
+    is_list = type_.endswith("List")
+    base = type_.removesuffix("List")
+    if not is_list and len(values) != 1:
+        raise InvalidInput(f"Context key {name} of type {type_} requires exactly one value.")
+    for v in values:
+        if not _valid(base, v):
+            raise InvalidInput(f"Invalid value {v!r} for context key {name} of type {type_}.")
+    return name.lower(), ContextValue(tuple(values), is_list, type_)
+
+
+def _valid(base: str, v: str) -> bool:
+    if base == "numeric":
+        return parse_number(v) is not None
+    if base == "boolean":
+        return v.lower() in ("true", "false")
+    if base == "date":
+        return parse_date(v) is not None
+    if base == "ip":
+        try:
+            ipaddress.ip_address(v)
+        except ValueError:
+            return False
+        return True
+    if base == "binary":
+        try:
+            base64.b64decode(v, validate=True)
+        except (binascii.Error, ValueError):
+            return False
+        return True
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who makes the request, with what resource-based and trust policies match on.
+
+    ``type`` is the ``aws:PrincipalType`` value (``Account`` for root, ``User``, ``AssumedRole``,
+    ``FederatedUser``, ``Anonymous``) or ``Service`` for an AWS service principal. ``arn`` is the
+    caller ARN (the session ARN for role sessions). ``role_arn`` is the role of an assumed-role
+    session (with its path, which the session ARN omits); ``federating_user_arn`` the IAM user
+    behind a GetFederationToken session; ``unique_id`` the user's ``AIDA...`` or the session
+    role's ``AROA...`` id, which trust policies store instead of ARNs.
+    """
+
+    arn: str
+    account: str
+    type: str = "User"
+    role_arn: str = ""
+    federating_user_arn: str = ""
+    unique_id: str = ""
+    service: str = ""
+    federated_provider: str = ""
+
+    @property
+    def is_session(self) -> bool:
+        """Whether this is a session principal (role session or federated user)."""
+        return self.type in ("AssumedRole", "FederatedUser")
+
+
+def _normalise_keys(keys: Mapping[str, object]) -> dict[str, ContextValue]:
+    return {k.lower(): ContextValue.of(v) for k, v in keys.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """One request: action, resource ARN (``*`` for none), principal and context keys.
+
+    ``keys`` may hold plain values (str, bool, number, list) or ``ContextValue``; lookups are
+    case-insensitive. ``resource_account`` is the account owning the resource when the ARN does
+    not say (S3); empty means the ARN's account, or the principal's account if the ARN has none.
+    """
+
+    action: str
+    resource: str = "*"
+    principal: Principal | None = None
+    keys: Mapping[str, object] = field(default_factory=dict)
+    resource_account: str = ""
+    action_lower: str = field(init=False, repr=False, compare=False)
+    values: Mapping[str, ContextValue] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Lower-case once per request so every statement compares without re-folding.
+        object.__setattr__(self, "action_lower", self.action.lower())
+        object.__setattr__(self, "values", _normalise_keys(self.keys))
+
+    def owner_account(self) -> str:
+        """The account that owns the resource (for same- vs cross-account evaluation)."""
+        if self.resource_account:
+            return self.resource_account
+        parts = self.resource.split(":", 5)
+        if len(parts) == 6 and parts[4]:
+            return parts[4]
+        return self.principal.account if self.principal is not None else ""

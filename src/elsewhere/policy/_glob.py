@@ -1,0 +1,173 @@
+"""Wildcards, policy variables and ARN-segment patterns, compiled once to regular expressions.
+
+Sources: IAM User Guide, "IAM JSON policy elements: Action" and "...: Resource" (``*`` and ``?``),
+"IAM policy elements: Variables and tags" (``${key}``, ``${key, 'default'}``, ``${*}``, ``${?}``,
+``${$}``), "IAM JSON policy elements: Condition operators" (ARN operators match the six
+colon-delimited components separately).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from ._context import ContextValue
+
+# A token of a pattern: (kind, text, default).
+TEXT: Final = 0  # policy text; ``*`` and ``?`` are wildcards
+LITERAL: Final = 1  # characters that must match literally (``${*}`` or a substituted value)
+VAR: Final = 2  # ``${key}``: text is the lower-cased key, default the quoted default or None
+BAD: Final = 3  # ``${...}`` that is not a valid variable: never resolves
+
+Token = tuple[int, str, str | None]
+
+_VAR_RE = re.compile(r"\$\{([^}]*)\}")
+# Inside ``${...}``: a key, optionally ", 'default'" (VARS documents ", "; spaces are optional).
+_VAR_BODY_RE = re.compile(r"^\s*([^\s,'{}$]+)\s*(?:,\s*'([^']*)'\s*)?$")
+_ESCAPES: Final = {"*": "*", "?": "?", "$": "$"}
+
+
+def tokenize(text: str, *, variables: bool) -> tuple[Token, ...]:
+    """Split ``text`` into wildcard text, literal characters and variables."""
+    if not variables or "${" not in text:
+        return ((TEXT, text, None),)
+    tokens: list[Token] = []
+    pos = 0
+    for m in _VAR_RE.finditer(text):
+        if m.start() > pos:
+            tokens.append((TEXT, text[pos : m.start()], None))
+        body = m.group(1)
+        if body in _ESCAPES:
+            tokens.append((LITERAL, _ESCAPES[body], None))
+        else:
+            vm = _VAR_BODY_RE.match(body)
+            if vm is None:
+                tokens.append((BAD, body, None))
+            else:
+                tokens.append((VAR, vm.group(1).lower(), vm.group(2)))
+        pos = m.end()
+    if pos < len(text):
+        tokens.append((TEXT, text[pos:], None))
+    return tuple(tokens)
+
+
+def has_variables(tokens: Sequence[Token]) -> bool:
+    """Whether any token needs the request context to resolve."""
+    return any(kind in (VAR, BAD) for kind, _, _ in tokens)
+
+
+def variable_keys(tokens: Sequence[Token]) -> frozenset[str]:
+    """The lower-cased context keys ``tokens`` refer to."""
+    return frozenset(text for kind, text, _ in tokens if kind == VAR)
+
+
+def resolve(tokens: Sequence[Token], keys: Mapping[str, ContextValue]) -> tuple[Token, ...] | None:
+    """Substitute variables from ``keys``; None when one cannot be resolved.
+
+    A missing key without a default, a multivalued key, or an invalid ``${...}`` makes the
+    pattern match nothing (VARS: "any attempt to match it fails").
+    """
+    out: list[Token] = []
+    for kind, text, default in tokens:
+        if kind == VAR:
+            value = keys.get(text)
+            if value is None or not value.values or value.is_list:
+                if default is None:
+                    return None
+                out.append((LITERAL, default, None))
+            else:
+                out.append((LITERAL, value.values[0], None))
+        elif kind == BAD:
+            return None
+        else:
+            out.append((kind, text, default))
+    return tuple(out)
+
+
+def literal_text(tokens: Sequence[Token]) -> str:
+    """Concatenate resolved tokens as plain text (for operators without wildcards)."""
+    return "".join(text for _, text, _ in tokens)
+
+
+def is_plain(tokens: Sequence[Token]) -> bool:
+    """Whether resolved ``tokens`` contain no wildcard at all."""
+    return all(kind == LITERAL or ("*" not in text and "?" not in text) for kind, text, _ in tokens)
+
+
+def _glob_text(text: str, star: str, one: str) -> str:
+    out = []
+    for ch in text:
+        if ch == "*":
+            out.append(star)
+        elif ch == "?":
+            out.append(one)
+        else:
+            out.append(re.escape(ch))
+    return "".join(out)
+
+
+def string_glob_source(tokens: Sequence[Token]) -> str:
+    """Regex source for a StringLike / Action pattern: ``*`` any run, ``?`` one character."""
+    return "".join(
+        _glob_text(text, ".*", ".") if kind == TEXT else re.escape(text) for kind, text, _ in tokens
+    )
+
+
+def arn_glob_source(tokens: Sequence[Token], *, fold_prefix: bool, pad: bool) -> str | None:
+    """Regex source for an ARN pattern matched segment by segment; None if it can never match.
+
+    The first five colons of the policy text separate segments; ``*``/``?`` in the first five
+    segments stay inside their segment, in the sixth (resource) they match anything
+    (Resource page: "*" may expand across "/" within the resource part). With ``fold_prefix`` the
+    arn/partition/service/region/account segments ignore case. A pattern with fewer than six
+    segments is padded with ``*`` segments when ``pad`` is set or its text ends with ``*``
+    (the newer Resource page: a segment-final ``*`` may expand beyond colon boundaries).
+    """
+    prefix: list[str] = []
+    resource: list[str] = []
+    seps = 0
+    cur = prefix
+    for kind, text, _ in tokens:
+        if kind != TEXT:
+            cur.append(re.escape(text))
+            continue
+        for ch in text:
+            if seps < 5:
+                if ch == ":":
+                    seps += 1
+                    cur.append(":")
+                    if seps == 5:
+                        cur = resource
+                elif ch == "*":
+                    cur.append("[^:]*")
+                elif ch == "?":
+                    cur.append("[^:]")
+                else:
+                    cur.append(re.escape(ch))
+            elif ch == "*":
+                cur.append(".*")
+            elif ch == "?":
+                cur.append(".")
+            else:
+                cur.append(re.escape(ch))
+    if seps < 5:
+        last = tokens[-1] if tokens else (TEXT, "", None)
+        ends_with_star = last[0] == TEXT and last[1].endswith("*")
+        if not (pad or ends_with_star):
+            return None
+        prefix.extend([":[^:]*"] * (4 - seps))
+        prefix.append(":")
+        resource = [".*"]
+    head = "".join(prefix)
+    if fold_prefix:
+        head = f"(?i:{head})"
+    return head + "".join(resource)
+
+
+@functools.lru_cache(maxsize=8192)
+def compile_source(source: str) -> re.Pattern[str]:
+    """Compile a regex source once; patterns resolved from variables repeat across requests."""
+    return re.compile(source, re.DOTALL)
