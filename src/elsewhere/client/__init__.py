@@ -1,1 +1,104 @@
-"""client."""
+"""The credential helper: a pure-Python drop-in for AWS's ``aws_signing_helper``.
+
+Key and certificate sources, the CreateSession call, ``serve`` (IMDSv2 and ECS endpoints),
+``update`` (shared credentials file) and boto3 sessions whose credentials refresh themselves.
+"""
+
+from elsewhere.client._boto import (
+    METHOD,
+    RolesAnywhereCredentialProvider,
+    refreshable_credentials,
+    session,
+)
+from elsewhere.client._cache import CredentialCache, CredentialsUnavailableError
+from elsewhere.client._errors import (
+    ClientConfigurationError,
+    ClientError,
+    CreateSessionRefusedError,
+    CredentialSourceError,
+    EndpointUnreachableError,
+    KeyMismatchError,
+)
+from elsewhere.client._serve import (
+    CONTAINER_CREDENTIALS_PATH,
+    DEFAULT_HOP_LIMIT,
+    DEFAULT_PORT,
+    MetadataServer,
+    role_name_from_arn,
+)
+from elsewhere.client._session import (
+    DEFAULT_SESSION_DURATION,
+    SessionCredentials,
+    SessionParameters,
+    create_session,
+    default_endpoint,
+    format_credential_process,
+    parse_create_session_response,
+    resolve_region,
+    sign_create_session_request,
+)
+from elsewhere.client._sources import (
+    CredentialSource,
+    FileCredentialSource,
+    SigningIdentity,
+    SigningKey,
+    StaticCredentialSource,
+    build_credential_source,
+    load_certificate,
+    load_certificate_bundle,
+    load_pkcs12,
+    load_private_key,
+    verify_key_matches_certificate,
+)
+from elsewhere.client._update import (
+    CredentialsFileError,
+    default_credentials_file,
+    run_update,
+    update_credentials_text,
+    write_credentials_profile,
+)
+
+__all__ = [
+    "CONTAINER_CREDENTIALS_PATH",
+    "DEFAULT_HOP_LIMIT",
+    "DEFAULT_PORT",
+    "DEFAULT_SESSION_DURATION",
+    "METHOD",
+    "ClientConfigurationError",
+    "ClientError",
+    "CreateSessionRefusedError",
+    "CredentialCache",
+    "CredentialSource",
+    "CredentialSourceError",
+    "CredentialsFileError",
+    "CredentialsUnavailableError",
+    "EndpointUnreachableError",
+    "FileCredentialSource",
+    "KeyMismatchError",
+    "MetadataServer",
+    "RolesAnywhereCredentialProvider",
+    "SessionCredentials",
+    "SessionParameters",
+    "SigningIdentity",
+    "SigningKey",
+    "StaticCredentialSource",
+    "build_credential_source",
+    "create_session",
+    "default_credentials_file",
+    "default_endpoint",
+    "format_credential_process",
+    "load_certificate",
+    "load_certificate_bundle",
+    "load_pkcs12",
+    "load_private_key",
+    "parse_create_session_response",
+    "refreshable_credentials",
+    "resolve_region",
+    "role_name_from_arn",
+    "run_update",
+    "session",
+    "sign_create_session_request",
+    "update_credentials_text",
+    "verify_key_matches_certificate",
+    "write_credentials_profile",
+]

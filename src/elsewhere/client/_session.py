@@ -1,0 +1,351 @@
+"""CreateSession: build, sign and send the request; read the credentials from the answer.
+
+The request is shaped like the one AWS's helper sends (reference §2.1): ``POST /sessions`` with
+the three ARNs in the query string and a compact JSON body such as ``{"durationSeconds":3600}``.
+Only content-type, host, x-amz-date, x-amz-x509 (and x-amz-x509-chain) are signed, so a proxy
+that adds headers cannot break the signature (reference §7.7).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import ssl
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from elsewhere import __version__
+from elsewhere.client._errors import (
+    ClientConfigurationError,
+    CreateSessionRefusedError,
+    EndpointUnreachableError,
+)
+from elsewhere.client._sources import CredentialSource, SigningIdentity
+from elsewhere.clock import Clock, SystemClock
+from elsewhere.sigv4 import HttpRequest, sign_x509_request
+
+__all__ = [
+    "DEFAULT_SESSION_DURATION",
+    "SessionCredentials",
+    "SessionParameters",
+    "create_session",
+    "default_endpoint",
+    "format_credential_process",
+    "parse_create_session_response",
+    "resolve_region",
+    "sign_create_session_request",
+]
+
+_log = logging.getLogger("elsewhere.client")
+
+DEFAULT_SESSION_DURATION = 3600
+_SESSIONS_PATH = "/sessions"
+_ATTEMPTS = 3  # aws-sdk-go-v2's standard retryer, which the Go helper uses (reference §7.6)
+
+
+@dataclass(frozen=True)
+class SessionParameters:
+    """What CreateSession is asked for, and how to reach it (the helper's shared flags)."""
+
+    trust_anchor_arn: str
+    profile_arn: str
+    role_arn: str
+    session_duration: int = DEFAULT_SESSION_DURATION
+    region: str | None = None
+    endpoint: str | None = None
+    verify_ssl: bool = True
+    with_proxy: bool = False
+    role_session_name: str | None = None
+
+
+@dataclass(frozen=True)
+class SessionCredentials:
+    """Temporary credentials returned by CreateSession."""
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    expiration: dt.datetime
+    expiration_text: str
+    role_arn: str = ""
+    assumed_role_arn: str = ""
+
+    def __repr__(self) -> str:
+        """Never show the secret parts."""
+        return (
+            f"SessionCredentials(access_key_id={self.access_key_id!r}, "
+            f"expiration={self.expiration_text!r})"
+        )
+
+
+def _parse_arn(arn: str, service: str, resource: str, flag: str) -> tuple[str, str]:
+    """(partition, region) of an ARN of ``service`` whose resource starts with ``resource``."""
+    parts = arn.split(":", 5)
+    if (
+        len(parts) != 6
+        or parts[0] != "arn"
+        or not parts[1].startswith("aws")
+        or parts[2] != service
+        or not parts[5].startswith(resource)
+    ):
+        raise ClientConfigurationError(
+            f"{flag} {arn!r} is not an ARN of the form "
+            f"arn:aws:{service}:<region>:<account>:{resource}..."
+        )
+    return parts[1], parts[3]
+
+
+def resolve_region(params: SessionParameters) -> str:
+    """The signing region: ``region`` if given, else the trust anchor ARN's (reference §3.3).
+
+    The ARNs are checked first; a trust anchor and a profile in different regions is an error, as
+    in AWS's helper.
+    """
+    _, anchor_region = _parse_arn(
+        params.trust_anchor_arn, "rolesanywhere", "trust-anchor/", "--trust-anchor-arn"
+    )
+    _, profile_region = _parse_arn(params.profile_arn, "rolesanywhere", "profile/", "--profile-arn")
+    _parse_arn(params.role_arn, "iam", "role/", "--role-arn")
+    if anchor_region != profile_region:
+        raise ClientConfigurationError(
+            f"the trust anchor ARN is in region {anchor_region!r} but the profile ARN is in "
+            f"{profile_region!r}: they must be in the same region"
+        )
+    region = params.region or anchor_region
+    if not region:
+        raise ClientConfigurationError("the trust anchor ARN has no region; give --region")
+    return region
+
+
+def default_endpoint(trust_anchor_arn: str, region: str) -> str:
+    """``https://rolesanywhere.<region>.amazonaws.com`` (``.com.cn`` in the China partition)."""
+    partition, _ = _parse_arn(
+        trust_anchor_arn, "rolesanywhere", "trust-anchor/", "--trust-anchor-arn"
+    )
+    suffix = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+    return f"https://rolesanywhere.{region}.{suffix}"
+
+
+def _canonical_query(params: dict[str, str]) -> str:
+    # RFC 3986 encoding, space as %20 (reference §3.2); quote() keeps only unreserved characters.
+    return "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in sorted(params.items()))
+
+
+def _body(session_duration: int, role_session_name: str | None) -> bytes:
+    # Compact JSON, key order as AWS's helper serialises it (reference §2.1); the payload hash is
+    # over these exact bytes.
+    document: dict[str, Any] = {"durationSeconds": session_duration}
+    if role_session_name is not None:
+        document["roleSessionName"] = role_session_name
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def sign_create_session_request(
+    identity: SigningIdentity,
+    *,
+    trust_anchor_arn: str,
+    profile_arn: str,
+    role_arn: str,
+    host: str,
+    region: str,
+    now: dt.datetime,
+    session_duration: int = DEFAULT_SESSION_DURATION,
+    role_session_name: str | None = None,
+) -> HttpRequest:
+    """Build and sign the CreateSession request as AWS's helper does, ready to send to ``host``."""
+    query = _canonical_query(
+        {"profileArn": profile_arn, "roleArn": role_arn, "trustAnchorArn": trust_anchor_arn}
+    )
+    request = HttpRequest(
+        method="POST",
+        # AWS's helper signs "/sessions" even when --endpoint has a path (reference §3.2).
+        raw_path=_SESSIONS_PATH,
+        raw_query=query,
+        headers=(("Content-Type", "application/json"), ("Host", host)),
+        body=_body(session_duration, role_session_name),
+    )
+    return sign_x509_request(
+        request,
+        certificate=identity.certificate,
+        private_key=identity.private_key,
+        region=region,
+        now=now,
+        intermediates=identity.intermediates,
+    )
+
+
+def _parse_expiration(text: str) -> dt.datetime:
+    try:
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise CreateSessionRefusedError(
+            f"CreateSession answered with an unreadable expiration time {text!r}"
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def parse_create_session_response(
+    status: int, headers: httpx.Headers, body: bytes
+) -> SessionCredentials:
+    """Credentials from a 2xx CreateSession answer; :class:`CreateSessionRefusedError` otherwise."""
+    try:
+        document = json.loads(body) if body else {}
+    except ValueError:
+        document = None
+    if not 200 <= status < 300:
+        raise _refusal(status, headers, document, body)
+    if not isinstance(document, dict):
+        raise CreateSessionRefusedError("CreateSession answered with a body that is not JSON")
+    credential_set = document.get("credentialSet")
+    if not isinstance(credential_set, list) or not credential_set:
+        # AWS's helper: "unable to obtain temporary security credentials from CreateSession".
+        raise CreateSessionRefusedError(
+            "unable to obtain temporary security credentials from CreateSession "
+            "(empty credentialSet)"
+        )
+    first = credential_set[0]
+    credentials = first.get("credentials") if isinstance(first, dict) else None
+    if not isinstance(credentials, dict):
+        raise CreateSessionRefusedError("CreateSession answered without credentials")
+    try:
+        access_key_id = str(credentials["accessKeyId"])
+        secret = str(credentials["secretAccessKey"])
+        token = str(credentials["sessionToken"])
+        expiration_text = str(credentials["expiration"])
+    except KeyError as exc:
+        raise CreateSessionRefusedError(
+            f"CreateSession answered without credentials.{exc.args[0]}"
+        ) from None
+    assumed = first.get("assumedRoleUser")
+    return SessionCredentials(
+        access_key_id=access_key_id,
+        secret_access_key=secret,
+        session_token=token,
+        expiration=_parse_expiration(expiration_text),
+        expiration_text=expiration_text,
+        role_arn=str(first.get("roleArn", "")),
+        assumed_role_arn=str(assumed.get("arn", "")) if isinstance(assumed, dict) else "",
+    )
+
+
+def _refusal(
+    status: int, headers: httpx.Headers, document: object, body: bytes
+) -> CreateSessionRefusedError:
+    # Error decoding as in aws-sdk-go-v2 restjson (reference §2.3): X-Amzn-ErrorType first, then
+    # the body's "__type"/"code"; message from "message" or "Message".
+    code = headers.get("x-amzn-errortype", "")
+    message = ""
+    if isinstance(document, dict):
+        if not code:
+            code = str(document.get("__type") or document.get("code") or "")
+        for key, value in document.items():
+            if key.lower() == "message" and isinstance(value, str):
+                message = value
+                break
+    code = code.split(":", 1)[0].split("#")[-1]
+    if not message and not isinstance(document, dict):
+        message = body[:200].decode("utf-8", "replace").strip()
+    text = f"CreateSession failed: HTTP {status}"
+    if code:
+        text += f", {code}"
+    if message:
+        text += f": {message}"
+    return CreateSessionRefusedError(text, aws_code=code, http_status=status, aws_message=message)
+
+
+def format_credential_process(credentials: SessionCredentials) -> str:
+    """The ``credential_process`` JSON (compact, no newline), as AWS's helper prints it."""
+    return json.dumps(
+        {
+            "Version": 1,
+            "AccessKeyId": credentials.access_key_id,
+            "SecretAccessKey": credentials.secret_access_key,
+            "SessionToken": credentials.session_token,
+            "Expiration": credentials.expiration_text,
+        },
+        separators=(",", ":"),
+    )
+
+
+def _ssl_context(verify: bool) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    # The helper sets TLS 1.2 as the minimum (reference §1).
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def create_session(
+    source: CredentialSource,
+    params: SessionParameters,
+    *,
+    clock: Clock | None = None,
+    transport: httpx.BaseTransport | None = None,
+    timeout: float = 30.0,
+) -> SessionCredentials:
+    """Call CreateSession with the identity ``source`` yields now; return the credentials."""
+    clock = clock or SystemClock()
+    region = resolve_region(params)
+    if not 1 <= params.session_duration <= 43200:
+        # The service allows 900..43200 (reference §2.1); let it judge the lower bound.
+        raise ClientConfigurationError("--session-duration must be between 900 and 43200")
+    base = params.endpoint or default_endpoint(params.trust_anchor_arn, region)
+    try:
+        url = httpx.URL(base)
+    except httpx.InvalidURL as exc:
+        raise ClientConfigurationError(f"--endpoint {base!r} is not a URL: {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ClientConfigurationError(f"--endpoint {base!r} must be an http(s) URL")
+    host = url.netloc.decode("ascii")
+    target_path = url.path.rstrip("/") + _SESSIONS_PATH
+    client = httpx.Client(
+        verify=_ssl_context(params.verify_ssl),
+        trust_env=params.with_proxy,
+        transport=transport,
+        timeout=timeout,
+        headers={"User-Agent": f"elsewhere-credential-helper/{__version__}"},
+    )
+    last_error: Exception | None = None
+    with client:
+        for attempt in range(1, _ATTEMPTS + 1):
+            # Each attempt is re-signed: a fresh date and a fresh read of the key and certificate.
+            identity = source.load()
+            signed = sign_create_session_request(
+                identity,
+                trust_anchor_arn=params.trust_anchor_arn,
+                profile_arn=params.profile_arn,
+                role_arn=params.role_arn,
+                host=host,
+                region=region,
+                now=clock.now(),
+                session_duration=params.session_duration,
+                role_session_name=params.role_session_name,
+            )
+            target = url.copy_with(raw_path=f"{target_path}?{signed.raw_query}".encode("ascii"))
+            _log.debug("CreateSession attempt %d: POST %s", attempt, target)
+            try:
+                response = client.request(
+                    "POST", target, headers=list(signed.headers), content=signed.body
+                )
+            except httpx.HTTPError as exc:
+                last_error = exc
+                _log.debug("CreateSession attempt %d failed: %s", attempt, exc)
+                time.sleep(0.2 * attempt) if attempt < _ATTEMPTS else None
+                continue
+            _log.debug("CreateSession answered HTTP %d", response.status_code)
+            if response.status_code in (429, 500, 502, 503, 504) and attempt < _ATTEMPTS:
+                time.sleep(0.2 * attempt)
+                continue
+            return parse_create_session_response(
+                response.status_code, response.headers, response.content
+            )
+    raise EndpointUnreachableError(f"cannot reach the CreateSession endpoint {base}: {last_error}")
