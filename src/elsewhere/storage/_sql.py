@@ -1,0 +1,760 @@
+"""The SQL store: SQLite (embedded default, WAL mode) and PostgreSQL (psycopg 3), one code path.
+
+Every configuration write runs in one transaction with the bump of ``config_version`` so that any
+node can compare versions to learn its snapshot is stale; on PostgreSQL the bump also sends
+``NOTIFY elsewhere_config`` with the new version. Nothing lives only in this process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection, Engine, RowMapping
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import StaticPool
+
+from elsewhere.domain import (
+    AccessKey,
+    AttributeMapping,
+    AuthenticationRecord,
+    CredentialSummary,
+    Crl,
+    InstanceProperty,
+    NotificationSetting,
+    Profile,
+    Subject,
+    Tag,
+    TipConfiguration,
+    TrustAnchor,
+    TrustAnchorSource,
+)
+from elsewhere.storage import _schema as s
+from elsewhere.storage._subjects import (
+    MAX_CREDENTIALS_PER_SUBJECT,
+    MAX_INSTANCE_PROPERTIES_PER_SUBJECT,
+    properties_key,
+)
+
+__all__ = ["SqlStore", "open_store", "upgrade_schema"]
+
+R = TypeVar("R", TrustAnchor, Profile, Crl)
+
+_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --- row mapping ---------------------------------------------------------------------------------
+
+
+def _anchor_row(a: TrustAnchor) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "arn": a.arn,
+        "name": a.name,
+        "source_type": a.source.source_type,
+        "x509_certificate_data": a.source.x509_certificate_data,
+        "acm_pca_arn": a.source.acm_pca_arn,
+        "enabled": a.enabled,
+        "crl_dp_revocation_enabled": a.crl_dp_revocation_enabled,
+        "notification_settings": _json(
+            [
+                {
+                    "event": n.event,
+                    "enabled": n.enabled,
+                    "threshold": n.threshold,
+                    "channel": n.channel,
+                    "configured_by": n.configured_by,
+                }
+                for n in a.notification_settings
+            ]
+        ),
+        "alias_name": a.alias_name,
+        "previous_alias_name": a.previous_alias_name,
+        "created_at": a.created_at,
+        "updated_at": a.updated_at,
+    }
+
+
+def _anchor_record(r: RowMapping) -> TrustAnchor:
+    return TrustAnchor(
+        id=r["id"],
+        arn=r["arn"],
+        name=r["name"],
+        source=TrustAnchorSource(r["source_type"], r["x509_certificate_data"], r["acm_pca_arn"]),
+        enabled=bool(r["enabled"]),
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+        notification_settings=tuple(
+            NotificationSetting(**n) for n in json.loads(r["notification_settings"])
+        ),
+        crl_dp_revocation_enabled=bool(r["crl_dp_revocation_enabled"]),
+        alias_name=r["alias_name"],
+        previous_alias_name=r["previous_alias_name"],
+    )
+
+
+def _profile_row(p: Profile) -> dict[str, Any]:
+    tip = p.tip_configuration
+    return {
+        "id": p.id,
+        "arn": p.arn,
+        "name": p.name,
+        "enabled": p.enabled,
+        "created_by": p.created_by,
+        "role_arns": _json(list(p.role_arns)),
+        "managed_policy_arns": _json(list(p.managed_policy_arns)),
+        "duration_seconds": p.duration_seconds,
+        "accept_role_session_name": p.accept_role_session_name,
+        "require_instance_properties": p.require_instance_properties,
+        "attribute_mappings": _json(
+            [[m.certificate_field, list(m.specifiers)] for m in p.attribute_mappings]
+        ),
+        "session_policy": p.session_policy,
+        "alias_name": p.alias_name,
+        "previous_alias_name": p.previous_alias_name,
+        "tip_configuration": None if tip is None else _json(dataclasses.asdict(tip)),
+        "created_at": p.created_at,
+        "updated_at": p.updated_at,
+    }
+
+
+def _profile_record(r: RowMapping) -> Profile:
+    tip = r["tip_configuration"]
+    return Profile(
+        id=r["id"],
+        arn=r["arn"],
+        name=r["name"],
+        enabled=bool(r["enabled"]),
+        created_by=r["created_by"],
+        role_arns=tuple(json.loads(r["role_arns"])),
+        managed_policy_arns=tuple(json.loads(r["managed_policy_arns"])),
+        duration_seconds=int(r["duration_seconds"]),
+        accept_role_session_name=bool(r["accept_role_session_name"]),
+        require_instance_properties=bool(r["require_instance_properties"]),
+        attribute_mappings=tuple(
+            AttributeMapping(field, tuple(specs))
+            for field, specs in json.loads(r["attribute_mappings"])
+        ),
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+        session_policy=r["session_policy"],
+        alias_name=r["alias_name"],
+        previous_alias_name=r["previous_alias_name"],
+        tip_configuration=None if tip is None else TipConfiguration(**json.loads(tip)),
+    )
+
+
+def _crl_row(c: Crl) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "arn": c.arn,
+        "name": c.name,
+        "enabled": c.enabled,
+        "crl_data": c.crl_data,
+        "trust_anchor_arn": c.trust_anchor_arn,
+        "alias_name": c.alias_name,
+        "previous_alias_name": c.previous_alias_name,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+    }
+
+
+def _crl_record(r: RowMapping) -> Crl:
+    return Crl(
+        id=r["id"],
+        arn=r["arn"],
+        name=r["name"],
+        enabled=bool(r["enabled"]),
+        crl_data=bytes(r["crl_data"]),
+        trust_anchor_arn=r["trust_anchor_arn"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+        alias_name=r["alias_name"],
+        previous_alias_name=r["previous_alias_name"],
+    )
+
+
+def _subject_record(r: RowMapping) -> Subject:
+    return Subject(
+        id=r["id"],
+        arn=r["arn"],
+        x509_subject=r["x509_subject"],
+        enabled=bool(r["enabled"]),
+        last_seen_at=r["last_seen_at"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+    )
+
+
+# --- the store -----------------------------------------------------------------------------------
+
+
+class _Db:
+    """The engine plus the one way to write configuration: a transaction that bumps the version."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def write(self, *, bump: bool = True) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+            if bump:
+                conn.execute(
+                    sa.update(s.config_version)
+                    .where(s.config_version.c.id == 1)
+                    .values(version=s.config_version.c.version + 1)
+                )
+                if conn.dialect.name == "postgresql":
+                    conn.execute(sa.text("SELECT pg_notify('elsewhere_config', '')"))
+
+
+class _SqlRepository(Generic[R]):
+    """Records of one table keyed by ``id``."""
+
+    def __init__(
+        self,
+        db: _Db,
+        table: sa.Table,
+        to_row: Callable[[R], dict[str, Any]],
+        to_record: Callable[[RowMapping], R],
+    ) -> None:
+        self._db = db
+        self._table = table
+        self._to_row: Callable[[R], dict[str, Any]] = to_row
+        self._to_record: Callable[[RowMapping], R] = to_record
+
+    def add(self, record: R) -> None:
+        """Insert a new record (KeyError if the id exists)."""
+        try:
+            with self._db.write() as conn:
+                conn.execute(sa.insert(self._table).values(**self._to_row(record)))
+        except IntegrityError as exc:
+            raise KeyError(record.id) from exc
+
+    def get(self, record_id: str) -> R | None:
+        """The record, or None."""
+        with self._db.read() as conn:
+            row = (
+                conn.execute(sa.select(self._table).where(self._table.c.id == record_id))
+                .mappings()
+                .first()
+            )
+        return None if row is None else self._to_record(row)
+
+    def replace(self, record: R) -> bool:
+        """Overwrite the record with the same id."""
+        with self._db.write() as conn:
+            result = conn.execute(
+                sa.update(self._table)
+                .where(self._table.c.id == record.id)
+                .values(**self._to_row(record))
+            )
+            return result.rowcount == 1
+
+    def remove(self, record_id: str) -> R | None:
+        """Delete and return the record."""
+        with self._db.write() as conn:
+            row = (
+                conn.execute(sa.select(self._table).where(self._table.c.id == record_id))
+                .mappings()
+                .first()
+            )
+            if row is None:
+                return None
+            conn.execute(sa.delete(self._table).where(self._table.c.id == record_id))
+            return self._to_record(row)
+
+    def list_page(self, after: str | None, limit: int) -> list[R]:
+        """Up to ``limit`` records after ``after``, by id."""
+        query = sa.select(self._table).order_by(self._table.c.id).limit(limit)
+        if after is not None:
+            query = query.where(self._table.c.id > after)
+        with self._db.read() as conn:
+            return [self._to_record(r) for r in conn.execute(query).mappings()]
+
+    def list_all(self) -> list[R]:
+        """Every record, by id."""
+        with self._db.read() as conn:
+            rows = conn.execute(sa.select(self._table).order_by(self._table.c.id)).mappings()
+            return [self._to_record(r) for r in rows]
+
+    def count(self) -> int:
+        """How many records there are."""
+        with self._db.read() as conn:
+            return int(
+                conn.execute(sa.select(sa.func.count()).select_from(self._table)).scalar_one()
+            )
+
+
+class _SqlTags:
+    def __init__(self, db: _Db) -> None:
+        self._db = db
+
+    def get(self, resource_arn: str) -> tuple[Tag, ...]:
+        """The resource's tags by key."""
+        t = s.resource_tags
+        with self._db.read() as conn:
+            rows = conn.execute(
+                sa.select(t.c.tag_key, t.c.tag_value)
+                .where(t.c.resource_arn == resource_arn)
+                .order_by(t.c.tag_key)
+            )
+            return tuple(Tag(k, v) for k, v in rows)
+
+    def put(self, resource_arn: str, tags: Sequence[Tag]) -> None:
+        """Add or overwrite tags."""
+        t = s.resource_tags
+        latest = {tag.key: tag.value for tag in tags}
+        with self._db.write() as conn:
+            if latest:
+                conn.execute(
+                    sa.delete(t).where(
+                        t.c.resource_arn == resource_arn, t.c.tag_key.in_(list(latest))
+                    )
+                )
+                conn.execute(
+                    sa.insert(t),
+                    [
+                        {"resource_arn": resource_arn, "tag_key": k, "tag_value": v}
+                        for k, v in latest.items()
+                    ],
+                )
+
+    def remove(self, resource_arn: str, keys: Sequence[str]) -> None:
+        """Remove tags by key."""
+        t = s.resource_tags
+        with self._db.write() as conn:
+            if keys:
+                conn.execute(
+                    sa.delete(t).where(t.c.resource_arn == resource_arn, t.c.tag_key.in_(keys))
+                )
+
+    def clear(self, resource_arn: str) -> None:
+        """Remove every tag of the resource."""
+        t = s.resource_tags
+        with self._db.write() as conn:
+            conn.execute(sa.delete(t).where(t.c.resource_arn == resource_arn))
+
+
+class _SqlSubjects:
+    def __init__(self, db: _Db) -> None:
+        self._db = db
+
+    def record_authentications(self, batch: Sequence[AuthenticationRecord]) -> None:
+        """Fold a batch into the subject records, in one transaction.
+
+        Two nodes may create the same new subject at once; the loser's transaction fails on the
+        unique subject hash and is retried, then finds the winner's row.
+        """
+        for attempt in range(3):
+            try:
+                # Subjects are not configuration: no version bump.
+                with self._db.write(bump=False) as conn:
+                    for rec in batch:
+                        self._record(conn, rec)
+                return
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+
+    @staticmethod
+    def _record(conn: Connection, rec: AuthenticationRecord) -> None:
+        t = s.subjects
+        subject_hash = _sha256(rec.x509_subject)
+        row = conn.execute(
+            sa.select(t.c.id, t.c.last_seen_at, t.c.updated_at).where(
+                t.c.x509_subject_hash == subject_hash
+            )
+        ).first()
+        if row is None:
+            subject_id = rec.new_subject_id
+            conn.execute(
+                sa.insert(t).values(
+                    id=subject_id,
+                    arn=rec.new_subject_arn,
+                    x509_subject_hash=subject_hash,
+                    x509_subject=rec.x509_subject,
+                    enabled=True,
+                    last_seen_at=rec.seen_at,
+                    created_at=rec.seen_at,
+                    updated_at=rec.seen_at,
+                )
+            )
+        else:
+            subject_id = row.id
+            conn.execute(
+                sa.update(t)
+                .where(t.c.id == subject_id)
+                .values(
+                    last_seen_at=max(row.last_seen_at, rec.seen_at),
+                    updated_at=max(row.updated_at, rec.seen_at),
+                )
+            )
+        c = s.subject_credentials
+        credential_key = _sha256(f"{rec.issuer}\x00{rec.serial_number}")
+        conn.execute(
+            sa.delete(c).where(c.c.subject_id == subject_id, c.c.credential_key == credential_key)
+        )
+        conn.execute(
+            sa.insert(c).values(
+                subject_id=subject_id,
+                credential_key=credential_key,
+                serial_number=rec.serial_number,
+                issuer=rec.issuer,
+                seen_at=rec.seen_at,
+                enabled=True,
+                x509_certificate_data=rec.x509_certificate_data,
+                failed=rec.failed,
+            )
+        )
+        _trim(conn, c, c.c.credential_key, subject_id, MAX_CREDENTIALS_PER_SUBJECT)
+        if rec.instance_properties is not None:
+            p = s.subject_instance_properties
+            canonical = properties_key(rec.instance_properties)
+            key = _sha256(canonical)
+            conn.execute(
+                sa.delete(p).where(p.c.subject_id == subject_id, p.c.properties_key == key)
+            )
+            conn.execute(
+                sa.insert(p).values(
+                    subject_id=subject_id,
+                    properties_key=key,
+                    properties=canonical,
+                    seen_at=rec.seen_at,
+                    failed=rec.failed,
+                )
+            )
+            _trim(conn, p, p.c.properties_key, subject_id, MAX_INSTANCE_PROPERTIES_PER_SUBJECT)
+
+    def get(self, subject_id: str) -> Subject | None:
+        """The subject with its credentials, or None."""
+        with self._db.read() as conn:
+            row = (
+                conn.execute(sa.select(s.subjects).where(s.subjects.c.id == subject_id))
+                .mappings()
+                .first()
+            )
+            if row is None:
+                return None
+            c = s.subject_credentials
+            creds = conn.execute(
+                sa.select(c)
+                .where(c.c.subject_id == subject_id)
+                .order_by(c.c.seen_at.desc(), c.c.credential_key)
+            ).mappings()
+            credentials = tuple(
+                CredentialSummary(
+                    seen_at=r["seen_at"],
+                    serial_number=r["serial_number"],
+                    issuer=r["issuer"],
+                    enabled=bool(r["enabled"]),
+                    x509_certificate_data=r["x509_certificate_data"],
+                    failed=bool(r["failed"]),
+                )
+                for r in creds
+            )
+            p = s.subject_instance_properties
+            props = conn.execute(
+                sa.select(p)
+                .where(p.c.subject_id == subject_id)
+                .order_by(p.c.seen_at.desc(), p.c.properties_key)
+            ).mappings()
+            properties = tuple(
+                InstanceProperty(r["seen_at"], json.loads(r["properties"]), bool(r["failed"]))
+                for r in props
+            )
+        return dataclasses.replace(
+            _subject_record(row), credentials=credentials, instance_properties=properties
+        )
+
+    def list_page(self, after: str | None, limit: int) -> list[Subject]:
+        """Subjects without credentials, by id."""
+        t = s.subjects
+        query = sa.select(t).order_by(t.c.id).limit(limit)
+        if after is not None:
+            query = query.where(t.c.id > after)
+        with self._db.read() as conn:
+            return [_subject_record(r) for r in conn.execute(query).mappings()]
+
+
+def _trim(
+    conn: Connection, table: sa.Table, key: sa.Column[Any], subject_id: str, keep: int
+) -> None:
+    """Keep the ``keep`` most recent rows of one subject in ``table``."""
+    stale = [
+        k
+        for (k,) in conn.execute(
+            sa.select(key)
+            .where(table.c.subject_id == subject_id)
+            .order_by(table.c.seen_at.desc(), key)
+            .offset(keep)
+        )
+    ]
+    if stale:
+        conn.execute(sa.delete(table).where(table.c.subject_id == subject_id, key.in_(stale)))
+
+
+class _SqlAccessKeys:
+    def __init__(self, db: _Db) -> None:
+        self._db = db
+
+    @staticmethod
+    def _record(r: RowMapping) -> AccessKey:
+        return AccessKey(
+            access_key_id=r["access_key_id"],
+            secret_access_key=r["secret_access_key"],
+            principal_arn=r["principal_arn"],
+            user_name=r["user_name"],
+            status=r["status"],
+            created_at=r["created_at"],
+        )
+
+    def add(self, key: AccessKey) -> None:
+        """Insert a new key (KeyError if the id exists)."""
+        try:
+            with self._db.write() as conn:
+                conn.execute(sa.insert(s.access_keys).values(**dataclasses.asdict(key)))
+        except IntegrityError as exc:
+            raise KeyError(key.access_key_id) from exc
+
+    def get(self, access_key_id: str) -> AccessKey | None:
+        """The key, or None."""
+        t = s.access_keys
+        with self._db.read() as conn:
+            row = (
+                conn.execute(sa.select(t).where(t.c.access_key_id == access_key_id))
+                .mappings()
+                .first()
+            )
+        return None if row is None else self._record(row)
+
+    def set_status(self, access_key_id: str, status: str) -> bool:
+        """Set the key's status."""
+        t = s.access_keys
+        with self._db.write() as conn:
+            result = conn.execute(
+                sa.update(t).where(t.c.access_key_id == access_key_id).values(status=status)
+            )
+            return result.rowcount == 1
+
+    def remove(self, access_key_id: str) -> bool:
+        """Delete the key."""
+        t = s.access_keys
+        with self._db.write() as conn:
+            result = conn.execute(sa.delete(t).where(t.c.access_key_id == access_key_id))
+            return result.rowcount == 1
+
+    def list_for_principal(self, principal_arn: str) -> list[AccessKey]:
+        """The keys of one principal, by id."""
+        t = s.access_keys
+        with self._db.read() as conn:
+            rows = conn.execute(
+                sa.select(t).where(t.c.principal_arn == principal_arn).order_by(t.c.access_key_id)
+            ).mappings()
+            return [self._record(r) for r in rows]
+
+
+class _SqlSettings:
+    def __init__(self, db: _Db) -> None:
+        self._db = db
+
+    def get(self, name: str) -> str | None:
+        """The value, or None."""
+        t = s.settings
+        with self._db.read() as conn:
+            value = conn.execute(sa.select(t.c.value).where(t.c.name == name)).scalar()
+        return None if value is None else str(value)
+
+    def put(self, name: str, value: str) -> None:
+        """Set the value."""
+        t = s.settings
+        with self._db.write() as conn:
+            conn.execute(sa.delete(t).where(t.c.name == name))
+            conn.execute(sa.insert(t).values(name=name, value=value))
+
+
+class _SqlSecrets:
+    def __init__(self, db: _Db) -> None:
+        self._db = db
+
+    def get(self, name: str) -> bytes | None:
+        """The secret, or None."""
+        t = s.secrets
+        with self._db.read() as conn:
+            value = conn.execute(sa.select(t.c.value).where(t.c.name == name)).scalar()
+        return None if value is None else bytes(value)
+
+    def put(self, name: str, value: bytes) -> None:
+        """Set the secret."""
+        t = s.secrets
+        with self._db.write() as conn:
+            conn.execute(sa.delete(t).where(t.c.name == name))
+            conn.execute(sa.insert(t).values(name=name, value=bytes(value)))
+
+    def get_or_create(self, name: str, value: bytes) -> bytes:
+        """The stored secret; store ``value`` first if there is none (first writer wins)."""
+        existing = self.get(name)
+        if existing is not None:
+            return existing
+        try:
+            with self._db.write() as conn:
+                conn.execute(sa.insert(s.secrets).values(name=name, value=bytes(value)))
+        except IntegrityError:
+            pass  # another node won the race; read its value below
+        stored = self.get(name)
+        if stored is None:  # pragma: no cover - only if someone deletes it in between
+            raise RuntimeError(f"secret {name} vanished")
+        return stored
+
+
+class SqlStore:
+    """The store on an SQL database (see :func:`open_store`)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        db = _Db(engine)
+        self._db = db
+        self._trust_anchors: _SqlRepository[TrustAnchor] = _SqlRepository(
+            db, s.trust_anchors, _anchor_row, _anchor_record
+        )
+        self._profiles: _SqlRepository[Profile] = _SqlRepository(
+            db, s.profiles, _profile_row, _profile_record
+        )
+        self._crls: _SqlRepository[Crl] = _SqlRepository(db, s.crls, _crl_row, _crl_record)
+        self._tags = _SqlTags(db)
+        self._subjects = _SqlSubjects(db)
+        self._access_keys = _SqlAccessKeys(db)
+        self._settings = _SqlSettings(db)
+        self._secrets = _SqlSecrets(db)
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for health checks and change listeners)."""
+        return self._engine
+
+    @property
+    def trust_anchors(self) -> _SqlRepository[TrustAnchor]:
+        """Trust anchors."""
+        return self._trust_anchors
+
+    @property
+    def profiles(self) -> _SqlRepository[Profile]:
+        """Profiles."""
+        return self._profiles
+
+    @property
+    def crls(self) -> _SqlRepository[Crl]:
+        """CRLs."""
+        return self._crls
+
+    @property
+    def tags(self) -> _SqlTags:
+        """Resource tags."""
+        return self._tags
+
+    @property
+    def subjects(self) -> _SqlSubjects:
+        """Subjects."""
+        return self._subjects
+
+    @property
+    def access_keys(self) -> _SqlAccessKeys:
+        """Access keys."""
+        return self._access_keys
+
+    @property
+    def settings(self) -> _SqlSettings:
+        """Named settings."""
+        return self._settings
+
+    @property
+    def secrets(self) -> _SqlSecrets:
+        """Named secrets."""
+        return self._secrets
+
+    def config_version(self) -> int:
+        """The shared configuration version."""
+        with self._db.read() as conn:
+            return int(
+                conn.execute(
+                    sa.select(s.config_version.c.version).where(s.config_version.c.id == 1)
+                ).scalar_one()
+            )
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._engine.dispose()
+
+
+_upgrade_lock = threading.Lock()
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """Run ``alembic upgrade head`` on ``engine`` with a configuration built in code."""
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    # Alembic's logging setup would reconfigure the application's loggers; keep it off.
+    config.set_main_option("configure_logger", "false")
+    with _upgrade_lock, engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Serialize migrations of nodes starting together (key: "elsewhere" in ASCII).
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(7308604897068081765)"))
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers run during a write; busy_timeout waits for the writer instead of failing.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def open_store(database_url: str, *, echo: bool = False) -> SqlStore:
+    """Connect to ``database_url``, bring the schema to the latest version, and return the store.
+
+    ``sqlite:///path/to/file.db`` (WAL mode) or ``postgresql+psycopg://user:pw@host/db``.
+    ``sqlite://`` (memory) works for tests and lives as long as the store.
+    """
+    url = sa.make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        memory = url.database in (None, "", ":memory:")
+        if not memory and url.database is not None:
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            url,
+            echo=echo,
+            poolclass=StaticPool if memory else None,
+            connect_args={"check_same_thread": False},
+        )
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = sa.create_engine(url, echo=echo, pool_pre_ping=True)
+    upgrade_schema(engine)
+    return SqlStore(engine)
