@@ -60,6 +60,8 @@ _NAME_OIDS: dict[str, x509.ObjectIdentifier] = {
     "STREET": NameOID.STREET_ADDRESS,
     "SERIALNUMBER": NameOID.SERIAL_NUMBER,
     "EMAILADDRESS": NameOID.EMAIL_ADDRESS,
+    "emailAddress": NameOID.EMAIL_ADDRESS,
+    "serialNumber": NameOID.SERIAL_NUMBER,
     "TITLE": NameOID.TITLE,
     "GN": NameOID.GIVEN_NAME,
     "SN": NameOID.SURNAME,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -129,24 +130,31 @@ def quick_chain(
     sans: Iterable[str | x509.GeneralName] = (),
     leaf_days: float = 30,
     fresh_keys: bool = False,
+    key_slot: str = "",
 ) -> Chain:
     """A working root (→ intermediate) → leaf chain valid at ``now``, all keys of ``key_type``.
 
     Keys come from a per-process cache unless ``fresh_keys``; certificates are new on every call
-    (fresh serials), so two chains never share a root certificate even when they share keys.
+    (fresh serials and uniquely tagged CA names), so two chains never chain into each other even
+    when they share keys. ``key_slot`` picks another set of cached keys.
     """
 
     def key(slot: str) -> PrivateKey:
-        return generate_key(key_type) if fresh_keys else cached_key(key_type, slot)
+        return generate_key(key_type) if fresh_keys else cached_key(key_type, key_slot + slot)
 
-    root = build_root_ca(now=now, subject="CN=elsewhere test root CA,O=elsewhere", key=key("root"))
+    # Each chain's CA names carry a random tag, so a leaf of one quick_chain never chains to the
+    # root of another even when the cached keys are shared.
+    tag = secrets.token_hex(4)
+    root = build_root_ca(
+        now=now, subject=f"CN=elsewhere test root CA {tag},O=elsewhere", key=key("root")
+    )
     intermediate: CertifiedKey | None = None
     issuer = root
     if with_intermediate:
         intermediate = build_intermediate_ca(
             root,
             now=now,
-            subject="CN=elsewhere test intermediate CA,O=elsewhere",
+            subject=f"CN=elsewhere test intermediate CA {tag},O=elsewhere",
             key=key("intermediate"),
         )
         issuer = intermediate

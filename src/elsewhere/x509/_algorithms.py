@@ -35,24 +35,32 @@ _CURVE_NAMES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"
 
 
 def key_problem(
-    cert: x509.Certificate, *, min_rsa_bits: int, allowed_curves: frozenset[str]
+    cert: x509.Certificate,
+    *,
+    min_rsa_bits: int,
+    allowed_curves: frozenset[str],
+    who: str = "certificate",
 ) -> str | None:
-    """Why the certificate's public key is not acceptable, or None when it is."""
+    """Why the certificate's public key is not acceptable (a sentence about ``who``), or None."""
     try:
         key = cert.public_key()
     except (ValueError, TypeError) as exc:  # unsupported algorithm or malformed key
-        return f"public key cannot be used: {exc}"
+        return f"{who} has a public key that cannot be used: {exc}"
     if isinstance(key, rsa.RSAPublicKey):
         if key.key_size < min_rsa_bits:
-            return f"RSA key of {key.key_size} bits is below the minimum of {min_rsa_bits}"
+            return (
+                f"{who} has an RSA key of {key.key_size} bits, below the minimum of {min_rsa_bits}"
+            )
         return None
     if isinstance(key, ec.EllipticCurvePublicKey):
         curve = _CURVE_NAMES.get(key.curve.name, key.curve.name)
         if curve not in allowed_curves:
             allowed = ", ".join(sorted(allowed_curves))
-            return f"EC curve {curve} is not allowed (allowed: {allowed})"
+            return (
+                f"{who} has an EC key on curve {curve}, which is not allowed (allowed: {allowed})"
+            )
         return None
     if isinstance(key, dsa.DSAPublicKey):
-        return "DSA keys are not supported"
+        return f"{who} has a DSA key; DSA is not supported"
     # Ed25519/Ed448 are refused by the path verifier itself; ML-DSA is left to it as well.
     return None
