@@ -1,0 +1,350 @@
+"""awsQuery requests with XML responses (IAM, STS), server side (aws-protocols.md §2)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import parse_qsl, quote
+
+from botocore.model import OperationModel, ServiceModel
+
+from elsewhere.errors import (
+    ElsewhereError,
+    InvalidAction,
+    MissingAction,
+    RequestEntityTooLarge,
+    SerializationError,
+    ValidationError,
+)
+from elsewhere.protocol._codec import (
+    decode_blob,
+    encode_blob,
+    format_iso8601,
+    parse_float_text,
+    parse_int_text,
+    parse_timestamp,
+)
+from elsewhere.protocol._model import MAX_BODY_BYTES, MAX_DEPTH, Node, Response, ShapeCompiler
+from elsewhere.protocol._validate import format_validation_message, render_value, validate_input
+
+__all__ = ["MAX_QUERY_PARAMS", "QueryProtocol", "parse_form"]
+
+#: The most form/query parameters one request may carry (IAM's largest lists are far below).
+MAX_QUERY_PARAMS = 10_000
+
+_XML_CT = "text/xml"
+# Characters XML 1.0 cannot carry at all (XML 1.0 §2.2 "Char"); they become U+FFFD.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# IAM's policy documents in responses are "URL-encoded compliant with RFC 3986"
+# (IAM API Reference, GetRolePolicy); botocore unquotes them (handlers.py json_decode_policies).
+_POLICY_SHAPES = frozenset({"policyDocumentType"})
+
+
+def parse_form(body: bytes) -> list[tuple[str, str]]:
+    """Decode an ``application/x-www-form-urlencoded`` body (``+`` is a space) into pairs."""
+    if len(body) > MAX_BODY_BYTES:
+        raise RequestEntityTooLarge(reason=f"form body of {len(body)} bytes")
+    try:
+        text = body.decode("utf-8")
+        return parse_qsl(
+            text,
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=MAX_QUERY_PARAMS,
+        )
+    except ValueError as exc:
+        # UnicodeDecodeError (a ValueError) and parse_qsl's field-count limit.
+        raise SerializationError(reason=f"form body does not decode: {exc}") from None
+
+
+class _Tree:
+    """Dotted keys (``Tags.member.1.Key``) as a tree, so each shape reads its own subtree."""
+
+    __slots__ = ("children", "value")
+
+    def __init__(self) -> None:
+        """An empty node."""
+        self.value: str | None = None
+        self.children: dict[str, _Tree] = {}
+
+
+_MISSING: Any = object()
+
+
+def _type_error(text: str, path: str, what: str) -> ValidationError:
+    """A value that does not decode to its member's type.
+
+    AWS's text for this case is unknown (aws-protocols.md §6 q1); we keep the Coral grammar so
+    clients that display the message read it the same way [INFERRED].
+    """
+    item = (
+        f"Value '{render_value(text)}' at '{path}' failed to satisfy constraint: "
+        f"Member must be {what}"
+    )
+    return ValidationError(format_validation_message([item]))
+
+
+_TYPE_WORDS = {
+    "boolean": "a boolean (true or false)",
+    "integer": "an integer",
+    "long": "an integer",
+    "float": "a number",
+    "double": "a number",
+    "timestamp": "an ISO 8601 timestamp",
+    "blob": "base64-encoded",
+}
+
+
+def _index_order(tree: _Tree) -> list[_Tree]:
+    """Children named ``1``, ``2``, ... in numeric order (gaps allowed, other names ignored)."""
+    numbered = [
+        (int(k), child) for k, child in tree.children.items() if k.isascii() and k.isdigit()
+    ]
+    numbered.sort(key=lambda pair: pair[0])
+    return [child for _, child in numbered]
+
+
+class QueryProtocol:
+    """awsQuery + XML (IAM, STS): ``parse``, ``serialize``, ``serialize_error``."""
+
+    def __init__(self, service_model: ServiceModel) -> None:
+        """Prepare the operation table of ``service_model``."""
+        self.model = service_model
+        self._shapes = ShapeCompiler(service_model)
+        self._names = frozenset(service_model.operation_names)
+        self.namespace = str(service_model.metadata.get("xmlNamespace", ""))
+        self.api_version = str(service_model.metadata.get("apiVersion", ""))
+
+    # --- requests -----------------------------------------------------------------------------
+
+    def parse(self, params: Sequence[tuple[str, str]]) -> tuple[OperationModel, dict[str, Any]]:
+        """The operation named by ``Action`` and its validated input.
+
+        ``params`` are the form-decoded body and query pairs, without the ``X-Amz-*`` auth
+        parameters. The first occurrence of a repeated key wins.
+        """
+        if len(params) > MAX_QUERY_PARAMS:
+            raise RequestEntityTooLarge(reason=f"{len(params)} query parameters")
+        root = _Tree()
+        action = version = None
+        for key, value in params:
+            if key == "Action":
+                action = value if action is None else action
+                continue
+            if key == "Version":
+                version = value if version is None else version
+                continue
+            at = root
+            for part in key.split("."):
+                child = at.children.get(part)
+                if child is None:
+                    child = at.children[part] = _Tree()
+                at = child
+            if at.value is None:
+                at.value = value
+        if not action:
+            raise MissingAction()
+        if action not in self._names:
+            raise InvalidAction(
+                f"Could not find operation {action} for version {version or self.api_version}"
+            )
+        op = self._shapes.operation(action)
+        shape = op.input_shape
+        if shape is None:
+            return op, {}
+        compiled = self._shapes.node(shape)
+        values = self._read_structure(compiled, root, "", 0)
+        return op, validate_input(compiled, values)
+
+    def _read_structure(self, node: Node, tree: _Tree, path: str, depth: int) -> dict[str, Any]:
+        """Every member present under ``tree``."""
+        out: dict[str, Any] = {}
+        for m in node.members:
+            child = tree.children.get(m.wire)
+            if child is None:
+                continue
+            p = f"{path}.{m.path}" if path else m.path
+            value = self._read(m.node, child, p, depth + 1)
+            if value is not _MISSING:
+                out[m.name] = value
+        return out
+
+    def _read(self, node: Node, tree: _Tree, path: str, depth: int) -> Any:
+        """The value of ``node`` under ``tree``, or ``_MISSING``."""
+        if depth > MAX_DEPTH:
+            raise SerializationError(reason="request nests too deeply")
+        t = node.type
+        if t == "structure":
+            if not tree.children:
+                return _MISSING
+            return self._read_structure(node, tree, path, depth)
+        if t == "list":
+            assert node.member is not None
+            container = tree if node.flattened else tree.children.get(node.member_wire)
+            if container is None or not container.children:
+                # An empty list travels as "Name=" (botocore serialize.py, query list encoding).
+                if tree.value == "" or (container is not None and container.value == ""):
+                    return []
+                return _MISSING
+            items = _index_order(container)
+            return [
+                self._read_element(node.member, child, f"{path}.{i}.member", depth)
+                for i, child in enumerate(items, 1)
+            ]
+        if t == "map":
+            assert node.key is not None
+            assert node.value is not None
+            container = tree if node.flattened else tree.children.get("entry")
+            if container is None:
+                return {} if tree.value == "" else _MISSING
+            out: dict[str, Any] = {}
+            for entry in _index_order(container):
+                key_tree = entry.children.get(node.key_wire)
+                value_tree = entry.children.get(node.value_wire)
+                if key_tree is None or key_tree.value is None:
+                    continue
+                key = self._scalar(node.key, key_tree.value, path)
+                if key in out:
+                    continue
+                out[key] = (
+                    None
+                    if value_tree is None
+                    else self._read_element(node.value, value_tree, f"{path}.{key}", depth)
+                )
+            return out
+        if tree.value is None:
+            return _MISSING
+        return self._scalar(node, tree.value, path)
+
+    def _read_element(self, node: Node, tree: _Tree, path: str, depth: int) -> Any:
+        """A list element or map value; absent parts read as None (then fail not-null)."""
+        value = self._read(node, tree, path, depth + 1)
+        return None if value is _MISSING else value
+
+    @staticmethod
+    def _scalar(node: Node, text: str, path: str) -> Any:
+        """A query value decoded to the member's scalar type."""
+        t = node.type
+        try:
+            if t == "string":
+                return text
+            if t == "boolean":
+                if text in ("true", "false"):
+                    return text == "true"
+                raise ValueError(text)
+            if t in ("integer", "long"):
+                return parse_int_text(text)
+            if t in ("float", "double"):
+                return parse_float_text(text)
+            if t == "timestamp":
+                return parse_timestamp(text, "iso8601")
+            if t == "blob":
+                return decode_blob(text)
+        except ValueError:
+            raise _type_error(text, path, _TYPE_WORDS.get(t, t)) from None
+        raise _type_error(text, path, f"a {t}")
+
+    # --- responses ----------------------------------------------------------------------------
+
+    def serialize(
+        self, operation: OperationModel, output: Mapping[str, Any] | None, request_id: str
+    ) -> Response:
+        """``<OpResponse xmlns><OpResult>...</OpResult><ResponseMetadata>`` (§2.2)."""
+        name = operation.name
+        parts = [f'<{name}Response xmlns="{_escape(self.namespace)}">']
+        shape = operation.output_shape
+        if shape is not None:
+            wrapper = shape.serialization.get("resultWrapper", f"{name}Result")
+            node = self._shapes.node(shape)
+            parts.append(f"<{wrapper}>")
+            _members_xml(node, output or {}, parts)
+            parts.append(f"</{wrapper}>")
+        parts.append(
+            f"<ResponseMetadata><RequestId>{_escape(request_id)}</RequestId></ResponseMetadata>"
+        )
+        parts.append(f"</{name}Response>")
+        return self._response(200, parts, request_id)
+
+    def serialize_error(self, error: ElsewhereError, request_id: str) -> Response:
+        """``<ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/>`` (§2.5)."""
+        kind = "Sender" if error.sender_fault else "Receiver"
+        parts = [
+            f'<ErrorResponse xmlns="{_escape(self.namespace)}">',
+            f"<Error><Type>{kind}</Type><Code>{_escape(error.code_for('query'))}</Code>",
+            f"<Message>{_escape(error.message)}</Message></Error>",
+            f"<RequestId>{_escape(request_id)}</RequestId>",
+            "</ErrorResponse>",
+        ]
+        return self._response(error.status_for("query"), parts, request_id)
+
+    @staticmethod
+    def _response(status: int, parts: list[str], request_id: str) -> Response:
+        """Assemble the XML document."""
+        body = ('<?xml version="1.0" encoding="UTF-8"?>\n' + "".join(parts)).encode()
+        headers = (("Content-Type", _XML_CT), ("x-amzn-RequestId", request_id))
+        return Response(status, headers, body)
+
+
+def _escape(text: str) -> str:
+    """XML character data: escape markup, keep CR, and replace what XML 1.0 cannot carry."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = text.replace('"', "&quot;").replace("\r", "&#13;")
+    return _XML_INVALID.sub("\ufffd", text)
+
+
+def _members_xml(node: Node, value: Mapping[str, Any], parts: list[str]) -> None:
+    """Each non-None member of a structure, in declaration order."""
+    for m in node.members:
+        v = value.get(m.name)
+        if v is not None:
+            _xml(m.node, v, m.wire, parts)
+
+
+def _xml(node: Node, value: Any, name: str, parts: list[str]) -> None:
+    """One element ``<name>`` holding ``value`` encoded per ``node`` (§2.3)."""
+    t = node.type
+    if t == "structure":
+        parts.append(f"<{name}>")
+        _members_xml(node, value, parts)
+        parts.append(f"</{name}>")
+    elif t == "list":
+        assert node.member is not None
+        if node.flattened:
+            for item in value:
+                _xml(node.member, item, name, parts)
+            return
+        parts.append(f"<{name}>")
+        for item in value:
+            _xml(node.member, item, node.member_wire, parts)
+        parts.append(f"</{name}>")
+    elif t == "map":
+        assert node.key is not None
+        assert node.value is not None
+        parts.append(f"<{name}>")
+        for k, v in value.items():
+            parts.append(f"<entry><{node.key_wire}>{_escape(str(k))}</{node.key_wire}>")
+            _xml(node.value, v, node.value_wire, parts)
+            parts.append("</entry>")
+        parts.append(f"</{name}>")
+    else:
+        parts.append(f"<{name}>{_escape(_scalar_text(node, value))}</{name}>")
+
+
+def _scalar_text(node: Node, value: Any) -> str:
+    """A scalar as XML text."""
+    t = node.type
+    if t == "boolean":
+        return "true" if value else "false"
+    if t == "timestamp":
+        return format_iso8601(value) if isinstance(value, dt.datetime) else str(value)
+    if t == "blob":
+        return encode_blob(bytes(value)) if isinstance(value, bytes | bytearray) else str(value)
+    if t in ("float", "double") and isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if t == "string" and node.name in _POLICY_SHAPES:
+        return quote(str(value), safe="")
+    return str(value)
