@@ -33,7 +33,12 @@ def _b64(data: bytes) -> str:
 def _unb64(text: str) -> bytes:
     if not text or any(c not in _ALPHABET for c in text):
         raise ValueError("not base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    # Unused low bits of the last character would let two texts decode alike; only the
+    # canonical spelling is ours.
+    if _b64(data) != text:
+        raise ValueError("non-canonical base64url")
+    return data
 
 
 _ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
