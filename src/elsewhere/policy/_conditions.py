@@ -148,10 +148,12 @@ def _string_tester(family: str, raw: tuple[str, ...], variables: bool) -> _Teste
         rx = _glob.compile_source(source)
         return lambda v, _k: rx.fullmatch(v) is not None
 
+    templates = [_glob.string_template(t) for t in tokens]
+
     def check_like(v: str, keys: Mapping[str, ContextValue]) -> bool:
-        for t in tokens:
-            r = _glob.resolve(t, keys)
-            if r is not None and _glob.compile_source(_glob.string_glob_source(r)).fullmatch(v):
+        for t in templates:
+            src = _glob.render(t, keys)
+            if src is not None and _glob.compile_source(src).fullmatch(v):
                 return True
         return False
 
@@ -161,15 +163,14 @@ def _string_tester(family: str, raw: tuple[str, ...], variables: bool) -> _Teste
 def _arn_tester(raw: tuple[str, ...], variables: bool) -> _Tester:
     tokens = [_glob.tokenize(v, variables=variables) for v in raw]
 
+    templates = [
+        tpl
+        for tpl in (_glob.arn_template(t, fold_prefix=False, pad=False) for t in tokens)
+        if tpl is not None
+    ]
+
     def sources(keys: Mapping[str, ContextValue]) -> list[str]:
-        out = []
-        for t in tokens:
-            r = _glob.resolve(t, keys)
-            if r is not None:
-                s = _glob.arn_glob_source(r, fold_prefix=False, pad=False)
-                if s is not None:
-                    out.append(s)
-        return out
+        return [src for src in (_glob.render(t, keys) for t in templates) if src is not None]
 
     def valid(v: str) -> bool:
         # A request value with fewer than six components is not an ARN: ARN operators are then
@@ -280,6 +281,7 @@ class Condition:
     test: _Tester
     referenced_keys: frozenset[str]
     label: str
+    failure: str
 
     def evaluate(self, keys: Mapping[str, ContextValue]) -> bool:
         """Whether the condition holds for the context ``keys`` (lower-cased names)."""
@@ -345,6 +347,7 @@ def compile_condition(
         test=test,
         referenced_keys=var_keys | {key.lower()},
         label=f"{spec.name} {key}",
+        failure=f"condition not met: {spec.name} {key}",
     )
 
 

@@ -89,6 +89,7 @@ class StatementTrace:
 
 
 _Raw = tuple[PolicyKind, Policy, Statement, str | None]
+_Hit = tuple[PolicyKind, Policy, Statement]
 
 
 @dataclass(frozen=True)
@@ -103,9 +104,9 @@ class Decision:
     result: str
     decided_by: PolicyKind | None
     reason: str
-    matched: tuple[MatchedStatement, ...]
     missing_context_keys: tuple[str, ...]
     policy_id: str = ""
+    raw_matched: tuple[_Hit, ...] = field(default=(), repr=False, compare=False)
     raw_trace: tuple[_Raw, ...] = field(default=(), repr=False, compare=False)
 
     @property
@@ -119,6 +120,14 @@ class Decision:
         if self.result != IMPLICIT_DENY or self.decided_by is None:
             return None
         return f"no {self.decided_by.phrase} allows"
+
+    @functools.cached_property
+    def matched(self) -> tuple[MatchedStatement, ...]:
+        """The statements that decided: the denies of an explicit deny, else the allows."""
+        return tuple(
+            MatchedStatement(pol.id, kind, st.index, st.sid, st.effect, st.start, st.end)
+            for kind, pol, st in self.raw_matched
+        )
 
     @functools.cached_property
     def trace(self) -> tuple[StatementTrace, ...]:
@@ -137,39 +146,31 @@ class Decision:
         )
 
 
-def _matched(hits: list[tuple[PolicyKind, Policy, Statement]]) -> tuple[MatchedStatement, ...]:
-    return tuple(
-        MatchedStatement(pol.id, kind, st.index, st.sid, st.effect, st.start, st.end)
-        for kind, pol, st in hits
-    )
-
-
 class _Scan:
-    """Statement outcomes for one request, grouped by policy kind and effect."""
+    """Statement outcomes for one request, grouped by effect."""
 
     __slots__ = ("allows", "denies", "missing", "rbp_match", "trace")
 
     def __init__(self) -> None:
         self.trace: list[_Raw] = []
         self.missing: set[str] = set()
-        self.denies: list[tuple[PolicyKind, Policy, Statement]] = []
-        self.allows: dict[PolicyKind, list[tuple[PolicyKind, Policy, Statement]]] = {}
+        self.denies: list[_Hit] = []
+        self.allows: list[_Hit] = []
         self.rbp_match: PrincipalMatch | None = None
 
     def run(
         self, kind: PolicyKind, policies: tuple[Policy, ...], req: RequestContext, has_pb: bool
     ) -> bool:
         """Evaluate every statement of ``policies``; return whether any Allow applied."""
-        keys = req.values
+        present = req.values.keys()
         trace = self.trace
         allowed = False
         for pol in policies:
             for st in pol.statements:
                 reason = st.check(req)
-                if reason is not ACTION_MISMATCH and st.referenced_keys:
-                    for k in st.referenced_keys:
-                        if k not in keys:
-                            self.missing.add(k)
+                refs = st.referenced_keys
+                if refs and reason is not ACTION_MISMATCH and not present >= refs:
+                    self.missing.update(refs - present)
                 match: PrincipalMatch | None = None
                 if reason is None and st.principal is not None:
                     match = _principal(st, req.principal, has_pb)
@@ -182,7 +183,7 @@ class _Scan:
                     self.denies.append((kind, pol, st))
                 else:
                     allowed = True
-                    self.allows.setdefault(kind, []).append((kind, pol, st))
+                    self.allows.append((kind, pol, st))
                     if match is not None and (self.rbp_match is None or match > self.rbp_match):
                         self.rbp_match = match
         return allowed
@@ -209,18 +210,29 @@ def _decision(
     kind: PolicyKind | None,
     reason: str,
     scan: _Scan,
-    matched: tuple[MatchedStatement, ...] = (),
+    hits: list[_Hit] | None = None,
     policy_id: str = "",
 ) -> Decision:
     return Decision(
         result=result,
         decided_by=kind,
         reason=reason,
-        matched=matched,
-        missing_context_keys=tuple(sorted(scan.missing)),
+        missing_context_keys=tuple(sorted(scan.missing)) if scan.missing else (),
         policy_id=policy_id,
+        raw_matched=tuple(hits) if hits else (),
         raw_trace=tuple(scan.trace),
     )
+
+
+def _allow(scan: _Scan, kind: PolicyKind | None, reason: str) -> Decision:
+    return _decision(ALLOWED, kind, reason, scan, scan.allows)
+
+
+def _deny(scan: _Scan, kind: PolicyKind) -> Decision:
+    return _decision(IMPLICIT_DENY, kind, _NO_ALLOW[kind], scan)
+
+
+_NO_ALLOW: Final = {k: f"no {k.phrase} allows" for k in PolicyKind}
 
 
 def evaluate(request: RequestContext, policies: PolicySet) -> Decision:
@@ -250,27 +262,19 @@ def evaluate(request: RequestContext, policies: PolicySet) -> Decision:
     if scan.denies:
         kind, pol, _ = scan.denies[0]
         return _decision(
-            EXPLICIT_DENY,
-            kind,
-            f"explicit deny in {kind.phrase}",
-            scan,
-            _matched(scan.denies),
-            pol.id,
+            EXPLICIT_DENY, kind, f"explicit deny in {kind.phrase}", scan, scan.denies, pol.id
         )
-
-    def allow(kind: PolicyKind | None, reason: str) -> Decision:
-        hits = [h for k in PolicyKind for h in scan.allows.get(k, [])]
-        return _decision(ALLOWED, kind, reason, scan, _matched(hits))
-
-    def deny(kind: PolicyKind) -> Decision:
-        return _decision(IMPLICIT_DENY, kind, f"no {kind.phrase} allows", scan)
 
     match = scan.rbp_match if rbp_ok else None
     requires_rbp = rbp is not None and rbp.kind is PolicyKind.TRUST
 
     # Anonymous callers and AWS service principals are allowed only by resource-based policies.
     if ptype in ("Anonymous", "Service"):
-        return allow(rbp_kind, "resource-based policy allows") if match else deny(rbp_kind)
+        return (
+            _allow(scan, rbp_kind, "resource-based policy allows")
+            if match
+            else _deny(scan, rbp_kind)
+        )
 
     cross_account = p is not None and request.owner_account() != p.account
     if not cross_account:
@@ -278,34 +282,34 @@ def evaluate(request: RequestContext, policies: PolicySet) -> Decision:
             # Root: full access to its own account unless explicitly denied; trust policies
             # (and key policies) still have to allow (Policy evaluation logic page).
             if requires_rbp and match is None:
-                return deny(rbp_kind)
-            return allow(None, "root user")
+                return _deny(scan, rbp_kind)
+            return _allow(scan, None, "root user")
         if match is PrincipalMatch.DIRECT:
             # "Update a role trust policy": the caller's boundary must allow sts:AssumeRole even
             # when the trust policy names the caller (reference §11.12).
             if request.action_lower.startswith("sts:assumerole") and not pb_ok:
-                return deny(PolicyKind.BOUNDARY)
-            return allow(rbp_kind, "resource-based policy allows")
+                return _deny(scan, PolicyKind.BOUNDARY)
+            return _allow(scan, rbp_kind, "resource-based policy allows")
         if match is PrincipalMatch.ROLE:
             # A grant to the role ARN (or to the user behind a federated session) is still
             # limited by the session's boundary and session policies.
             if not pb_ok:
-                return deny(PolicyKind.BOUNDARY)
+                return _deny(scan, PolicyKind.BOUNDARY)
             if not sp_ok:
-                return deny(PolicyKind.SESSION)
-            return allow(rbp_kind, "resource-based policy allows")
+                return _deny(scan, PolicyKind.SESSION)
+            return _allow(scan, rbp_kind, "resource-based policy allows")
         if requires_rbp and match is None:
-            return deny(rbp_kind)
+            return _deny(scan, rbp_kind)
     elif match is None:
-        return deny(rbp_kind)
+        return _deny(scan, rbp_kind)
     # Identity path: same-account account delegation / no RBP grant, or the cross-account case.
     if not id_ok:
-        return deny(PolicyKind.IDENTITY)
+        return _deny(scan, PolicyKind.IDENTITY)
     if not pb_ok:
-        return deny(PolicyKind.BOUNDARY)
+        return _deny(scan, PolicyKind.BOUNDARY)
     if not sp_ok:
-        return deny(PolicyKind.SESSION)
-    return allow(PolicyKind.IDENTITY, "identity-based policy allows")
+        return _deny(scan, PolicyKind.SESSION)
+    return _allow(scan, PolicyKind.IDENTITY, "identity-based policy allows")
 
 
 _EXPLICIT: Final = {

@@ -109,15 +109,37 @@ def _glob_text(text: str, star: str, one: str) -> str:
     return "".join(out)
 
 
-def string_glob_source(tokens: Sequence[Token]) -> str:
-    """Regex source for a StringLike / Action pattern: ``*`` any run, ``?`` one character."""
-    return "".join(
-        _glob_text(text, ".*", ".") if kind == TEXT else re.escape(text) for kind, text, _ in tokens
+# A compiled pattern template: regex source pieces, with variables left as (key, default)
+# placeholders to fill per request, and None for an unresolvable ``${...}``.
+Piece = str | tuple[str, str | None] | None
+Template = tuple[Piece, ...]
+
+
+def _piece(kind: int, text: str, default: str | None) -> Piece:
+    if kind == VAR:
+        return (text, default)
+    if kind == BAD:
+        return None
+    return re.escape(text)
+
+
+def string_template(tokens: Sequence[Token]) -> Template:
+    """Template for a StringLike / Action pattern: ``*`` any run, ``?`` one character."""
+    return tuple(
+        _glob_text(text, ".*", ".") if kind == TEXT else _piece(kind, text, default)
+        for kind, text, default in tokens
     )
 
 
-def arn_glob_source(tokens: Sequence[Token], *, fold_prefix: bool, pad: bool) -> str | None:
-    """Regex source for an ARN pattern matched segment by segment; None if it can never match.
+def string_glob_source(tokens: Sequence[Token]) -> str:
+    """Regex source for a pattern without variables."""
+    src = render(string_template(tokens), {})
+    assert src is not None
+    return src
+
+
+def arn_template(tokens: Sequence[Token], *, fold_prefix: bool, pad: bool) -> Template | None:
+    """Template for an ARN pattern matched segment by segment; None if it can never match.
 
     The first five colons of the policy text separate segments; ``*``/``?`` in the first five
     segments stay inside their segment, in the sixth (resource) they match anything
@@ -126,13 +148,13 @@ def arn_glob_source(tokens: Sequence[Token], *, fold_prefix: bool, pad: bool) ->
     segments is padded with ``*`` segments when ``pad`` is set or its text ends with ``*``
     (the newer Resource page: a segment-final ``*`` may expand beyond colon boundaries).
     """
-    prefix: list[str] = []
-    resource: list[str] = []
+    prefix: list[Piece] = []
+    resource: list[Piece] = []
     seps = 0
     cur = prefix
-    for kind, text, _ in tokens:
+    for kind, text, default in tokens:
         if kind != TEXT:
-            cur.append(re.escape(text))
+            cur.append(_piece(kind, text, default))
             continue
         for ch in text:
             if seps < 5:
@@ -161,10 +183,48 @@ def arn_glob_source(tokens: Sequence[Token], *, fold_prefix: bool, pad: bool) ->
         prefix.extend([":[^:]*"] * (4 - seps))
         prefix.append(":")
         resource = [".*"]
-    head = "".join(prefix)
     if fold_prefix:
-        head = f"(?i:{head})"
-    return head + "".join(resource)
+        prefix = ["(?i:", *prefix, ")"]
+    return _merge([*prefix, *resource])
+
+
+def _merge(pieces: list[Piece]) -> Template:
+    # Join adjacent source strings so rendering is one short join.
+    out: list[Piece] = []
+    for p in pieces:
+        if isinstance(p, str) and out and isinstance(out[-1], str):
+            out[-1] = out[-1] + p
+        else:
+            out.append(p)
+    return tuple(out)
+
+
+def is_static(template: Template) -> bool:
+    """Whether ``template`` needs no request values."""
+    return all(isinstance(p, str) for p in template)
+
+
+def render(template: Template, keys: Mapping[str, ContextValue]) -> str | None:
+    """Fill a template's variables from ``keys``; None when one cannot be resolved.
+
+    Substituted values match literally. A missing key without a default, a multivalued key, or
+    an invalid ``${...}`` makes the pattern match nothing (VARS: "any attempt to match it fails").
+    """
+    parts: list[str] = []
+    for p in template:
+        if isinstance(p, str):
+            parts.append(p)
+        elif p is None:
+            return None
+        else:
+            value = keys.get(p[0])
+            if value is None or not value.values or value.is_list:
+                if p[1] is None:
+                    return None
+                parts.append(re.escape(p[1]))
+            else:
+                parts.append(re.escape(value.values[0]))
+    return "".join(parts)
 
 
 @functools.lru_cache(maxsize=8192)

@@ -509,7 +509,7 @@ def _compile_statement(
     resources = tuple(raw.resources) if raw.resources is not None else None
     resource_any = False
     static_sources: list[str] = []
-    dynamic: list[tuple[_glob.Token, ...]] = []
+    dynamic: list[_glob.Template] = []
     # Short ARNs (fewer than six segments) are padded with "*" segments in identity-like
     # policies; in resource-based policies only when they end with "*" [OBS, iam-simulate].
     pad = kind is not PolicyKind.RESOURCE
@@ -519,13 +519,16 @@ def _compile_statement(
             resource_any = True
             continue
         tokens = _resource_tokens(r, variables)
-        if _glob.has_variables(tokens):
-            dynamic.append(tokens)
-            var_keys |= _glob.variable_keys(tokens)
+        template = _glob.arn_template(tokens, fold_prefix=True, pad=pad)
+        var_keys |= _glob.variable_keys(tokens)
+        if template is None:
+            continue  # can never match
+        if _glob.is_static(template):
+            src = _glob.render(template, {})
+            assert src is not None
+            static_sources.append(src)
         else:
-            src = _glob.arn_glob_source(tokens, fold_prefix=True, pad=pad)
-            if src is not None:
-                static_sources.append(src)
+            dynamic.append(template)
     resource_regex = (
         _glob.compile_source("|".join(f"(?:{s})" for s in static_sources))
         if static_sources
@@ -556,7 +559,6 @@ def _compile_statement(
         resource_any=resource_any,
         resource_regex=resource_regex,
         resource_dynamic=tuple(dynamic),
-        resource_pad=pad,
         conditions=tuple(conditions),
         referenced_keys=frozenset(var_keys),
         start=_position(raw.start, lines),

@@ -139,8 +139,7 @@ class Statement:
     resources: tuple[str, ...] | None  # None: no Resource element (trust policies)
     resource_any: bool
     resource_regex: re.Pattern[str] | None
-    resource_dynamic: tuple[tuple[_glob.Token, ...], ...]
-    resource_pad: bool
+    resource_dynamic: tuple[_glob.Template, ...]
     conditions: tuple[Condition, ...]
     referenced_keys: frozenset[str]
     start: Position | None
@@ -163,11 +162,9 @@ class Statement:
             self.resource_regex is not None and self.resource_regex.fullmatch(resource) is not None
         )
         if not hit and self.resource_dynamic and resource != "*":
-            for tokens in self.resource_dynamic:
-                r = _glob.resolve(tokens, keys)
-                if r is None:
-                    continue  # unresolvable variable: this entry matches nothing (VARS)
-                src = _glob.arn_glob_source(r, fold_prefix=True, pad=self.resource_pad)
+            for template in self.resource_dynamic:
+                src = _glob.render(template, keys)
+                # An unresolvable variable makes this entry match nothing (VARS page).
                 if src is not None and _glob.compile_source(src).fullmatch(resource):
                     hit = True
                     break
@@ -178,14 +175,21 @@ class Statement:
 
         Principal matching is left to the caller (it needs the match kind).
         """
-        if not self.action_matches(req.action_lower):
+        # Inlined action test: this runs for every statement of every request.
+        a = req.action_lower
+        hit = (
+            self.action_any
+            or a in self.action_literals
+            or (self.action_regex is not None and self.action_regex.fullmatch(a) is not None)
+        )
+        if hit is self.not_action:
             return ACTION_MISMATCH
         keys = req.values
         if not self.resource_matches(req.resource, keys):
             return RESOURCE_MISMATCH
         for cond in self.conditions:
             if not cond.evaluate(keys):
-                return "condition not met: " + cond.label
+                return cond.failure
         return None
 
 

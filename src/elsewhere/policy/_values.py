@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import ipaddress
 import re
 from datetime import UTC, datetime, timedelta, timezone
@@ -24,6 +25,7 @@ _EPOCH_RE = re.compile(r"^\d{1,19}$")
 _YEAR_RE = re.compile(r"^(\d{4})$")
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_number(text: str) -> Decimal | None:
     """An integer or decimal, or None."""
     if not _NUMBER_RE.match(text):
@@ -34,8 +36,9 @@ def parse_number(text: str) -> Decimal | None:
         return None
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_date(text: str) -> Decimal | None:
-    """Seconds since the epoch of an ISO 8601 date-time or an epoch value, or None.
+    """Seconds since the epoch of an ISO 8601 date-time or an epoch value, or None (cached).
 
     A value containing ``-`` is read as ISO 8601 (zone-less values are UTC); digits alone are
     epoch seconds (so a bare ``YYYY`` is an epoch number, as AWS reads it) [OBS, PMapper, moto].
@@ -90,6 +93,7 @@ def parse_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | 
         return None
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     """An IPv4 or IPv6 address, or None."""
     try:
