@@ -105,6 +105,14 @@ class Reader:
 
     def uint(self) -> int:
         """An unsigned LEB128 varint (canonical form only)."""
+        # Fast path: almost every length and count fits in one byte.
+        pos = self._pos
+        if pos < len(self._data) and self._data[pos] < 0x80:
+            self._pos = pos + 1
+            return self._data[pos]
+        return self._uint_long()
+
+    def _uint_long(self) -> int:
         result = 0
         for index in range(_MAX_VARINT_BYTES):
             if self._pos >= len(self._data):
@@ -138,7 +146,16 @@ class Reader:
 
     def text(self) -> str:
         """A length-prefixed UTF-8 string."""
-        return _utf8(self.blob())
+        size = self.uint()
+        end = self._pos + size
+        if end > len(self._data):
+            raise DecodeError("truncated field")
+        try:
+            value = self._data[self._pos : end].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DecodeError("invalid UTF-8") from exc
+        self._pos = end
+        return value
 
     def optional_text(self) -> str | None:
         """An optional string (see :meth:`Writer.optional_text`)."""

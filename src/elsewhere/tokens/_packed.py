@@ -13,8 +13,8 @@ public, so elsewhere uses a documented stand-in:
    at all is 0 %.
 
 A certificate's dozen ``x509*`` tags come to about 10 %, like AWS's documented example response;
-a 2,048-character session policy to roughly 20-40 %. Whether a tag is transitive does not change
-the size, as in AWS.
+a 2,048-character session policy to about 10-40 %, depending on how repetitive it is. Whether a
+tag is transitive does not change the size, as in AWS.
 """
 
 from __future__ import annotations

@@ -108,7 +108,9 @@ def _pack(access_key_id: str | None, claims: SessionClaims) -> bytes:
     out = Writer()
     out.optional_text(access_key_id)
     body = out.getvalue() + encode_claims(claims)
-    packer = zlib.compressobj(level=6, wbits=-15)
+    # A 4 KiB window and small memLevel: tokens are a few KiB at most, and allocating the default
+    # 256 KiB of deflate state would cost more than everything else in sealing put together.
+    packer = zlib.compressobj(6, zlib.DEFLATED, -12, 4)
     packed = packer.compress(body) + packer.flush()
     if len(packed) < len(body):
         return bytes([_FLAG_DEFLATE]) + packed

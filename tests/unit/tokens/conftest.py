@@ -72,7 +72,8 @@ def claims_strategy(draw: st.DrawFn) -> SessionClaims:
         role_path=draw(_text),
         session_name=draw(_text),
         issued_at=issued,
-        expires_at=issued + draw(st.timedelta(min_value=dt.timedelta(microseconds=1))),
+        expires_at=issued
+        + draw(st.timedeltas(dt.timedelta(microseconds=1), dt.timedelta(days=3650))),
         source=draw(_text),
         source_identity=draw(st.none() | _text),
         principal_tags=tuple(draw(st.lists(st.tuples(_text, _text), max_size=5))),
