@@ -63,3 +63,12 @@ def test_too_many_items_are_refused() -> None:
     """A sequence count above the caller's limit is refused before reading items."""
     with pytest.raises(DecodeError):
         Reader(b"\x05").texts(limit=4)
+
+
+def test_public_surface_is_explicit() -> None:
+    """Every name in ``elsewhere.tokens.__all__`` exists, and nothing private is exported."""
+    import elsewhere.tokens as tokens
+
+    assert all(hasattr(tokens, name) for name in tokens.__all__)
+    assert not [name for name in tokens.__all__ if name.startswith("_")]
+    assert len(set(tokens.__all__)) == len(tokens.__all__)
