@@ -160,12 +160,9 @@ def test_default_session_name(serial: int, expected: str) -> None:
     assert default_session_name(_leaf("CN=w", serial=serial)) == expected
 
 
+# cryptography warns whenever it meets a CN over the X.520 upper bound; that is the point here.
+@pytest.mark.filterwarnings("ignore:Attribute's length must be:UserWarning")
 def test_source_identity_cn_too_long() -> None:
     """A CN over 64 characters (not even legal X.520) gives no source identity."""
-    with pytest.warns(UserWarning, match="length must be"):
-        long_cn = x509.NameAttribute(NameOID.COMMON_NAME, "d" * 65, _validate=False)
-    with pytest.warns(UserWarning, match="length must be"):
-        leaf = _leaf(x509.Name([long_cn]))
-    with pytest.warns(UserWarning, match="length must be"):
-        identity = source_identity(leaf)
-    assert identity is None
+    long_cn = x509.NameAttribute(NameOID.COMMON_NAME, "d" * 65, _validate=False)
+    assert source_identity(_leaf(x509.Name([long_cn]))) is None
