@@ -1,0 +1,167 @@
+"""Fixtures for the control-plane tests: stores (memory and SQLite), a clock, real certificates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from elsewhere.clock import FixedClock
+from elsewhere.service import ControlPlane, ControlPlaneSettings, Store
+from elsewhere.storage import MemoryStore, open_store
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+CALLER = f"arn:aws:iam::{ACCOUNT}:root"
+T0 = dt.datetime(2026, 11, 28, 12, 0, 0, 123456, tzinfo=dt.UTC)
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/workload"
+
+
+def make_ca(name: str = "Test Root CA") -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """A self-signed CA certificate and its key."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(T0 - dt.timedelta(days=1))
+        .not_valid_after(T0 + dt.timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return cert, key
+
+
+def pem_of(*certs: x509.Certificate) -> str:
+    """The PEM text of certificates, concatenated."""
+    return "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in certs)
+
+
+def make_crl(cert: x509.Certificate, key: ec.EllipticCurvePrivateKey, *serials: int) -> bytes:
+    """A DER CRL issued by ``cert`` revoking ``serials``."""
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(cert.subject)
+        .last_update(T0 - dt.timedelta(hours=1))
+        .next_update(T0 + dt.timedelta(days=7))
+    )
+    for serial in serials:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder()
+            .serial_number(serial)
+            .revocation_date(T0 - dt.timedelta(hours=2))
+            .build()
+        )
+    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+
+@pytest.fixture(scope="session")
+def ca() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """One CA for the whole session (key generation is the slow part)."""
+    return make_ca()
+
+
+@pytest.fixture(scope="session")
+def ca_pem(ca: tuple[x509.Certificate, ec.EllipticCurvePrivateKey]) -> str:
+    """The CA certificate as PEM."""
+    return pem_of(ca[0])
+
+
+@pytest.fixture(scope="session")
+def crl_der(ca: tuple[x509.Certificate, ec.EllipticCurvePrivateKey]) -> bytes:
+    """A CRL of the session CA revoking serial 1234."""
+    return make_crl(ca[0], ca[1], 1234)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """Each service test runs against the in-memory fake and a real SQLite file."""
+    made: Store
+    if request.param == "memory":
+        made = MemoryStore()
+    else:
+        made = open_store(f"sqlite:///{tmp_path / 'elsewhere.db'}")
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """A clock set to T0."""
+    return FixedClock(T0)
+
+
+@pytest.fixture
+def make_cp(store: Store, clock: FixedClock) -> Callable[..., ControlPlane]:
+    """Build a control plane over the test store, with optional settings."""
+
+    def build(**settings: Any) -> ControlPlane:
+        return ControlPlane(
+            store,
+            clock,
+            account_id=ACCOUNT,
+            region=REGION,
+            settings=ControlPlaneSettings(**settings),
+        )
+
+    return build
+
+
+@pytest.fixture
+def cp(make_cp: Callable[..., ControlPlane]) -> ControlPlane:
+    """A control plane with AWS's defaults."""
+    return make_cp()
+
+
+@pytest.fixture
+def anchor(cp: ControlPlane, ca_pem: str) -> dict[str, Any]:
+    """An enabled trust anchor (its TrustAnchorDetail)."""
+    out = cp.handle(
+        "CreateTrustAnchor",
+        {
+            "name": "anchor",
+            "source": {
+                "sourceType": "CERTIFICATE_BUNDLE",
+                "sourceData": {"x509CertificateData": ca_pem},
+            },
+            "enabled": True,
+        },
+        CALLER,
+    )
+    detail: dict[str, Any] = out["trustAnchor"]
+    return detail
+
+
+@pytest.fixture
+def profile(cp: ControlPlane) -> dict[str, Any]:
+    """An enabled profile (its ProfileDetail)."""
+    out = cp.handle(
+        "CreateProfile", {"name": "profile", "roleArns": [ROLE], "enabled": True}, CALLER
+    )
+    detail: dict[str, Any] = out["profile"]
+    return detail
