@@ -1,0 +1,329 @@
+"""The ASGI application: one endpoint, many services.
+
+Every request goes through the same steps: read the body within limits, decide which service and
+protocol it speaks (the SigV4 credential scope, else the shape of the request), authenticate it,
+parse it against the service model, hand it to the service, and serialize the answer. Errors are
+rendered in the protocol of the service the request was for (aws-protocols.md §5.2).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
+
+from elsewhere.clock import Clock
+from elsewhere.errors import (
+    ElsewhereError,
+    InternalError,
+    InvalidSignature,
+    MissingAuthenticationToken,
+    RequestEntityTooLarge,
+    UnknownOperation,
+)
+from elsewhere.protocol import (
+    QueryProtocol,
+    Response,
+    RestJsonProtocol,
+    load_service_model,
+    parse_form,
+    render_json_error,
+)
+from elsewhere.service._authn import Authenticator, Principal
+from elsewhere.sigv4 import HttpRequest, SignedRequest, parse_signed_request
+
+__all__ = ["Gateway", "GatewaySettings", "OperationHandler", "SessionHandler"]
+
+log = logging.getLogger("elsewhere.access")
+errlog = logging.getLogger("elsewhere.errors")
+
+_QUERY_VERSIONS = {"2010-05-08": "iam", "2011-06-15": "sts"}
+
+
+class OperationHandler(Protocol):
+    """A service's entry point: run one operation for an authenticated caller."""
+
+    def __call__(self, operation: str, params: dict[str, Any], caller: Principal) -> dict[str, Any]:
+        """The operation's output, keyed by the output shape's member names."""
+        ...
+
+
+class SessionHandler(Protocol):
+    """The X.509 data plane: ``POST /sessions``."""
+
+    def __call__(
+        self, request: HttpRequest, signed: SignedRequest, source_ip: str, secure: bool
+    ) -> Response:
+        """The CreateSession answer."""
+        ...
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """Limits and identity of the endpoint."""
+
+    max_body_bytes: int = 1024 * 1024
+    max_header_bytes: int = 16 * 1024
+
+
+@dataclass
+class _Context:
+    request_id: str
+    protocol: str = "json"  # "json" or "query"
+    query: QueryProtocol | None = None
+    rest: RestJsonProtocol | None = None
+    operation: str = "-"
+    principal: str = "-"
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def _header_map(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, value in headers:
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        out[key] = f"{out[key]},{text}" if key in out else text
+    return out
+
+
+class Gateway:
+    """The ASGI callable serving every elsewhere API on one address."""
+
+    def __init__(
+        self,
+        *,
+        authenticator: Authenticator,
+        handlers: Mapping[str, OperationHandler],
+        clock: Clock,
+        settings: GatewaySettings | None = None,
+        sessions: SessionHandler | None = None,
+        on_startup: list[Callable[[], Awaitable[None]]] | None = None,
+        on_shutdown: list[Callable[[], Awaitable[None]]] | None = None,
+    ) -> None:
+        self._auth = authenticator
+        self._handlers = dict(handlers)
+        self._clock = clock
+        self._settings = settings or GatewaySettings()
+        self._sessions = sessions
+        self._on_startup = on_startup or []
+        self._on_shutdown = on_shutdown or []
+        self._rest = {"rolesanywhere": RestJsonProtocol(load_service_model("rolesanywhere"))}
+        self._query = {name: QueryProtocol(load_service_model(name)) for name in ("iam", "sts")}
+        self._query_ops = {
+            name: frozenset(load_service_model(name).operation_names) for name in self._query
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI entry point."""
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        started = time.perf_counter()
+        ctx = _Context(request_id=str(uuid.uuid4()))
+        try:
+            response = await self._handle(scope, receive, ctx)
+        except ElsewhereError as exc:
+            response = self._render_error(exc, ctx)
+        except Exception:  # noqa: BLE001 - the last line of defence: log it, answer 500
+            errlog.exception("unhandled error request_id=%s", ctx.request_id)
+            response = self._render_error(InternalError(), ctx)
+        await self._send(send, response, ctx)
+        log.info(
+            "%s %s %s %d %.1fms op=%s principal=%s request_id=%s%s",
+            scope.get("client", ("-",))[0] if scope.get("client") else "-",
+            scope["method"],
+            scope.get("raw_path", b"").decode("latin-1").split("?", 1)[0],
+            response.status,
+            (time.perf_counter() - started) * 1000,
+            ctx.operation,
+            ctx.principal,
+            ctx.request_id,
+            "".join(f" {k}={v}" for k, v in ctx.extra.items()),
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    for hook in self._on_startup:
+                        await hook()
+                except Exception as exc:  # noqa: BLE001 - reported to the server, which exits
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                for hook in self._on_shutdown:
+                    try:
+                        await hook()
+                    except Exception:  # noqa: BLE001 - keep shutting the rest down
+                        errlog.exception("shutdown hook failed")
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    # -- request handling ------------------------------------------------------------------
+
+    async def _read_body(self, receive: Receive, headers: Mapping[str, str]) -> bytes:
+        limit = self._settings.max_body_bytes
+        declared = headers.get("content-length")
+        if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+            raise RequestEntityTooLarge(
+                f"Request body of {int(declared)} bytes is larger than the limit of {limit} bytes."
+            )
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise RequestEntityTooLarge(
+                    f"Request body is larger than the limit of {limit} bytes."
+                )
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    async def _handle(self, scope: Scope, receive: Receive, ctx: _Context) -> Response:
+        method: str = scope["method"]
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        path = raw_path.decode("latin-1").split("?", 1)[0]
+        raw_query = scope.get("query_string", b"").decode("latin-1")
+        headers = _header_map(scope["headers"])
+        header_bytes = sum(len(n) + len(v) for n, v in scope["headers"])
+        if header_bytes > self._settings.max_header_bytes:
+            raise RequestEntityTooLarge(
+                f"Request headers of {header_bytes} bytes exceed the limit of "
+                f"{self._settings.max_header_bytes} bytes."
+            )
+
+        if path == "/ping" and method in ("GET", "HEAD"):
+            ctx.operation = "Ping"
+            return Response(200, (("content-type", "application/json"),), b'{"status":"ok"}')
+
+        body = await self._read_body(receive, headers)
+        request = HttpRequest(
+            method=method,
+            raw_path=path,
+            raw_query=raw_query,
+            headers=tuple(
+                (n.decode("latin-1"), v.decode("latin-1")) for n, v in scope["headers"]
+            ),
+            body=body,
+        )
+        form = self._query_params(request, headers)
+        self._guess_protocol(form, ctx)
+
+        signed = parse_signed_request(request)  # MissingAuthenticationToken / IncompleteSignature
+        if signed.algorithm.startswith("AWS4-X509"):
+            if method == "POST" and path.rstrip("/") == "/sessions" and self._sessions is not None:
+                ctx.operation = "CreateSession"
+                client = scope.get("client")
+                source_ip = client[0] if client else ""
+                secure = scope.get("scheme") == "https"
+                return await run_in_threadpool(self._sessions, request, signed, source_ip, secure)
+            raise UnknownOperation(
+                "X.509 signatures are accepted only on POST /sessions.",
+            )
+        service = signed.scope.service
+        if service == "rolesanywhere":
+            ctx.protocol, ctx.rest = "json", self._rest[service]
+        elif service in self._query:
+            ctx.protocol, ctx.query = "query", self._query[service]
+        else:
+            raise InvalidSignature(
+                f"Credential should be scoped to correct service: '{service}'. ",
+                reason=f"unknown signing service {service!r}",
+            )
+        principal = await run_in_threadpool(
+            self._auth.authenticate, request, signed, service=service, now=self._clock.now()
+        )
+        ctx.principal = principal.arn
+
+        if ctx.rest is not None:
+            operation, labels = ctx.rest.match(method, path)
+            ctx.operation = operation.name
+            params = ctx.rest.parse(operation, labels, raw_query, headers, body)
+            output = await self._run(service, operation.name, params, principal)
+            return ctx.rest.serialize(operation, output, ctx.request_id)
+        assert ctx.query is not None
+        operation, params = ctx.query.parse(form)
+        ctx.operation = operation.name
+        output = await self._run(service, operation.name, params, principal)
+        return ctx.query.serialize(operation, output, ctx.request_id)
+
+    async def _run(
+        self, service: str, operation: str, params: dict[str, Any], principal: Principal
+    ) -> dict[str, Any]:
+        handler = self._handlers.get(service)
+        if handler is None:
+            raise UnknownOperation(f"The {service} API is not served by this endpoint.")
+        return await run_in_threadpool(handler, operation, params, principal)
+
+    def _query_params(self, request: HttpRequest, headers: Mapping[str, str]) -> list[tuple[str, str]]:
+        params = [(k, v) for k, v in parse_form(request.raw_query.encode("latin-1"))]
+        ctype = headers.get("content-type", "")
+        if request.body and ctype.startswith("application/x-www-form-urlencoded"):
+            params.extend(parse_form(request.body))
+        # The presigned-URL authentication parameters are not operation input.
+        return [(k, v) for k, v in params if not k.lower().startswith("x-amz-")]
+
+    def _guess_protocol(self, form: list[tuple[str, str]], ctx: _Context) -> None:
+        """Pick the error format before authentication says which service this is."""
+        values = dict(form)
+        if "Action" not in values:
+            return
+        service = _QUERY_VERSIONS.get(values.get("Version", ""))
+        if service is None:
+            action = values["Action"]
+            for name, operations in self._query_ops.items():
+                if action in operations:
+                    service = name
+                    break
+        if service is not None:
+            ctx.protocol, ctx.query = "query", self._query[service]
+
+    # -- output ----------------------------------------------------------------------------
+
+    def _render_error(self, exc: ElsewhereError, ctx: _Context) -> Response:
+        level = logging.ERROR if exc.status_for(ctx.protocol) >= 500 else logging.INFO
+        errlog.log(
+            level,
+            "request_id=%s op=%s code=%s reason=%s",
+            ctx.request_id,
+            ctx.operation,
+            exc.code_for(ctx.protocol),
+            exc.reason,
+        )
+        if ctx.query is not None and ctx.protocol == "query":
+            return ctx.query.serialize_error(exc, ctx.request_id)
+        if ctx.rest is not None:
+            return ctx.rest.serialize_error(exc, ctx.request_id)
+        if isinstance(exc, MissingAuthenticationToken) and ctx.protocol == "query":
+            return self._query["sts"].serialize_error(exc, ctx.request_id)
+        return render_json_error(exc, ctx.request_id)
+
+    async def _send(self, send: Send, response: Response, ctx: _Context) -> None:
+        headers = [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in response.headers]
+        names = {n for n, _ in headers}
+        if b"x-amzn-requestid" not in names:
+            headers.append((b"x-amzn-requestid", ctx.request_id.encode()))
+        date = email.utils.format_datetime(self._clock.now(), usegmt=True)
+        headers.append((b"date", date.encode()))
+        headers.append((b"content-length", str(len(response.body)).encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "http.response.body", "body": response.body})

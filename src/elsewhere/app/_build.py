@@ -1,0 +1,155 @@
+"""The composition root: open the store, bootstrap the root key, wire services into the gateway."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from elsewhere.api import Gateway, GatewaySettings
+from elsewhere.app._files import load_or_create_master_key, write_admin_credentials
+from elsewhere.app._settings import ServerSettings
+from elsewhere.clock import Clock, SystemClock
+from elsewhere.domain import AccessKey
+from elsewhere.service import ControlPlane, ControlPlaneSettings
+from elsewhere.service._authn import AccessKeySecret, Authenticator, Principal
+from elsewhere.storage import open_store
+from elsewhere.tokens import new_access_key_id, new_secret_access_key
+
+__all__ = ["Application", "build_application"]
+
+log = logging.getLogger("elsewhere.server")
+
+ROOT_KEY_SETTING = "root_access_key_id"
+
+
+class SecretBox:
+    """Seals long-term secrets at rest under the master key (AES-256-GCM)."""
+
+    def __init__(self, master_key: bytes) -> None:
+        self._aead = AESGCM(master_key)
+
+    def seal(self, secret: str, *, context: str) -> str:
+        """Encrypt ``secret`` bound to ``context`` (the key id)."""
+        nonce = os.urandom(12)
+        sealed = self._aead.encrypt(nonce, secret.encode(), context.encode())
+        return "v1:" + base64.b64encode(nonce + sealed).decode()
+
+    def open(self, sealed: str, *, context: str) -> str:
+        """Decrypt what :meth:`seal` made for ``context``."""
+        if not sealed.startswith("v1:"):
+            raise ValueError("unknown secret encoding")
+        raw = base64.b64decode(sealed[3:])
+        return self._aead.decrypt(raw[:12], raw[12:], context.encode()).decode()
+
+
+@dataclass
+class Application:
+    """A wired server: the ASGI app and what the CLI tells the user."""
+
+    asgi: Gateway
+    settings: ServerSettings
+    credentials_file: Path
+    created_root_key: bool
+    close: Callable[[], None]
+
+
+def _root_principal(settings: ServerSettings, access_key_id: str) -> Principal:
+    arn = f"arn:{settings.partition}:iam::{settings.account_id}:root"
+    return Principal(
+        arn=arn,
+        account=settings.account_id,
+        kind="root",
+        user_id=settings.account_id,
+        name="root",
+        access_key_id=access_key_id,
+    )
+
+
+def build_application(settings: ServerSettings, *, clock: Clock | None = None) -> Application:
+    """Open (and migrate) the store, make the root key on first start, and build the gateway."""
+    clock = clock or SystemClock()
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    master_key = load_or_create_master_key(settings.data_dir)
+    box = SecretBox(master_key)
+    store = open_store(settings.effective_database_url)
+
+    credentials_file = settings.data_dir / "admin.credentials"
+    created = False
+    root_id = store.settings.get(ROOT_KEY_SETTING)
+    if root_id is None:
+        root_id = new_access_key_id("AKIA", os.urandom)
+        secret = new_secret_access_key(os.urandom)
+        store.access_keys.add(
+            AccessKey(
+                access_key_id=root_id,
+                secret_access_key=box.seal(secret, context=root_id),
+                principal_arn=_root_principal(settings, root_id).arn,
+                user_name="root",
+                status="Active",
+                created_at=clock.now(),
+            )
+        )
+        store.settings.put(ROOT_KEY_SETTING, root_id)
+        write_admin_credentials(credentials_file, root_id, secret)
+        created = True
+    elif not credentials_file.exists():
+        record = store.access_keys.get(root_id)
+        if record is not None:
+            write_admin_credentials(
+                credentials_file, root_id, box.open(record.secret_access_key, context=root_id)
+            )
+
+    secrets_cache: dict[str, AccessKeySecret] = {}
+
+    def lookup(access_key_id: str) -> AccessKeySecret | None:
+        cached = secrets_cache.get(access_key_id)
+        if cached is not None:
+            return cached
+        record = store.access_keys.get(access_key_id)
+        if record is None:
+            return None
+        if access_key_id != root_id:
+            return None  # IAM users arrive with the IAM issue
+        found = AccessKeySecret(
+            access_key_id=access_key_id,
+            secret_access_key=box.open(record.secret_access_key, context=access_key_id),
+            principal=_root_principal(settings, access_key_id),
+            active=record.status == "Active",
+        )
+        secrets_cache[access_key_id] = found
+        return found
+
+    control_plane = ControlPlane(
+        store,
+        clock,
+        account_id=settings.account_id,
+        region=settings.region,
+        partition=settings.partition,
+        settings=ControlPlaneSettings(
+            max_certificates_per_anchor=settings.max_certificates_per_anchor
+        ),
+    )
+
+    def rolesanywhere(operation: str, params: dict[str, Any], caller: Principal) -> dict[str, Any]:
+        return control_plane.handle(operation, params, caller.arn)
+
+    gateway = Gateway(
+        authenticator=Authenticator(lookup, region=settings.region),
+        handlers={"rolesanywhere": rolesanywhere},
+        clock=clock,
+        settings=GatewaySettings(max_body_bytes=settings.max_body_bytes),
+    )
+    return Application(
+        asgi=gateway,
+        settings=settings,
+        credentials_file=credentials_file,
+        created_root_key=created,
+        close=store.close,
+    )
