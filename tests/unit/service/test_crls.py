@@ -76,7 +76,8 @@ def test_import_refuses_garbage(cp: ControlPlane, anchor: dict[str, Any], data: 
 
 def test_import_for_unknown_anchor_is_404(cp: ControlPlane, crl_der: bytes) -> None:
     """The trust anchor named by the ARN must exist."""
-    arn = f"arn:aws:rolesanywhere:{REGION}:{ACCOUNT}:trust-anchor/00000000-0000-4000-8000-000000000000"
+    missing = "00000000-0000-4000-8000-000000000000"
+    arn = f"arn:aws:rolesanywhere:{REGION}:{ACCOUNT}:trust-anchor/{missing}"
     with pytest.raises(ResourceNotFound):
         cp.handle("ImportCrl", {"name": "c", "crlData": crl_der, "trustAnchorArn": arn}, CALLER)
 

@@ -1,0 +1,171 @@
+"""ListSubjects, GetSubject, and the batched SubjectRecorder that feeds them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+import pytest
+
+from elsewhere.domain import is_uuid
+from elsewhere.errors import ResourceNotFound
+from elsewhere.service import ControlPlane, Store, SubjectRecorder
+from tests.unit.service.conftest import ACCOUNT, CALLER, REGION, T0
+
+ISSUER = "CN=Test Root CA"
+
+
+def recorder(store: Store, **kwargs: Any) -> SubjectRecorder:
+    """A recorder over the test store, without its background thread unless asked."""
+    kwargs.setdefault("background", False)
+    return SubjectRecorder(store.subjects, account_id=ACCOUNT, region=REGION, **kwargs)
+
+
+def seen(rec: SubjectRecorder, subject: str, serial: str, minutes: int, **extra: Any) -> None:
+    """Record one authentication ``minutes`` after T0."""
+    rec.record(
+        x509_subject=subject,
+        seen_at=T0 + dt.timedelta(minutes=minutes),
+        serial_number=serial,
+        issuer=ISSUER,
+        x509_certificate_data=f"PEM {serial}",
+        failed=False,
+        **extra,
+    )
+
+
+def test_subjects_are_recorded_and_listed(cp: ControlPlane, store: Store) -> None:
+    """One subject per distinct DN; lastSeenAt follows the latest use; credentials newest first."""
+    rec = recorder(store)
+    seen(rec, "CN=alice", "01", 0)
+    seen(rec, "CN=bob", "02", 1)
+    seen(rec, "CN=alice", "03", 2, instance_properties={"host": "a1"})
+    assert rec.pending() == 3
+    rec.flush()
+    assert rec.pending() == 0
+
+    listed = cp.handle("ListSubjects", {}, CALLER)["subjects"]
+    assert sorted(s["x509Subject"] for s in listed) == ["CN=alice", "CN=bob"]
+    alice = next(s for s in listed if s["x509Subject"] == "CN=alice")
+    assert is_uuid(alice["subjectId"])
+    assert alice["subjectArn"] == (
+        f"arn:aws:rolesanywhere:{REGION}:{ACCOUNT}:subject/{alice['subjectId']}"
+    )
+    assert alice["enabled"] is True
+    assert alice["createdAt"] == T0
+    assert alice["lastSeenAt"] == T0 + dt.timedelta(minutes=2)
+    assert set(alice) == {
+        "subjectArn",
+        "subjectId",
+        "enabled",
+        "x509Subject",
+        "lastSeenAt",
+        "createdAt",
+        "updatedAt",
+    }
+
+    detail = cp.handle("GetSubject", {"subjectId": alice["subjectId"]}, CALLER)["subject"]
+    assert [c["serialNumber"] for c in detail["credentials"]] == ["03", "01"]
+    assert detail["credentials"][0] == {
+        "seenAt": T0 + dt.timedelta(minutes=2),
+        "serialNumber": "03",
+        "issuer": ISSUER,
+        "enabled": True,
+        "x509CertificateData": "PEM 03",
+        "failed": False,
+    }
+    assert detail["instanceProperties"] == [
+        {"seenAt": T0 + dt.timedelta(minutes=2), "properties": {"host": "a1"}, "failed": False}
+    ]
+
+
+def test_same_certificate_is_one_credential(cp: ControlPlane, store: Store) -> None:
+    """Using the same certificate again updates its seenAt instead of adding a row."""
+    rec = recorder(store)
+    seen(rec, "CN=alice", "01", 0)
+    seen(rec, "CN=alice", "01", 5)
+    rec.flush()
+    subject_id = cp.handle("ListSubjects", {}, CALLER)["subjects"][0]["subjectId"]
+    creds = cp.handle("GetSubject", {"subjectId": subject_id}, CALLER)["subject"]["credentials"]
+    assert [(c["serialNumber"], c["seenAt"]) for c in creds] == [
+        ("01", T0 + dt.timedelta(minutes=5))
+    ]
+
+
+def test_flushes_in_batches(store: Store) -> None:
+    """A flush writes everything, max_batch records per transaction."""
+    rec = recorder(store, max_batch=2)
+    for i in range(5):
+        seen(rec, f"CN=s{i}", "01", i)
+    rec.flush()
+    assert len(store.subjects.list_page(None, 100)) == 5
+
+
+def test_background_thread_flushes_and_close_drains(store: Store) -> None:
+    """The thread writes on its own; close() writes the rest and stops it."""
+    rec = recorder(store, background=True, flush_interval=0.01)
+    seen(rec, "CN=early", "01", 0)
+    deadline = time.monotonic() + 5
+    while rec.pending() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert rec.pending() == 0
+    seen(rec, "CN=late", "02", 1)
+    rec.close()
+    assert {s.x509_subject for s in store.subjects.list_page(None, 10)} == {"CN=early", "CN=late"}
+    with pytest.raises(RuntimeError):
+        seen(rec, "CN=after", "03", 2)
+
+
+def test_queue_limit_sheds(store: Store) -> None:
+    """Beyond max_queue, records are dropped and counted rather than blocking."""
+    rec = recorder(store, max_queue=2)
+    for i in range(4):
+        seen(rec, f"CN={i}", "01", i)
+    assert (rec.pending(), rec.dropped) == (2, 2)
+
+
+def test_failed_flush_keeps_the_batch() -> None:
+    """If the store fails, the batch stays queued for the next flush."""
+
+    class Failing:
+        calls = 0
+
+        def record_authentications(self, batch: Any) -> None:
+            self.calls += 1
+            if self.calls == 1:
+                raise OSError("database down")
+
+        def get(self, subject_id: str) -> None:
+            return None
+
+        def list_page(self, after: str | None, limit: int) -> list[Any]:
+            return []
+
+    failing = Failing()
+    rec = SubjectRecorder(failing, account_id=ACCOUNT, region=REGION, background=False)
+    seen(rec, "CN=x", "01", 0)
+    with pytest.raises(OSError, match="down"):
+        rec.flush()
+    assert rec.pending() == 1
+    rec.flush()
+    assert rec.pending() == 0
+
+
+def test_unknown_subject_is_404(cp: ControlPlane) -> None:
+    """GetSubject of an unknown id answers ResourceNotFoundException."""
+    with pytest.raises(ResourceNotFound):
+        cp.handle("GetSubject", {"subjectId": "00000000-0000-4000-8000-000000000000"}, CALLER)
+
+
+def test_list_subjects_pages(cp: ControlPlane, store: Store) -> None:
+    """ListSubjects pages like the other listings."""
+    rec = recorder(store)
+    for i in range(3):
+        seen(rec, f"CN={i}", "01", i)
+    rec.flush()
+    first = cp.handle("ListSubjects", {"pageSize": 2}, CALLER)
+    second = cp.handle("ListSubjects", {"pageSize": 2, "nextToken": first["nextToken"]}, CALLER)
+    names = [s["x509Subject"] for s in first["subjects"] + second["subjects"]]
+    assert sorted(names) == ["CN=0", "CN=1", "CN=2"]
+    assert "nextToken" not in second
