@@ -18,6 +18,7 @@ from elsewhere.domain import (
     Tag,
     TrustAnchor,
 )
+from elsewhere.storage._iam import MemoryIamStore
 from elsewhere.storage._subjects import (
     MAX_CREDENTIALS_PER_SUBJECT,
     MAX_INSTANCE_PROPERTIES_PER_SUBJECT,
@@ -283,7 +284,7 @@ class _MemorySecrets:
             return self._values[name]
 
 
-class MemoryStore:
+class MemoryStore(MemoryIamStore):
     """A store that lives in this process only (the ports' reference fake)."""
 
     def __init__(self) -> None:

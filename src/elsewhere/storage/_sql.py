@@ -39,6 +39,7 @@ from elsewhere.domain import (
     TrustAnchorSource,
 )
 from elsewhere.storage import _schema as s
+from elsewhere.storage._iam import SqlIamStore
 from elsewhere.storage._subjects import (
     MAX_CREDENTIALS_PER_SUBJECT,
     MAX_INSTANCE_PROPERTIES_PER_SUBJECT,
@@ -630,7 +631,7 @@ class _SqlSecrets:
         return stored
 
 
-class SqlStore:
+class SqlStore(SqlIamStore):
     """The store on an SQL database (see :func:`open_store`)."""
 
     def __init__(self, engine: Engine) -> None:

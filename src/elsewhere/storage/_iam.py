@@ -1,0 +1,857 @@
+"""IAM storage: roles, users, managed policies with versions, inline policies and attachments.
+
+Two implementations of one set of methods, mixed into the stores: :class:`MemoryIamStore` (into
+``MemoryStore``) and :class:`SqlIamStore` (into ``SqlStore``). Names of roles and users are unique
+case-insensitively per account (IAM quotas page), so rows are keyed by the lower-cased name and
+lookups by name ignore case. Every write bumps the store's configuration version.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy import Column, Integer, String, Table, Text
+from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from elsewhere.domain import Tag
+from elsewhere.domain._iam import ManagedPolicy, PolicyVersion, Role, User
+from elsewhere.storage._schema import UtcDateTime, metadata
+
+__all__ = [
+    "MemoryIamStore",
+    "SqlIamStore",
+    "iam_attachments",
+    "iam_inline_policies",
+    "iam_policies",
+    "iam_policy_versions",
+    "iam_roles",
+    "iam_users",
+]
+
+ROLE = "role"
+USER = "user"
+
+# --- schema (created by migration 0002) -----------------------------------------------------
+
+iam_roles = Table(
+    "iam_roles",
+    metadata,
+    Column("name_key", String(64), primary_key=True),
+    Column("role_id", String(128), nullable=False, unique=True),
+    Column("arn", String(2048), nullable=False, unique=True),
+    Column("name", String(64), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("assume_role_policy", Text, nullable=False),
+    Column("description", String(1000), nullable=False),
+    Column("max_session_duration", Integer, nullable=False),
+    Column("permissions_boundary_arn", String(2048)),
+    Column("tags", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+iam_users = Table(
+    "iam_users",
+    metadata,
+    Column("name_key", String(64), primary_key=True),
+    Column("user_id", String(128), nullable=False, unique=True),
+    Column("arn", String(2048), nullable=False, unique=True),
+    Column("name", String(64), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("permissions_boundary_arn", String(2048)),
+    Column("tags", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+iam_policies = Table(
+    "iam_policies",
+    metadata,
+    Column("arn", String(2048), primary_key=True),
+    Column("policy_id", String(128), nullable=False, unique=True),
+    Column("name", String(128), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("description", String(1000), nullable=False),
+    Column("default_version_id", String(32), nullable=False),
+    Column("tags", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+iam_policy_versions = Table(
+    "iam_policy_versions",
+    metadata,
+    Column("policy_arn", String(2048), primary_key=True),
+    Column("version_id", String(32), primary_key=True),
+    Column("document", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+iam_inline_policies = Table(
+    "iam_inline_policies",
+    metadata,
+    Column("owner_kind", String(8), primary_key=True),
+    Column("owner_key", String(64), primary_key=True),
+    Column("policy_name", String(128), primary_key=True),
+    Column("document", Text, nullable=False),
+)
+
+iam_attachments = Table(
+    "iam_attachments",
+    metadata,
+    Column("owner_kind", String(8), primary_key=True),
+    Column("owner_key", String(64), primary_key=True),
+    Column("policy_arn", String(2048), primary_key=True, index=True),
+)
+
+
+def _tags_json(tags: tuple[Tag, ...]) -> str:
+    return json.dumps([[t.key, t.value] for t in tags], separators=(",", ":"))
+
+
+def _tags(text: str) -> tuple[Tag, ...]:
+    return tuple(Tag(k, v) for k, v in json.loads(text))
+
+
+def _version_number(version_id: str) -> int:
+    return int(version_id[1:]) if version_id[1:].isdigit() else 0
+
+
+# --- memory ---------------------------------------------------------------------------------
+
+
+class _Counter(Protocol):
+    value: int
+
+
+@dataclass
+class _MemoryIam:
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    roles: dict[str, Role] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+    policies: dict[str, ManagedPolicy] = field(default_factory=dict)
+    versions: dict[str, dict[str, PolicyVersion]] = field(default_factory=dict)
+    inline: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+    attached: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+
+
+_init_lock = threading.Lock()
+
+
+class MemoryIamStore:
+    """IAM records in this process (mixed into ``MemoryStore``)."""
+
+    _version: _Counter
+    _iam_state: _MemoryIam
+
+    @property
+    def _iam(self) -> _MemoryIam:
+        state: _MemoryIam | None = self.__dict__.get("_iam_state")
+        if state is None:
+            with _init_lock:
+                state = self.__dict__.setdefault("_iam_state", _MemoryIam())
+        assert state is not None
+        return state
+
+    def _bump(self) -> None:
+        self._version.value += 1
+
+    # roles
+
+    def add_role(self, role: Role) -> None:
+        """Insert a role; KeyError if its name is taken (any case)."""
+        s = self._iam
+        with s.lock:
+            if role.name.lower() in s.roles:
+                raise KeyError(role.name)
+            s.roles[role.name.lower()] = role
+            self._bump()
+
+    def get_role(self, name: str) -> Role | None:
+        """The role, or None."""
+        with self._iam.lock:
+            return self._iam.roles.get(name.lower())
+
+    def get_role_by_arn(self, arn: str) -> Role | None:
+        """The role with this ARN, or None."""
+        with self._iam.lock:
+            return next((r for r in self._iam.roles.values() if r.arn == arn), None)
+
+    def replace_role(self, role: Role) -> bool:
+        """Overwrite the role of the same name; False if there is none."""
+        s = self._iam
+        with s.lock:
+            if role.name.lower() not in s.roles:
+                return False
+            s.roles[role.name.lower()] = role
+            self._bump()
+            return True
+
+    def remove_role(self, name: str) -> bool:
+        """Delete the role with its inline policies and attachments."""
+        return self._remove_owner(ROLE, name)
+
+    def list_roles(self) -> list[Role]:
+        """Every role, by name."""
+        with self._iam.lock:
+            return [self._iam.roles[k] for k in sorted(self._iam.roles)]
+
+    # users
+
+    def add_user(self, user: User) -> None:
+        """Insert a user; KeyError if its name is taken (any case)."""
+        s = self._iam
+        with s.lock:
+            if user.name.lower() in s.users:
+                raise KeyError(user.name)
+            s.users[user.name.lower()] = user
+            self._bump()
+
+    def get_user(self, name: str) -> User | None:
+        """The user, or None."""
+        with self._iam.lock:
+            return self._iam.users.get(name.lower())
+
+    def get_user_by_arn(self, arn: str) -> User | None:
+        """The user with this ARN, or None."""
+        with self._iam.lock:
+            return next((u for u in self._iam.users.values() if u.arn == arn), None)
+
+    def replace_user(self, user: User) -> bool:
+        """Overwrite the user of the same name; False if there is none."""
+        s = self._iam
+        with s.lock:
+            if user.name.lower() not in s.users:
+                return False
+            s.users[user.name.lower()] = user
+            self._bump()
+            return True
+
+    def remove_user(self, name: str) -> bool:
+        """Delete the user with its inline policies and attachments."""
+        return self._remove_owner(USER, name)
+
+    def list_users(self) -> list[User]:
+        """Every user, by name."""
+        with self._iam.lock:
+            return [self._iam.users[k] for k in sorted(self._iam.users)]
+
+    def _remove_owner(self, kind: str, name: str) -> bool:
+        s = self._iam
+        key = name.lower()
+        with s.lock:
+            table: dict[str, Any] = s.roles if kind == ROLE else s.users
+            if table.pop(key, None) is None:
+                return False
+            s.inline.pop((kind, key), None)
+            s.attached.pop((kind, key), None)
+            self._bump()
+            return True
+
+    # inline policies
+
+    def put_inline_policy(self, kind: str, owner: str, policy_name: str, document: str) -> None:
+        """Create or replace an inline policy of a role or user."""
+        s = self._iam
+        with s.lock:
+            s.inline.setdefault((kind, owner.lower()), {})[policy_name] = document
+            self._bump()
+
+    def get_inline_policy(self, kind: str, owner: str, policy_name: str) -> str | None:
+        """The inline policy's document, or None."""
+        with self._iam.lock:
+            return self._iam.inline.get((kind, owner.lower()), {}).get(policy_name)
+
+    def remove_inline_policy(self, kind: str, owner: str, policy_name: str) -> bool:
+        """Delete an inline policy; False if there was none."""
+        s = self._iam
+        with s.lock:
+            found = s.inline.get((kind, owner.lower()), {}).pop(policy_name, None) is not None
+            if found:
+                self._bump()
+            return found
+
+    def list_inline_policies(self, kind: str, owner: str) -> list[tuple[str, str]]:
+        """(name, document) of every inline policy, by name."""
+        with self._iam.lock:
+            docs = self._iam.inline.get((kind, owner.lower()), {})
+            return [(n, docs[n]) for n in sorted(docs)]
+
+    def list_role_inline_policies(self, role_name: str) -> list[tuple[str, str]]:
+        """(name, document) of the role's inline policies, by name."""
+        return self.list_inline_policies(ROLE, role_name)
+
+    def list_user_inline_policies(self, user_name: str) -> list[tuple[str, str]]:
+        """(name, document) of the user's inline policies, by name."""
+        return self.list_inline_policies(USER, user_name)
+
+    # attachments
+
+    def attach_policy(self, kind: str, owner: str, policy_arn: str) -> None:
+        """Attach a managed policy (no-op when attached already)."""
+        s = self._iam
+        with s.lock:
+            arns = s.attached.setdefault((kind, owner.lower()), [])
+            if policy_arn not in arns:
+                arns.append(policy_arn)
+                self._bump()
+
+    def detach_policy(self, kind: str, owner: str, policy_arn: str) -> bool:
+        """Detach a managed policy; False if it was not attached."""
+        s = self._iam
+        with s.lock:
+            arns = s.attached.get((kind, owner.lower()), [])
+            if policy_arn not in arns:
+                return False
+            arns.remove(policy_arn)
+            self._bump()
+            return True
+
+    def list_attached_policy_arns(self, kind: str, owner: str) -> list[str]:
+        """ARNs of the attached managed policies, in attachment order."""
+        with self._iam.lock:
+            return list(self._iam.attached.get((kind, owner.lower()), []))
+
+    def list_attached_role_policy_arns(self, role_name: str) -> list[str]:
+        """ARNs of the managed policies attached to the role."""
+        return self.list_attached_policy_arns(ROLE, role_name)
+
+    def list_attached_user_policy_arns(self, user_name: str) -> list[str]:
+        """ARNs of the managed policies attached to the user."""
+        return self.list_attached_policy_arns(USER, user_name)
+
+    def _attachment_count(self, arn: str) -> int:
+        return sum(arn in arns for arns in self._iam.attached.values())
+
+    # managed policies
+
+    def add_managed_policy(self, policy: ManagedPolicy, version: PolicyVersion) -> None:
+        """Insert a policy with its first version; KeyError if the ARN exists."""
+        s = self._iam
+        with s.lock:
+            if policy.arn in s.policies:
+                raise KeyError(policy.arn)
+            s.policies[policy.arn] = replace(policy, document="", attachment_count=0)
+            s.versions[policy.arn] = {version.version_id: version}
+            self._bump()
+
+    def get_managed_policy(self, arn: str) -> ManagedPolicy | None:
+        """The policy with its default version's document and attachment count, or None."""
+        s = self._iam
+        with s.lock:
+            p = s.policies.get(arn)
+            if p is None:
+                return None
+            doc = s.versions[arn][p.default_version_id].document
+            return replace(p, document=doc, attachment_count=self._attachment_count(arn))
+
+    def list_managed_policies(self) -> list[ManagedPolicy]:
+        """Every customer managed policy (with documents), by name then ARN."""
+        with self._iam.lock:
+            found = [self.get_managed_policy(a) for a in self._iam.policies]
+        return sorted((p for p in found if p is not None), key=lambda p: (p.name, p.arn))
+
+    def remove_managed_policy(self, arn: str) -> bool:
+        """Delete the policy and its versions; False if there was none."""
+        s = self._iam
+        with s.lock:
+            if s.policies.pop(arn, None) is None:
+                return False
+            s.versions.pop(arn, None)
+            self._bump()
+            return True
+
+    def add_policy_version(self, arn: str, version: PolicyVersion) -> None:
+        """Add a version; when it is the default, it becomes the policy's default."""
+        s = self._iam
+        with s.lock:
+            s.versions[arn][version.version_id] = version
+            if version.is_default:
+                self._set_default(arn, version.version_id, version.created_at)
+            self._bump()
+
+    def _set_default(self, arn: str, version_id: str, when: Any) -> None:
+        s = self._iam
+        s.versions[arn] = {
+            vid: replace(v, is_default=vid == version_id) for vid, v in s.versions[arn].items()
+        }
+        s.policies[arn] = replace(s.policies[arn], default_version_id=version_id, updated_at=when)
+
+    def get_policy_version(self, arn: str, version_id: str) -> PolicyVersion | None:
+        """The version, or None."""
+        with self._iam.lock:
+            return self._iam.versions.get(arn, {}).get(version_id)
+
+    def list_policy_versions(self, arn: str) -> list[PolicyVersion]:
+        """The policy's versions, newest first."""
+        with self._iam.lock:
+            vs = list(self._iam.versions.get(arn, {}).values())
+        return sorted(vs, key=lambda v: _version_number(v.version_id), reverse=True)
+
+    def remove_policy_version(self, arn: str, version_id: str) -> bool:
+        """Delete a (non-default) version; False if there was none."""
+        s = self._iam
+        with s.lock:
+            if s.versions.get(arn, {}).pop(version_id, None) is None:
+                return False
+            self._bump()
+            return True
+
+    def set_default_policy_version(self, arn: str, version_id: str, when: Any) -> bool:
+        """Make ``version_id`` the default; False if the version does not exist."""
+        s = self._iam
+        with s.lock:
+            if version_id not in s.versions.get(arn, {}):
+                return False
+            self._set_default(arn, version_id, when)
+            self._bump()
+            return True
+
+    def replace_managed_policy(self, policy: ManagedPolicy) -> bool:
+        """Overwrite the policy's own fields (tags, description); versions are kept."""
+        s = self._iam
+        with s.lock:
+            if policy.arn not in s.policies:
+                return False
+            s.policies[policy.arn] = replace(policy, document="", attachment_count=0)
+            self._bump()
+            return True
+
+
+# --- SQL ------------------------------------------------------------------------------------
+
+
+class _DbLike(Protocol):
+    def read(self) -> AbstractContextManager[Connection]: ...
+
+    def write(self, *, bump: bool = True) -> AbstractContextManager[Connection]: ...
+
+
+def _role_row(r: Role) -> dict[str, Any]:
+    return {
+        "name_key": r.name.lower(),
+        "role_id": r.role_id,
+        "arn": r.arn,
+        "name": r.name,
+        "path": r.path,
+        "assume_role_policy": r.assume_role_policy,
+        "description": r.description,
+        "max_session_duration": r.max_session_duration,
+        "permissions_boundary_arn": r.permissions_boundary_arn,
+        "tags": _tags_json(r.tags),
+        "created_at": r.created_at,
+    }
+
+
+def _role(r: RowMapping) -> Role:
+    return Role(
+        role_id=r["role_id"],
+        arn=r["arn"],
+        name=r["name"],
+        path=r["path"],
+        assume_role_policy=r["assume_role_policy"],
+        description=r["description"],
+        max_session_duration=int(r["max_session_duration"]),
+        permissions_boundary_arn=r["permissions_boundary_arn"],
+        tags=_tags(r["tags"]),
+        created_at=r["created_at"],
+    )
+
+
+def _user_row(u: User) -> dict[str, Any]:
+    return {
+        "name_key": u.name.lower(),
+        "user_id": u.user_id,
+        "arn": u.arn,
+        "name": u.name,
+        "path": u.path,
+        "permissions_boundary_arn": u.permissions_boundary_arn,
+        "tags": _tags_json(u.tags),
+        "created_at": u.created_at,
+    }
+
+
+def _user(r: RowMapping) -> User:
+    return User(
+        user_id=r["user_id"],
+        arn=r["arn"],
+        name=r["name"],
+        path=r["path"],
+        permissions_boundary_arn=r["permissions_boundary_arn"],
+        tags=_tags(r["tags"]),
+        created_at=r["created_at"],
+    )
+
+
+def _policy_row(p: ManagedPolicy) -> dict[str, Any]:
+    return {
+        "arn": p.arn,
+        "policy_id": p.policy_id,
+        "name": p.name,
+        "path": p.path,
+        "description": p.description,
+        "default_version_id": p.default_version_id,
+        "tags": _tags_json(p.tags),
+        "created_at": p.created_at,
+        "updated_at": p.updated_at,
+    }
+
+
+def _version(r: RowMapping, default_id: str) -> PolicyVersion:
+    return PolicyVersion(
+        version_id=r["version_id"],
+        document=r["document"],
+        is_default=r["version_id"] == default_id,
+        created_at=r["created_at"],
+    )
+
+
+class SqlIamStore:
+    """IAM records on the SQL database (mixed into ``SqlStore``)."""
+
+    _db: _DbLike
+
+    # roles
+
+    def add_role(self, role: Role) -> None:
+        """Insert a role; KeyError if its name is taken (any case)."""
+        try:
+            with self._db.write() as conn:
+                conn.execute(sa.insert(iam_roles).values(**_role_row(role)))
+        except IntegrityError as exc:
+            raise KeyError(role.name) from exc
+
+    def _one(self, table: Table, where: Any) -> RowMapping | None:
+        with self._db.read() as conn:
+            return conn.execute(sa.select(table).where(where)).mappings().first()
+
+    def get_role(self, name: str) -> Role | None:
+        """The role, or None."""
+        row = self._one(iam_roles, iam_roles.c.name_key == name.lower())
+        return None if row is None else _role(row)
+
+    def get_role_by_arn(self, arn: str) -> Role | None:
+        """The role with this ARN, or None."""
+        row = self._one(iam_roles, iam_roles.c.arn == arn)
+        return None if row is None else _role(row)
+
+    def replace_role(self, role: Role) -> bool:
+        """Overwrite the role of the same name; False if there is none."""
+        row = _role_row(role)
+        with self._db.write() as conn:
+            result = conn.execute(
+                sa.update(iam_roles).where(iam_roles.c.name_key == row["name_key"]).values(**row)
+            )
+            return result.rowcount == 1
+
+    def remove_role(self, name: str) -> bool:
+        """Delete the role with its inline policies and attachments."""
+        return self._remove_owner(iam_roles, ROLE, name)
+
+    def list_roles(self) -> list[Role]:
+        """Every role, by name."""
+        with self._db.read() as conn:
+            rows = conn.execute(sa.select(iam_roles).order_by(iam_roles.c.name_key)).mappings()
+            return [_role(r) for r in rows]
+
+    # users
+
+    def add_user(self, user: User) -> None:
+        """Insert a user; KeyError if its name is taken (any case)."""
+        try:
+            with self._db.write() as conn:
+                conn.execute(sa.insert(iam_users).values(**_user_row(user)))
+        except IntegrityError as exc:
+            raise KeyError(user.name) from exc
+
+    def get_user(self, name: str) -> User | None:
+        """The user, or None."""
+        row = self._one(iam_users, iam_users.c.name_key == name.lower())
+        return None if row is None else _user(row)
+
+    def get_user_by_arn(self, arn: str) -> User | None:
+        """The user with this ARN, or None."""
+        row = self._one(iam_users, iam_users.c.arn == arn)
+        return None if row is None else _user(row)
+
+    def replace_user(self, user: User) -> bool:
+        """Overwrite the user of the same name; False if there is none."""
+        row = _user_row(user)
+        with self._db.write() as conn:
+            result = conn.execute(
+                sa.update(iam_users).where(iam_users.c.name_key == row["name_key"]).values(**row)
+            )
+            return result.rowcount == 1
+
+    def remove_user(self, name: str) -> bool:
+        """Delete the user with its inline policies and attachments."""
+        return self._remove_owner(iam_users, USER, name)
+
+    def list_users(self) -> list[User]:
+        """Every user, by name."""
+        with self._db.read() as conn:
+            rows = conn.execute(sa.select(iam_users).order_by(iam_users.c.name_key)).mappings()
+            return [_user(r) for r in rows]
+
+    def _remove_owner(self, table: Table, kind: str, name: str) -> bool:
+        key = name.lower()
+        with self._db.write() as conn:
+            result = conn.execute(sa.delete(table).where(table.c.name_key == key))
+            for t in (iam_inline_policies, iam_attachments):
+                conn.execute(sa.delete(t).where(t.c.owner_kind == kind, t.c.owner_key == key))
+            return result.rowcount == 1
+
+    # inline policies
+
+    def put_inline_policy(self, kind: str, owner: str, policy_name: str, document: str) -> None:
+        """Create or replace an inline policy of a role or user."""
+        t = iam_inline_policies
+        key = {"owner_kind": kind, "owner_key": owner.lower(), "policy_name": policy_name}
+        with self._db.write() as conn:
+            conn.execute(sa.delete(t).where(*(t.c[k] == v for k, v in key.items())))
+            conn.execute(sa.insert(t).values(**key, document=document))
+
+    def get_inline_policy(self, kind: str, owner: str, policy_name: str) -> str | None:
+        """The inline policy's document, or None."""
+        t = iam_inline_policies
+        row = self._one(
+            t,
+            sa.and_(
+                t.c.owner_kind == kind,
+                t.c.owner_key == owner.lower(),
+                t.c.policy_name == policy_name,
+            ),
+        )
+        return None if row is None else str(row["document"])
+
+    def remove_inline_policy(self, kind: str, owner: str, policy_name: str) -> bool:
+        """Delete an inline policy; False if there was none."""
+        t = iam_inline_policies
+        with self._db.write() as conn:
+            result = conn.execute(
+                sa.delete(t).where(
+                    t.c.owner_kind == kind,
+                    t.c.owner_key == owner.lower(),
+                    t.c.policy_name == policy_name,
+                )
+            )
+            return result.rowcount == 1
+
+    def list_inline_policies(self, kind: str, owner: str) -> list[tuple[str, str]]:
+        """(name, document) of every inline policy, by name."""
+        t = iam_inline_policies
+        with self._db.read() as conn:
+            rows = conn.execute(
+                sa.select(t.c.policy_name, t.c.document)
+                .where(t.c.owner_kind == kind, t.c.owner_key == owner.lower())
+                .order_by(t.c.policy_name)
+            )
+            return [(r[0], r[1]) for r in rows]
+
+    def list_role_inline_policies(self, role_name: str) -> list[tuple[str, str]]:
+        """(name, document) of the role's inline policies, by name."""
+        return self.list_inline_policies(ROLE, role_name)
+
+    def list_user_inline_policies(self, user_name: str) -> list[tuple[str, str]]:
+        """(name, document) of the user's inline policies, by name."""
+        return self.list_inline_policies(USER, user_name)
+
+    # attachments
+
+    def attach_policy(self, kind: str, owner: str, policy_arn: str) -> None:
+        """Attach a managed policy (no-op when attached already)."""
+        if policy_arn in self.list_attached_policy_arns(kind, owner):
+            return
+        try:
+            with self._db.write() as conn:
+                conn.execute(
+                    sa.insert(iam_attachments).values(
+                        owner_kind=kind, owner_key=owner.lower(), policy_arn=policy_arn
+                    )
+                )
+        except IntegrityError:
+            return  # attached concurrently: same outcome
+
+    def detach_policy(self, kind: str, owner: str, policy_arn: str) -> bool:
+        """Detach a managed policy; False if it was not attached."""
+        t = iam_attachments
+        with self._db.write() as conn:
+            result = conn.execute(
+                sa.delete(t).where(
+                    t.c.owner_kind == kind,
+                    t.c.owner_key == owner.lower(),
+                    t.c.policy_arn == policy_arn,
+                )
+            )
+            return result.rowcount == 1
+
+    def list_attached_policy_arns(self, kind: str, owner: str) -> list[str]:
+        """ARNs of the attached managed policies, by ARN."""
+        t = iam_attachments
+        with self._db.read() as conn:
+            rows = conn.execute(
+                sa.select(t.c.policy_arn)
+                .where(t.c.owner_kind == kind, t.c.owner_key == owner.lower())
+                .order_by(t.c.policy_arn)
+            )
+            return [r[0] for r in rows]
+
+    def list_attached_role_policy_arns(self, role_name: str) -> list[str]:
+        """ARNs of the managed policies attached to the role."""
+        return self.list_attached_policy_arns(ROLE, role_name)
+
+    def list_attached_user_policy_arns(self, user_name: str) -> list[str]:
+        """ARNs of the managed policies attached to the user."""
+        return self.list_attached_policy_arns(USER, user_name)
+
+    # managed policies
+
+    def add_managed_policy(self, policy: ManagedPolicy, version: PolicyVersion) -> None:
+        """Insert a policy with its first version; KeyError if the ARN exists."""
+        try:
+            with self._db.write() as conn:
+                conn.execute(sa.insert(iam_policies).values(**_policy_row(policy)))
+                conn.execute(
+                    sa.insert(iam_policy_versions).values(
+                        policy_arn=policy.arn,
+                        version_id=version.version_id,
+                        document=version.document,
+                        created_at=version.created_at,
+                    )
+                )
+        except IntegrityError as exc:
+            raise KeyError(policy.arn) from exc
+
+    def _policy(self, conn: Connection, row: RowMapping) -> ManagedPolicy:
+        v = iam_policy_versions
+        doc = conn.execute(
+            sa.select(v.c.document).where(
+                v.c.policy_arn == row["arn"], v.c.version_id == row["default_version_id"]
+            )
+        ).scalar_one()
+        count = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(iam_attachments)
+            .where(iam_attachments.c.policy_arn == row["arn"])
+        ).scalar_one()
+        return ManagedPolicy(
+            policy_id=row["policy_id"],
+            arn=row["arn"],
+            name=row["name"],
+            path=row["path"],
+            description=row["description"],
+            default_version_id=row["default_version_id"],
+            document=doc,
+            attachment_count=int(count),
+            tags=_tags(row["tags"]),
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+    def get_managed_policy(self, arn: str) -> ManagedPolicy | None:
+        """The policy with its default version's document and attachment count, or None."""
+        with self._db.read() as conn:
+            row = (
+                conn.execute(sa.select(iam_policies).where(iam_policies.c.arn == arn))
+                .mappings()
+                .first()
+            )
+            return None if row is None else self._policy(conn, row)
+
+    def list_managed_policies(self) -> list[ManagedPolicy]:
+        """Every customer managed policy (with documents), by name then ARN."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                sa.select(iam_policies).order_by(iam_policies.c.name, iam_policies.c.arn)
+            ).mappings()
+            return [self._policy(conn, r) for r in list(rows)]
+
+    def remove_managed_policy(self, arn: str) -> bool:
+        """Delete the policy and its versions; False if there was none."""
+        with self._db.write() as conn:
+            result = conn.execute(sa.delete(iam_policies).where(iam_policies.c.arn == arn))
+            conn.execute(
+                sa.delete(iam_policy_versions).where(iam_policy_versions.c.policy_arn == arn)
+            )
+            return result.rowcount == 1
+
+    def add_policy_version(self, arn: str, version: PolicyVersion) -> None:
+        """Add a version; when it is the default, it becomes the policy's default."""
+        with self._db.write() as conn:
+            conn.execute(
+                sa.insert(iam_policy_versions).values(
+                    policy_arn=arn,
+                    version_id=version.version_id,
+                    document=version.document,
+                    created_at=version.created_at,
+                )
+            )
+            if version.is_default:
+                conn.execute(
+                    sa.update(iam_policies)
+                    .where(iam_policies.c.arn == arn)
+                    .values(default_version_id=version.version_id, updated_at=version.created_at)
+                )
+
+    def _default_id(self, conn: Connection, arn: str) -> str | None:
+        return conn.execute(
+            sa.select(iam_policies.c.default_version_id).where(iam_policies.c.arn == arn)
+        ).scalar()
+
+    def get_policy_version(self, arn: str, version_id: str) -> PolicyVersion | None:
+        """The version, or None."""
+        v = iam_policy_versions
+        with self._db.read() as conn:
+            row = (
+                conn.execute(
+                    sa.select(v).where(v.c.policy_arn == arn, v.c.version_id == version_id)
+                )
+                .mappings()
+                .first()
+            )
+            if row is None:
+                return None
+            return _version(row, self._default_id(conn, arn) or "")
+
+    def list_policy_versions(self, arn: str) -> list[PolicyVersion]:
+        """The policy's versions, newest first."""
+        v = iam_policy_versions
+        with self._db.read() as conn:
+            default = self._default_id(conn, arn) or ""
+            rows = conn.execute(sa.select(v).where(v.c.policy_arn == arn)).mappings()
+            found = [_version(r, default) for r in rows]
+        return sorted(found, key=lambda x: _version_number(x.version_id), reverse=True)
+
+    def remove_policy_version(self, arn: str, version_id: str) -> bool:
+        """Delete a (non-default) version; False if there was none."""
+        v = iam_policy_versions
+        with self._db.write() as conn:
+            result = conn.execute(
+                sa.delete(v).where(v.c.policy_arn == arn, v.c.version_id == version_id)
+            )
+            return result.rowcount == 1
+
+    def set_default_policy_version(self, arn: str, version_id: str, when: Any) -> bool:
+        """Make ``version_id`` the default; False if the version does not exist."""
+        if self.get_policy_version(arn, version_id) is None:
+            return False
+        with self._db.write() as conn:
+            conn.execute(
+                sa.update(iam_policies)
+                .where(iam_policies.c.arn == arn)
+                .values(default_version_id=version_id, updated_at=when)
+            )
+        return True
+
+    def replace_managed_policy(self, policy: ManagedPolicy) -> bool:
+        """Overwrite the policy's own fields (tags, description); versions are kept."""
+        row = _policy_row(policy)
+        with self._db.write() as conn:
+            result = conn.execute(
+                sa.update(iam_policies).where(iam_policies.c.arn == policy.arn).values(**row)
+            )
+            return result.rowcount == 1
