@@ -1,0 +1,195 @@
+"""``elsewhere verify-certificate``: would CreateSession accept a certificate, and if not, why."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import click
+from cryptography import x509
+
+from elsewhere.clock import SystemClock
+from elsewhere.errors import ValidationError
+from elsewhere.x509 import (
+    UntrustedCertificate,
+    certificate_attributes,
+    default_session_name,
+    format_subject_dn,
+    parse_ca_bundle,
+    parse_crl,
+    source_identity,
+    validate_path,
+)
+
+__all__ = ["register"]
+
+# The chain header limit (User Guide: the chain "MUST NOT exceed the maximum depth of 5").
+_MAX_CHAIN = 5
+# STS session tag value rules (reference §5.1): at most 256 characters from this set.
+_TAG_VALUE = re.compile(r"^[\w\s.:/=+\-@]{0,256}$", re.UNICODE)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise click.UsageError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _load_certs(path: Path, what: str) -> list[x509.Certificate]:
+    data = _read(path)
+    try:
+        if b"-----BEGIN" in data:
+            return x509.load_pem_x509_certificates(data)
+        return [x509.load_der_x509_certificate(data)]
+    except ValueError as exc:
+        raise click.UsageError(f"{what} {path} holds no readable certificate: {exc}") from None
+
+
+def _parse_at(value: str | None) -> dt.datetime:
+    if value is None:
+        return SystemClock().now()
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.UsageError(f"--at {value!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
+
+
+def _refusal(reason: str, message: str = UntrustedCertificate.default_message) -> dict[str, Any]:
+    return {"accepted": False, "message": message, "reason": reason}
+
+
+def _evaluate(
+    leaf: x509.Certificate,
+    intermediates: list[x509.Certificate],
+    anchors: tuple[x509.Certificate, ...],
+    crls: list[x509.CertificateRevocationList],
+    now: dt.datetime,
+) -> dict[str, Any]:
+    if len(intermediates) > _MAX_CHAIN:
+        return _refusal(
+            f"the chain would hold {len(intermediates)} certificates; "
+            f"X-Amz-X509-Chain takes at most {_MAX_CHAIN}",
+            "1 validation error detected",
+        )
+    try:
+        path = validate_path(leaf, intermediates, anchors, crls, now=now)
+    except UntrustedCertificate as exc:
+        return _refusal(exc.reason)
+    identity = source_identity(leaf)
+    if identity is None:
+        return _refusal(
+            "the subject CN is longer than 64 characters and cannot be a source identity",
+            "Unable to assume role",
+        )
+    tags = certificate_attributes(leaf).tags()
+    bad_tags = [k for k, v in tags if not _TAG_VALUE.match(v)]
+    return {
+        "accepted": True,
+        "at": now.isoformat(),
+        "subject": format_subject_dn(leaf.subject),
+        "serial": f"{leaf.serial_number:x}",
+        "path": [format_subject_dn(c.subject) for c in path.chain],
+        "anchor": format_subject_dn(path.anchor.subject),
+        "valid_until": path.not_after.isoformat(),
+        "source_identity": identity,
+        "role_session_name": default_session_name(leaf),
+        "principal_tags": dict(tags),
+        "tags_failing_sts_rules": bad_tags,
+    }
+
+
+def _print_text(result: dict[str, Any]) -> None:
+    if not result["accepted"]:
+        click.echo(f"REFUSED: {result['message']}")
+        click.echo(f"reason: {result['reason']}")
+        return
+    click.echo(f"ACCEPTED: {result['subject']} (serial {result['serial']})")
+    click.echo("path: " + " -> ".join(result["path"]))
+    click.echo(f"path valid until: {result['valid_until']}")
+    click.echo(f"source identity: {result['source_identity']}")
+    click.echo(f"default role session name: {result['role_session_name']}")
+    click.echo("principal tags (default attribute mapping):")
+    for key, value in result["principal_tags"].items():
+        click.echo(f"  {key} = {value}")
+    if result["tags_failing_sts_rules"]:
+        names = ", ".join(result["tags_failing_sts_rules"])
+        click.echo(
+            f"warning: tag values outside the STS character set ({names}); CreateSession fails "
+            "unless the profile's attribute mapping leaves them out"
+        )
+
+
+@click.command("verify-certificate")
+@click.option(
+    "--trust-anchor-bundle",
+    "anchor_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="PEM bundle of the trust anchor (its x509CertificateData).",
+)
+@click.option(
+    "--intermediates",
+    "chain_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PEM bundle the client sends as X-Amz-X509-Chain.",
+)
+@click.option(
+    "--crl",
+    "crl_paths",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CRL imported for the trust anchor (PEM or DER). Repeatable.",
+)
+@click.option(
+    "--at", "at", help="Judge at this time (ISO 8601, default now), e.g. 2026-01-01T00:00:00Z."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.argument("leaf_path", type=click.Path(dir_okay=False, path_type=Path))
+def verify_certificate(
+    anchor_path: Path,
+    chain_path: Path | None,
+    crl_paths: tuple[Path, ...],
+    at: str | None,
+    as_json: bool,
+    leaf_path: Path,
+) -> None:
+    """Say offline whether CreateSession would accept LEAF_PATH for this trust anchor, and why.
+
+    Exit status: 0 accepted, 1 refused, 2 usage error (unreadable or invalid input files).
+    """
+    now = _parse_at(at)
+    try:
+        anchors = parse_ca_bundle(_read(anchor_path).decode("utf-8", "replace"))
+    except ValidationError as exc:
+        raise click.UsageError(f"trust anchor bundle {anchor_path}: {exc.message}") from None
+    leaf_bundle = _load_certs(leaf_path, "certificate file")
+    # A bundle given as the certificate starts with the leaf; the rest is chain, as the
+    # credential helper sends it (reference §3.5).
+    leaf, extra = leaf_bundle[0], leaf_bundle[1:]
+    intermediates = list(extra)
+    if chain_path is not None:
+        intermediates += _load_certs(chain_path, "intermediates file")
+    crls = []
+    for crl_path in crl_paths:
+        try:
+            crls.append(parse_crl(_read(crl_path)))
+        except ValidationError as exc:
+            raise click.UsageError(f"{crl_path}: {exc.message}") from None
+    result = _evaluate(leaf, intermediates, anchors, crls, now)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        _print_text(result)
+    raise SystemExit(0 if result["accepted"] else 1)
+
+
+def register(cli: click.Group) -> None:
+    """Add ``elsewhere verify-certificate`` to the root command group."""
+    cli.add_command(verify_certificate)
