@@ -149,9 +149,10 @@ class Decision:
 class _Scan:
     """Statement outcomes for one request, grouped by effect."""
 
-    __slots__ = ("allows", "denies", "missing", "rbp_match", "trace")
+    __slots__ = ("allows", "cross_account", "denies", "missing", "rbp_match", "trace")
 
-    def __init__(self) -> None:
+    def __init__(self, cross_account: bool) -> None:
+        self.cross_account = cross_account
         self.trace: list[_Raw] = []
         self.missing: set[str] = set()
         self.denies: list[_Hit] = []
@@ -173,7 +174,7 @@ class _Scan:
                     self.missing.update(refs - present)
                 match: PrincipalMatch | None = None
                 if reason is None and st.principal is not None:
-                    match = _principal(st, req.principal, has_pb)
+                    match = _principal(st, req.principal, has_pb, self.cross_account)
                     if match is None:
                         reason = PRINCIPAL_MISMATCH
                 trace.append((kind, pol, st, reason))
@@ -189,7 +190,9 @@ class _Scan:
         return allowed
 
 
-def _principal(st: Statement, p: Principal | None, has_pb: bool) -> PrincipalMatch | None:
+def _principal(
+    st: Statement, p: Principal | None, has_pb: bool, cross_account: bool
+) -> PrincipalMatch | None:
     spec = st.principal
     assert spec is not None
     if not spec.negated:
@@ -198,7 +201,7 @@ def _principal(st: Statement, p: Principal | None, has_pb: bool) -> PrincipalMat
     # principal that has a permissions boundary (Permissions boundaries page).
     if st.effect is Effect.DENY and has_pb:
         return PrincipalMatch.DIRECT
-    if spec.match(p) is not None:
+    if spec.excludes(p, cross_account):
         return None
     # Decision: an Allow through NotPrincipal grants like an account delegation (the caller's
     # own policies must allow too); AWS discourages Allow with NotPrincipal.
@@ -241,7 +244,9 @@ def evaluate(request: RequestContext, policies: PolicySet) -> Decision:
     ``request.principal`` None stands for an unnamed principal of the resource's account (the
     simulator's case without a caller); use ``Principal(type="Anonymous")`` for anonymous callers.
     """
-    scan = _Scan()
+    p = request.principal
+    cross_account = p is not None and p.account != "" and request.owner_account() != p.account
+    scan = _Scan(cross_account)
     has_pb = policies.boundary is not None
     rbp = policies.resource
     rbp_kind = rbp.kind if rbp is not None else PolicyKind.RESOURCE
@@ -250,7 +255,6 @@ def evaluate(request: RequestContext, policies: PolicySet) -> Decision:
     pb_ok = True
     if policies.boundary is not None:
         pb_ok = scan.run(PolicyKind.BOUNDARY, (policies.boundary,), request, has_pb)
-    p = request.principal
     ptype = p.type if p is not None else "User"
     if policies.session is not None:
         sp_ok = scan.run(PolicyKind.SESSION, policies.session, request, has_pb)
@@ -276,7 +280,6 @@ def evaluate(request: RequestContext, policies: PolicySet) -> Decision:
             else _deny(scan, rbp_kind)
         )
 
-    cross_account = p is not None and request.owner_account() != p.account
     if not cross_account:
         if ptype == "Account":
             # Root: full access to its own account unless explicitly denied; trust policies

@@ -97,6 +97,27 @@ class PrincipalSpec:
     canonical: frozenset[str]
     negated: bool
 
+    def excludes(self, p: Principal | None, cross_account: bool) -> bool:
+        """Whether a NotPrincipal element lists every identity of ``p``.
+
+        NotPrincipal page: a role session is excluded only when both the role ARN and the
+        session ARN are listed, and a cross-account principal only with its account too.
+        """
+        if self.star:
+            return True
+        if p is None:
+            return False
+        names = [p.arn]
+        if p.type == "AssumedRole" and p.role_arn:
+            names.append(p.role_arn)
+        if not all(n in self.aws for n in names) and not (
+            p.unique_id and p.unique_id in self.aws
+        ):
+            return (p.service != "" and p.service in self.services) or (
+                p.federated_provider != "" and p.federated_provider in self.federated
+            )
+        return not cross_account or p.account in self.accounts
+
     def match(self, p: Principal | None) -> PrincipalMatch | None:
         """How this element matches ``p`` (ignoring negation), or None."""
         if self.star:
