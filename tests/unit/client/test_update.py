@@ -73,7 +73,7 @@ def test_update_credentials_text(before: str, after: str) -> None:
 profile_names = st.from_regex(r"[a-z][a-z0-9-]{0,10}", fullmatch=True)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(
     others=st.dictionaries(profile_names, st.from_regex(r"[A-Z0-9]{4,10}", fullmatch=True)),
     target=profile_names,
