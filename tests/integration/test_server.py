@@ -9,7 +9,6 @@ import stat
 import subprocess
 import uuid
 from pathlib import Path
-from typing import Any
 
 import boto3
 import httpx
@@ -18,11 +17,11 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from elsewhere.pki import quick_chain
+from elsewhere.pki import issue_certificate, quick_chain
 from elsewhere.sigv4 import HttpRequest, sign_hmac_request
-
-from ..conftest import ServerProcess, free_port, start_server
+from tests.conftest import ServerProcess, free_port, start_server
 
 pytestmark = pytest.mark.integration
 
@@ -109,7 +108,8 @@ class TestFirstStart:
     def test_settings_from_environment(self, tmp_path: Path) -> None:
         """ELSEWHERE_ACCOUNT_ID and ELSEWHERE_REGION set the identity of the server."""
         handle = start_server(
-            tmp_path / "data", env={"ELSEWHERE_ACCOUNT_ID": "210987654321", "ELSEWHERE_REGION": "eu-west-1"}
+            tmp_path / "data",
+            env={"ELSEWHERE_ACCOUNT_ID": "210987654321", "ELSEWHERE_REGION": "eu-west-1"},
         )
         handle.region, handle.account_id = "eu-west-1", "210987654321"
         try:
@@ -123,11 +123,24 @@ class TestFirstStart:
     def test_https(self, tmp_path: Path) -> None:
         """With --tls-certificate and --tls-key the server speaks HTTPS only."""
         now = dt.datetime.now(dt.UTC)
-        chain = quick_chain(now, "p256", sans=["dns:localhost", "ip:127.0.0.1"])
+        chain = quick_chain(now, "p256")
+        tls = issue_certificate(
+            chain.root_ca,
+            now=now,
+            subject="CN=localhost",
+            sans=["dns:localhost", "ip:127.0.0.1"],
+            extended_key_usage=(ExtendedKeyUsageOID.SERVER_AUTH,),
+        )
         cert = tmp_path / "tls.pem"
         key = tmp_path / "tls.key"
-        cert.write_text(chain.leaf_pem)
-        key.write_text(chain.leaf_key_pem)
+        cert.write_bytes(tls.certificate.public_bytes(serialization.Encoding.PEM))
+        key.write_bytes(
+            tls.key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
         ca = tmp_path / "ca.pem"
         ca.write_text(chain.anchor_pem)
         handle = start_server(
@@ -246,7 +259,11 @@ class TestBadRequests:
     def test_malformed_json(self, server: ServerProcess) -> None:
         """A body that is not JSON is 400 SerializationException."""
         answer = _signed(
-            server, "POST", "/trustanchors", b"{not json", headers=(("content-type", "application/json"),)
+            server,
+            "POST",
+            "/trustanchors",
+            b"{not json",
+            headers=(("content-type", "application/json"),),
         )
         assert answer.status_code == 400
         assert answer.headers["x-amzn-ErrorType"] == "SerializationException"
@@ -259,7 +276,10 @@ class TestBadRequests:
             server, "POST", "/trustanchors", body, headers=(("content-type", "application/json"),)
         )
         assert answer.status_code == 400
-        assert answer.headers["x-amzn-ErrorType"] in {"SerializationException", "ValidationException"}
+        assert answer.headers["x-amzn-ErrorType"] in {
+            "SerializationException",
+            "ValidationException",
+        }
 
     def test_oversized_body(self, server: ServerProcess) -> None:
         """A body above the limit is 413 before it is read whole."""
@@ -281,7 +301,10 @@ class TestBadRequests:
         """An id with an encoded slash is matched on the raw path and reported not found."""
         answer = _signed(server, "GET", "/trustanchor/a%2Fb")
         assert answer.status_code in {400, 404}
-        assert answer.headers["x-amzn-ErrorType"] in {"ValidationException", "ResourceNotFoundException"}
+        assert answer.headers["x-amzn-ErrorType"] in {
+            "ValidationException",
+            "ResourceNotFoundException",
+        }
 
 
 class TestAwsCli:
@@ -293,20 +316,25 @@ class TestAwsCli:
         pem = chain.root.public_bytes(serialization.Encoding.PEM).decode()
         name = f"cli-{uuid.uuid4().hex[:8]}"
         created = server.aws(
-            "rolesanywhere", "create-trust-anchor", "--name", name, "--enabled",
-            "--source", f"sourceType=CERTIFICATE_BUNDLE,sourceData={{x509CertificateData={pem}}}",
+            "rolesanywhere",
+            "create-trust-anchor",
+            "--name",
+            name,
+            "--enabled",
+            "--source",
+            f"sourceType=CERTIFICATE_BUNDLE,sourceData={{x509CertificateData={pem}}}",
         )
         assert created.returncode == 0, created.stderr
         anchor = json.loads(created.stdout)["trustAnchor"]
         assert anchor["name"] == name
         listed = server.aws("rolesanywhere", "list-trust-anchors")
         assert listed.returncode == 0, listed.stderr
-        assert anchor["trustAnchorId"] in {a["trustAnchorId"] for a in json.loads(listed.stdout)["trustAnchors"]}
+        assert anchor["trustAnchorId"] in {
+            a["trustAnchorId"] for a in json.loads(listed.stdout)["trustAnchors"]
+        }
 
     def test_error_reaches_the_user(self, server: ServerProcess) -> None:
         """A 404 is shown by the CLI with AWS's code."""
         result = server.aws("rolesanywhere", "get-profile", "--profile-id", str(uuid.uuid4()))
         assert result.returncode != 0
         assert "ResourceNotFoundException" in result.stderr
-
-

@@ -133,7 +133,7 @@ class Gateway:
             response = await self._handle(scope, receive, ctx)
         except ElsewhereError as exc:
             response = self._render_error(exc, ctx)
-        except Exception:  # noqa: BLE001 - the last line of defence: log it, answer 500
+        except Exception:
             errlog.exception("unhandled error request_id=%s", ctx.request_id)
             response = self._render_error(InternalError(), ctx)
         await self._send(send, response, ctx)
@@ -159,7 +159,7 @@ class Gateway:
                 try:
                     for hook in self._on_startup:
                         await hook()
-                except Exception as exc:  # noqa: BLE001 - reported to the server, which exits
+                except Exception as exc:
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
                 await send({"type": "lifespan.startup.complete"})
@@ -167,7 +167,7 @@ class Gateway:
                 for hook in self._on_shutdown:
                     try:
                         await hook()
-                    except Exception:  # noqa: BLE001 - keep shutting the rest down
+                    except Exception:
                         errlog.exception("shutdown hook failed")
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -220,9 +220,7 @@ class Gateway:
             method=method,
             raw_path=path,
             raw_query=raw_query,
-            headers=tuple(
-                (n.decode("latin-1"), v.decode("latin-1")) for n, v in scope["headers"]
-            ),
+            headers=tuple((n.decode("latin-1"), v.decode("latin-1")) for n, v in scope["headers"]),
             body=body,
         )
         form = self._query_params(request, headers)
@@ -274,7 +272,9 @@ class Gateway:
             raise UnknownOperation(f"The {service} API is not served by this endpoint.")
         return await run_in_threadpool(handler, operation, params, principal)
 
-    def _query_params(self, request: HttpRequest, headers: Mapping[str, str]) -> list[tuple[str, str]]:
+    def _query_params(
+        self, request: HttpRequest, headers: Mapping[str, str]
+    ) -> list[tuple[str, str]]:
         params = [(k, v) for k, v in parse_form(request.raw_query.encode("latin-1"))]
         ctype = headers.get("content-type", "")
         if request.body and ctype.startswith("application/x-www-form-urlencoded"):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterator
 
 import uvicorn
 
@@ -13,6 +16,28 @@ from elsewhere.app._settings import ServerSettings
 __all__ = ["run_server"]
 
 log = logging.getLogger("elsewhere.server")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, but a handled SIGTERM/SIGINT ends in a normal exit.
+
+    uvicorn re-raises the signal after its graceful shutdown, which kills the process before
+    the store is closed; elsewhere finishes its own shutdown and exits with status 0 instead.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {
+            sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def usage_lines(settings: ServerSettings, credentials_file: str) -> list[str]:
@@ -51,6 +76,6 @@ def run_server(settings: ServerSettings, *, announce: Callable[[str], None]) -> 
         h11_max_incomplete_event_size=32 * 1024,
     )
     try:
-        uvicorn.Server(config).run()
+        _Server(config).run()
     finally:
         application.close()

@@ -14,30 +14,78 @@ __all__ = ["register"]
 
 
 @click.command("server")
-@click.option("--host", default="127.0.0.1", show_default=True, envvar="ELSEWHERE_HOST",
-              help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535),
-              envvar="ELSEWHERE_PORT", help="Port to listen on.")
-@click.option("--data-dir", default=".elsewhere", show_default=True, envvar="ELSEWHERE_DATA_DIR",
-              type=click.Path(file_okay=False, path_type=Path),
-              help="Where the SQLite store, the master key and admin.credentials live.")
-@click.option("--database-url", default=None, envvar="ELSEWHERE_DATABASE_URL",
-              help="SQLAlchemy URL of the store (default: SQLite file in the data dir).")
-@click.option("--account-id", default="123456789012", show_default=True,
-              envvar="ELSEWHERE_ACCOUNT_ID", help="The AWS account id this server acts as.")
-@click.option("--region", default="us-east-1", show_default=True, envvar="ELSEWHERE_REGION",
-              help="The AWS region this server acts as.")
-@click.option("--tls-certificate", default=None, envvar="ELSEWHERE_TLS_CERTIFICATE",
-              type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="PEM certificate (chain) to serve HTTPS.")
-@click.option("--tls-key", default=None, envvar="ELSEWHERE_TLS_KEY",
-              type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="PEM private key of --tls-certificate.")
-@click.option("--max-certificates-per-anchor", default=2, show_default=True,
-              type=click.IntRange(1, 100), envvar="ELSEWHERE_MAX_CERTIFICATES_PER_ANCHOR",
-              help="CA certificates allowed in one trust anchor's bundle.")
-@click.option("--log-level", default="info", show_default=True, envvar="ELSEWHERE_LOG_LEVEL",
-              type=click.Choice(["debug", "info", "warning", "error"]))
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="ELSEWHERE_HOST",
+    help="Address to listen on.",
+)
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    envvar="ELSEWHERE_PORT",
+    help="Port to listen on.",
+)
+@click.option(
+    "--data-dir",
+    default=".elsewhere",
+    show_default=True,
+    envvar="ELSEWHERE_DATA_DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the SQLite store, the master key and admin.credentials live.",
+)
+@click.option(
+    "--database-url",
+    default=None,
+    envvar="ELSEWHERE_DATABASE_URL",
+    help="SQLAlchemy URL of the store (default: SQLite file in the data dir).",
+)
+@click.option(
+    "--account-id",
+    default="123456789012",
+    show_default=True,
+    envvar="ELSEWHERE_ACCOUNT_ID",
+    help="The AWS account id this server acts as.",
+)
+@click.option(
+    "--region",
+    default="us-east-1",
+    show_default=True,
+    envvar="ELSEWHERE_REGION",
+    help="The AWS region this server acts as.",
+)
+@click.option(
+    "--tls-certificate",
+    default=None,
+    envvar="ELSEWHERE_TLS_CERTIFICATE",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="PEM certificate (chain) to serve HTTPS.",
+)
+@click.option(
+    "--tls-key",
+    default=None,
+    envvar="ELSEWHERE_TLS_KEY",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="PEM private key of --tls-certificate.",
+)
+@click.option(
+    "--max-certificates-per-anchor",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 100),
+    envvar="ELSEWHERE_MAX_CERTIFICATES_PER_ANCHOR",
+    help="CA certificates allowed in one trust anchor's bundle.",
+)
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    envvar="ELSEWHERE_LOG_LEVEL",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)
 def server(
     host: str,
     port: int,

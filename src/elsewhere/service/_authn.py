@@ -7,6 +7,7 @@ and a wrong signature take the same work, so timing does not tell them apart.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -81,7 +82,9 @@ class Authenticator:
         check_request_time(signed, now)
         # rolesanywhere is regional; IAM and STS clients sign with whatever region they are
         # configured with when an endpoint URL is given (aws-protocols.md §5.1).
-        check_scope(signed, service=service, region=self._region if service == "rolesanywhere" else None)
+        check_scope(
+            signed, service=service, region=self._region if service == "rolesanywhere" else None
+        )
         if signed.security_token is not None:
             if self._session_resolver is None:
                 raise UnrecognizedClient(reason="session tokens are not accepted here")
@@ -89,10 +92,8 @@ class Authenticator:
         record = self._lookup(signed.credential)
         if record is None or not record.active:
             # Same work as a real comparison, then the same answer as a bad key.
-            try:
+            with contextlib.suppress(Exception):  # the outcome is irrelevant by design
                 verify_hmac_signature(request, signed, _DECOY_SECRET)
-            except Exception:  # noqa: BLE001, S110 - the outcome is irrelevant by design
-                pass
             state = "unknown" if record is None else "inactive"
             raise UnrecognizedClient(reason=f"{state} access key {signed.credential}")
         verify_hmac_signature(request, signed, record.secret_access_key)
