@@ -8,10 +8,11 @@ node can compare versions to learn its snapshot is stale; on PostgreSQL the bump
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -19,6 +20,8 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
@@ -713,12 +716,24 @@ class SqlStore(SqlIamStore):
 _upgrade_lock = threading.Lock()
 
 
-def upgrade_schema(engine: Engine) -> None:
-    """Run ``alembic upgrade head`` on ``engine`` with a configuration built in code."""
+def _alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
-    # Alembic's logging setup would reconfigure the application's loggers; keep it off.
-    config.set_main_option("configure_logger", "false")
+    return config
+
+
+@functools.cache
+def _head_revision() -> str | None:
+    # The migration scripts ship inside the package, so their head cannot change while we run.
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """Run ``alembic upgrade head`` on ``engine`` with a configuration built in code."""
+    with engine.connect() as conn:
+        if MigrationContext.configure(conn).get_current_revision() == _head_revision():
+            return
+    config = _alembic_config()
     with _upgrade_lock, engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # Serialize migrations of nodes starting together (key: "elsewhere" in ASCII).

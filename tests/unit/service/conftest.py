@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -98,14 +99,24 @@ def crl_der(ca: tuple[x509.Certificate, ec.EllipticCurvePrivateKey]) -> bytes:
     return make_crl(ca[0], ca[1], 1234)
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, empty SQLite database, copied for each test (migrating is the slow part)."""
+    path = tmp_path_factory.mktemp("template") / "elsewhere.db"
+    open_store(f"sqlite:///{path}").close()
+    return path
+
+
 @pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+def store(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[Store]:
     """Each service test runs against the in-memory fake and a real SQLite file."""
     made: Store
     if request.param == "memory":
         made = MemoryStore()
     else:
-        made = open_store(f"sqlite:///{tmp_path / 'elsewhere.db'}")
+        path = tmp_path / "elsewhere.db"
+        shutil.copyfile(sqlite_template, path)
+        made = open_store(f"sqlite:///{path}")
     yield made
     made.close()
 
