@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,6 +128,14 @@ def _num(value: float) -> str:
 class ShapeCompiler:
     """Builds and caches :class:`Node` trees for one service model."""
 
+    @classmethod
+    def for_model(cls, model: ServiceModel) -> ShapeCompiler:
+        """The one compiler of ``model``, shared by every protocol object built on it."""
+        compiler = _COMPILERS.get(model)
+        if compiler is None:
+            compiler = _COMPILERS[model] = cls(model)
+        return compiler
+
     def __init__(self, model: ServiceModel) -> None:
         """Prepare an empty cache for ``model``."""
         self.model = model
@@ -191,3 +200,7 @@ class ShapeCompiler:
         else:
             node.element_constraints = _constraint_texts(node)
         return node
+
+
+# One compiler per model object: protocol objects built per request still share compiled shapes.
+_COMPILERS: weakref.WeakKeyDictionary[ServiceModel, ShapeCompiler] = weakref.WeakKeyDictionary()

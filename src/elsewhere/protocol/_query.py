@@ -114,7 +114,7 @@ class QueryProtocol:
     def __init__(self, service_model: ServiceModel) -> None:
         """Prepare the operation table of ``service_model``."""
         self.model = service_model
-        self._shapes = ShapeCompiler(service_model)
+        self._shapes = ShapeCompiler.for_model(service_model)
         self._names = frozenset(service_model.operation_names)
         self.namespace = str(service_model.metadata.get("xmlNamespace", ""))
         self.api_version = str(service_model.metadata.get("apiVersion", ""))

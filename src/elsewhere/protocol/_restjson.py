@@ -171,7 +171,7 @@ class RestJsonProtocol:
     def __init__(self, service_model: ServiceModel) -> None:
         """Compile the routes of ``service_model`` once."""
         self.model = service_model
-        self._shapes = ShapeCompiler(service_model)
+        self._shapes = ShapeCompiler.for_model(service_model)
         self._routes: dict[str, list[_Route]] = {}
         for name in service_model.operation_names:
             http = service_model.operation_model(name).http

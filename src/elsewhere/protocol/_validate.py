@@ -16,9 +16,11 @@ __all__ = ["MAX_ITEMS", "format_validation_message", "validate_input"]
 #: AWS stops collecting validation items at 10 (architect/dynalite validations/index.js).
 MAX_ITEMS = 10
 
-# A pattern is tried only on values at most this long (or at most the shape's max length), so a
-# hostile value cannot make a backtracking pattern such as ``(:.*){2}(:crl/.*)`` run for minutes.
-# Such a value already fails the length constraint, which is reported instead.
+# A pattern is tried only on values no longer than the shape's max length (or 1100 characters,
+# or 8192 when the shape has no max), so a hostile value cannot make a backtracking pattern such
+# as ``(:.*){2}(:role.*)`` run long (~0.1 s at 1000 characters, quadratic beyond). A longer value
+# already fails its length constraint, which is then the only item reported for it.
+_PATTERN_FLOOR = 1100
 _PATTERN_LIMIT = 8192
 
 
@@ -80,7 +82,7 @@ def _scalar_failures(node: Node, value: Any) -> list[str]:
         length = len(value)
         if (
             node.pattern is not None
-            and length <= max(_PATTERN_LIMIT, int(node.max or 0))
+            and length <= (max(int(node.max), _PATTERN_FLOOR) if node.max else _PATTERN_LIMIT)
             and node.pattern.fullmatch(value) is None
         ):
             out.append(f"Member must satisfy regular expression pattern: {node.pattern_text}")
@@ -123,17 +125,23 @@ class _Collector:
     """Walks a value tree against its node and collects Coral items."""
 
     def __init__(self) -> None:
-        """Start with no items, in the not-null pass."""
-        self.items: list[str] = []
-        self.nulls = True
+        """Start with no items."""
+        self.nulls: list[str] = []
+        self.others: list[str] = []
 
     def add(self, value: Any, path: str, constraint: str, sensitive: bool) -> None:
-        """Record an item of the current pass, stopping the walk once the cap is reached."""
-        if (value is None) != self.nulls:
-            return
-        self.items.append(_item(value, path, constraint, sensitive))
-        if len(self.items) >= MAX_ITEMS:
-            raise _ItemCapError
+        """Record an item; "must not be null" items are kept apart because they come first."""
+        if value is None:
+            self.nulls.append(_item(value, path, constraint, sensitive))
+            if len(self.nulls) >= MAX_ITEMS:
+                raise _ItemCapError
+        elif len(self.others) < MAX_ITEMS:
+            self.others.append(_item(value, path, constraint, sensitive))
+
+    @property
+    def items(self) -> list[str]:
+        """Every "must not be null" item, then the others, at most :data:`MAX_ITEMS`."""
+        return (self.nulls + self.others)[:MAX_ITEMS]
 
     def check(self, node: Node, value: Any, path: str) -> None:
         """Check ``value`` (present, not None) against ``node``."""
@@ -220,14 +228,12 @@ class _Collector:
 def validate_input(node: Node, params: Mapping[str, Any]) -> dict[str, Any]:
     """Return ``params`` as a dict if they satisfy ``node``; else raise :class:`ValidationError`."""
     collector = _Collector()
-    # Two passes: every "must not be null" item first, then the other constraints. Both AWS texts
-    # we have put a missing member before an earlier-declared bad one (aws-protocols.md §3.3:
+    # Every "must not be null" item comes first, then the other constraints. Both AWS texts we
+    # have put a missing member before an earlier-declared bad one (aws-protocols.md §3.3:
     # "Value null at 'roleArns' ...; Value '...' at 'name' ..."; moto's SWF capture, §3.6).
     with contextlib.suppress(_ItemCapError):
         collector.structure(node, params, "")
-        collector.nulls = False
-        collector.structure(node, params, "")
-    if collector.items:
-        message = format_validation_message(collector.items)
-        raise ValidationError(message)
+    items = collector.items
+    if items:
+        raise ValidationError(format_validation_message(items))
     return dict(params)
