@@ -174,7 +174,6 @@ def test_every_signature_bit_flip_fails(index: int) -> None:
     request = _request(vector, signed=False)
     certificate = _certificate(vector)
     sig = bytes.fromhex(vector["expected_signature_hex"])
-    prefix = vector["expected_authorization"].rsplit("Signature=", 1)[0] + "Signature="
     signed = parse_signed_request(
         replace(
             request, headers=(*request.headers, ("Authorization", vector["expected_authorization"]))
@@ -185,7 +184,6 @@ def test_every_signature_bit_flip_fails(index: int) -> None:
         bad[bit // 8] ^= 1 << (bit % 8)
         with pytest.raises(InvalidSignature):
             verify_x509_signature(request, replace(signed, signature=bad.hex()), certificate)
-    assert prefix.startswith(vector["algorithm"])
 
 
 @pytest.mark.parametrize("vector", [v for _, v in ALL_KAT], ids=[i for i, _ in ALL_KAT])
