@@ -19,6 +19,11 @@ from elsewhere.clock import Clock, SystemClock
 from elsewhere.domain import AccessKey
 from elsewhere.service import ControlPlane, ControlPlaneSettings
 from elsewhere.service._authn import AccessKeySecret, Authenticator, Principal
+from elsewhere.service._session_auth import SessionResolver
+from elsewhere.service._sessions import CreateSessionHandler, SessionSettings, SubjectIdFeed
+from elsewhere.service._snapshot import SnapshotProvider, StoreRoleSource, load_or_create_key_ring
+from elsewhere.service._sts import StsService
+from elsewhere.service._subjects import SubjectRecorder
 from elsewhere.storage import open_store
 from elsewhere.tokens import new_access_key_id, new_secret_access_key
 
@@ -140,11 +145,40 @@ def build_application(settings: ServerSettings, *, clock: Clock | None = None) -
     def rolesanywhere(operation: str, params: dict[str, Any], caller: Principal) -> dict[str, Any]:
         return control_plane.handle(operation, params, caller.arn)
 
+    # CreateSession, session credentials and STS (issue 4): one configuration snapshot.
+    load_or_create_key_ring(store.secrets, master_key, now=clock.now())
+    snapshots = SnapshotProvider(store, StoreRoleSource(store), master_key=master_key)
+    subject_ids = SubjectIdFeed()
+    recorder = SubjectRecorder(
+        store.subjects,
+        account_id=settings.account_id,
+        region=settings.region,
+        partition=settings.partition,
+        new_id=subject_ids,
+    )
+    sessions = CreateSessionHandler(
+        snapshots,
+        clock,
+        settings=SessionSettings(
+            account_id=settings.account_id, region=settings.region, partition=settings.partition
+        ),
+        recorder=recorder,
+        subject_ids=subject_ids,
+    )
+
+    async def stop_sessions() -> None:
+        recorder.close()
+        snapshots.close()
+
     gateway = Gateway(
-        authenticator=Authenticator(lookup, region=settings.region),
-        handlers={"rolesanywhere": rolesanywhere},
+        authenticator=Authenticator(
+            lookup, region=settings.region, session_resolver=SessionResolver(snapshots)
+        ),
+        handlers={"rolesanywhere": rolesanywhere, "sts": StsService(snapshots, clock)},
         clock=clock,
         settings=GatewaySettings(max_body_bytes=settings.max_body_bytes),
+        sessions=sessions,
+        on_shutdown=[stop_sessions],
     )
     return Application(
         asgi=gateway,

@@ -1,0 +1,148 @@
+"""Authentication of calls made with temporary credentials (``x-amz-security-token``).
+
+DESIGN.md, "Session tokens are stateless": the token is opened with the key ring held in the
+configuration snapshot, the access key id must be the one sealed in it, and the secret is derived
+again from both; then the request's HMAC signature is checked with that secret. No database read.
+
+A forged, tampered or foreign token is ``InvalidClientTokenId``; a genuine but expired one is
+``ExpiredToken`` (iam-policy-evaluation.md §7.9). The resulting principal carries the session's
+claims, from which :func:`session_policies` and :func:`session_context_keys` give the policy
+engine what it needs to authorize the session's calls (the role's policies narrowed by the
+session policies and the permissions boundary; ``aws:TokenIssueTime`` for revocation).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+
+from elsewhere.errors import UnrecognizedClient
+from elsewhere.policy import Policy, PolicyKind, PolicySet, parse_policy
+from elsewhere.policy import Principal as PolicyPrincipal
+from elsewhere.service._authn import Principal
+from elsewhere.service._snapshot import ConfigSnapshot, SnapshotProvider
+from elsewhere.sigv4 import HttpRequest, SignedRequest, verify_hmac_signature
+from elsewhere.tokens import SessionClaims, derive_secret_access_key, verify_credential_pair
+
+__all__ = [
+    "SessionPrincipal",
+    "SessionResolver",
+    "policy_principal",
+    "session_context_keys",
+    "session_policies",
+]
+
+
+@dataclass(frozen=True)
+class SessionPrincipal(Principal):
+    """An assumed-role session authenticated by its temporary credentials."""
+
+    claims: SessionClaims | None = None
+
+
+def _iso(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def policy_principal(claims: SessionClaims) -> PolicyPrincipal:
+    """The session as the policy engine's principal (type ``AssumedRole``)."""
+    return PolicyPrincipal(
+        arn=claims.session_arn,
+        account=claims.account,
+        type="AssumedRole",
+        role_arn=claims.role_arn,
+        unique_id=claims.role_id,
+    )
+
+
+def session_context_keys(claims: SessionClaims) -> dict[str, object]:
+    """The global condition keys every request of this session carries (GKEYS, §5.1)."""
+    keys: dict[str, object] = {
+        "aws:TokenIssueTime": _iso(claims.issued_at),
+        "aws:PrincipalArn": claims.role_arn,
+        "aws:PrincipalAccount": claims.account,
+        "aws:PrincipalType": "AssumedRole",
+        "aws:userid": claims.assumed_role_id,
+        "aws:MultiFactorAuthPresent": False,
+    }
+    if claims.source_identity is not None:
+        keys["aws:SourceIdentity"] = claims.source_identity
+    for key, value in claims.principal_tags:
+        keys[f"aws:PrincipalTag/{key}"] = value
+    return keys
+
+
+_SESSION_POLICY_CACHE: dict[str, Policy | None] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _session_policy(text: str) -> Policy | None:
+    cached = _SESSION_POLICY_CACHE.get(text, False)
+    if cached is not False:
+        return cached  # type: ignore[return-value]
+    try:
+        compiled: Policy | None = parse_policy(
+            text, kind=PolicyKind.SESSION, policy_id="session", max_size=None
+        )
+    except Exception:  # an invalid session policy narrows the session to nothing
+        compiled = None
+    with _CACHE_LOCK:
+        if len(_SESSION_POLICY_CACHE) > 1000:
+            _SESSION_POLICY_CACHE.clear()
+        _SESSION_POLICY_CACHE[text] = compiled
+    return compiled
+
+
+def session_policies(claims: SessionClaims, snapshot: ConfigSnapshot) -> PolicySet:
+    """The policies that bound what the session may do: role ∩ boundary ∩ session policies.
+
+    A role that no longer exists grants nothing (an empty identity set).
+    """
+    role = snapshot.role(claims.role_arn)
+    identity = role.identity if role is not None else ()
+    boundary = role.boundary if role is not None else None
+    session: tuple[Policy, ...] | None = None
+    if claims.session_policy is not None or claims.managed_policy_arns:
+        parts: list[Policy] = []
+        if claims.session_policy is not None:
+            inline = _session_policy(claims.session_policy)
+            # A session policy that no longer parses allows nothing: pass an empty set.
+            if inline is not None:
+                parts.append(inline)
+        for arn in claims.managed_policy_arns:
+            managed = snapshot.managed_policy(arn)
+            if managed is not None:
+                parts.append(managed)
+        session = tuple(parts)
+    return PolicySet(identity=identity, boundary=boundary, session=session)
+
+
+class SessionResolver:
+    """The gateway's ``session_resolver``: temporary credentials → :class:`SessionPrincipal`."""
+
+    def __init__(self, snapshots: SnapshotProvider) -> None:
+        self._snapshots = snapshots
+
+    def __call__(
+        self, request: HttpRequest, signed: SignedRequest, now: dt.datetime
+    ) -> SessionPrincipal:
+        """Verify token, key pairing, expiry and the HMAC signature; raise the STS errors."""
+        token = signed.security_token
+        if token is None:
+            raise UnrecognizedClient(reason="no session token")
+        ring = self._snapshots.current().ring
+        if ring is None:
+            raise UnrecognizedClient(reason="no session key ring is configured")
+        claims = verify_credential_pair(signed.credential, token, ring, now=now)
+        secret = derive_secret_access_key(signed.credential, token, ring)
+        verify_hmac_signature(request, signed, secret)
+        return SessionPrincipal(
+            arn=claims.session_arn,
+            account=claims.account,
+            kind="assumed-role",
+            user_id=claims.assumed_role_id,
+            name=claims.session_name,
+            access_key_id=signed.credential,
+            claims=claims,
+        )

@@ -1,0 +1,598 @@
+"""CreateSession: from a certificate-signed ``POST /sessions`` to temporary credentials.
+
+The checks run in the order of rolesanywhere-protocol.md §4.3: signature (with time and scope),
+trust anchor and certificate path, profile and role, ``roleSessionName``, duration, principal
+tags, source identity, session name, then the role's trust policy, evaluated by the policy engine
+for the service principal ``rolesanywhere.amazonaws.com``. The caller gets AWS's texts only
+(§2.3, §9); every refusal carries the precise cause as its ``reason``, which the gateway logs
+under the request id.
+
+Both request forms are served: the ARNs in the query string with ``application/json`` (AWS's
+``aws_signing_helper``) and the ARNs in the JSON body with ``application/x-amz-json-1.0`` (the
+awslabs Python session), §2.1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import re
+import threading
+import unicodedata
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from elsewhere.clock import Clock
+from elsewhere.domain import SERVICE_PRINCIPAL, Profile, format_rolesanywhere_arn
+from elsewhere.errors import (
+    AccessDenied,
+    ElsewhereError,
+    SerializationError,
+    SignatureExpired,
+    ValidationError,
+)
+from elsewhere.policy import ALLOWED, PolicySet, RequestContext, evaluate
+from elsewhere.policy import Principal as PolicyPrincipal
+from elsewhere.protocol import Response
+from elsewhere.service._snapshot import (
+    AnchorEntry,
+    ConfigSnapshot,
+    RoleEntry,
+    SnapshotProvider,
+)
+from elsewhere.service._subjects import SubjectRecorder
+from elsewhere.sigv4 import (
+    HttpRequest,
+    SignedRequest,
+    check_request_time,
+    check_scope,
+    verify_x509_signature,
+)
+from elsewhere.tokens import (
+    SessionClaims,
+    issue_credentials,
+    validate_packed_policy_size,
+)
+from elsewhere.x509 import (
+    UntrustedCertificate,
+    certificate_attributes,
+    default_session_name,
+    format_subject_dn,
+    parse_certificate_header,
+    parse_chain_header,
+    source_identity,
+)
+
+__all__ = [
+    "CreateSessionHandler",
+    "SessionSettings",
+    "SubjectIdFeed",
+    "map_principal_tags",
+    "subject_id_for",
+]
+
+_log = logging.getLogger("elsewhere.sessions")
+
+INVALID_SIGNATURE = "Invalid signature"
+NOT_AUTHORIZED_SESSION_NAME = "Not authorized to set roleSessionName"
+
+# Patterns of the CreateSession input model (reference §2.1) and of STS's RoleSessionName.
+_PROFILE_ARN = re.compile(r"arn:aws(-[^:]+)?:rolesanywhere(:.*){2}(:profile.*)")
+_ROLE_ARN = re.compile(r"arn:aws(-[^:]+)?:iam(:.*){2}(:role.*)")
+_ANCHOR_ARN = re.compile(r"arn:aws(-[^:]+)?:rolesanywhere(:.*){2}(:trust-anchor.*)")
+_ARN_PATTERNS = {
+    "profileArn": _PROFILE_ARN,
+    "roleArn": _ROLE_ARN,
+    "trustAnchorArn": _ANCHOR_ARN,
+}
+_SESSION_NAME = re.compile(r"[\w+=,.@-]*", re.ASCII)
+_SUBJECT_NAMESPACE = uuid.UUID("6b1e3c6a-5f0e-4d0c-9a57-7a1f9b1e2d40")
+
+#: STS session-tag limits (iam-policy-evaluation.md §7.5).
+MAX_TAGS = 50
+MAX_TAG_KEY = 128
+MAX_TAG_VALUE = 256
+_TAG_PUNCTUATION = frozenset("_.:/=+-@")
+
+
+class SessionDenied(AccessDenied):
+    """A CreateSession refusal (403 AccessDeniedException) with AWS's text and a private reason."""
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """Identity of the endpoint and CreateSession's limits."""
+
+    account_id: str = "123456789012"
+    region: str = "us-east-1"
+    partition: str = "aws"
+    skew: dt.timedelta = dt.timedelta(minutes=5)
+    max_chain_certificates: int = 5
+
+
+@dataclass(frozen=True)
+class _Input:
+    profile_arn: str
+    role_arn: str
+    trust_anchor_arn: str
+    duration_seconds: int | None
+    role_session_name: str | None
+    instance_properties: Mapping[str, str] | None
+
+
+def subject_id_for(account: str, region: str, x509_subject: str) -> str:
+    """The Subject id of an X.509 subject: a name-based UUID, so every node computes the same."""
+    return str(uuid.uuid5(_SUBJECT_NAMESPACE, f"{account}/{region}/{x509_subject}"))
+
+
+def _legal_tag_text(text: str) -> bool:
+    # STS tag character class [\p{L}\p{Z}\p{N}_.:/=+\-@] (iam-policy-evaluation.md §7.1).
+    for char in text:
+        if char in _TAG_PUNCTUATION:
+            continue
+        if unicodedata.category(char)[0] not in "LZN":
+            return False
+    return True
+
+
+def _selected(certificate_field: str, specifier: str, key: str) -> bool:
+    if specifier == "*":
+        return True
+    if certificate_field == "x509SAN" and specifier in ("Name", "Name/", "Name/*"):
+        # "Name", "Name/" and "Name/*" are equivalent (reference §5.2).
+        return key.startswith("Name/")
+    return key == specifier
+
+
+def map_principal_tags(
+    leaf: x509.Certificate, profile: Profile
+) -> tuple[tuple[tuple[str, str], ...], dict[str, list[str]]]:
+    """The principal tags of ``leaf`` under ``profile``'s attribute mappings, and the failures.
+
+    The second value lists, per certificate field, the attributes whose value breaks STS's tag
+    rules (reference §5.1); a non-empty list refuses the session.
+    """
+    attributes = certificate_attributes(leaf)
+    tags: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    failed: dict[str, list[str]] = {"x509Issuer": [], "x509Subject": [], "x509SAN": []}
+    for mapping in profile.attribute_mappings:
+        try:
+            pairs = attributes.field(mapping.certificate_field)
+        except ValueError:
+            continue
+        for key, value in pairs:
+            if not any(_selected(mapping.certificate_field, s, key) for s in mapping.specifiers):
+                continue
+            tag_key = f"{mapping.certificate_field}/{key}"
+            if tag_key.lower() in seen:
+                continue
+            seen.add(tag_key.lower())
+            if (
+                len(tag_key) > MAX_TAG_KEY
+                or len(value) > MAX_TAG_VALUE
+                or not _legal_tag_text(value)
+                or not _legal_tag_text(tag_key)
+            ):
+                failed[mapping.certificate_field].append(key)
+                continue
+            tags.append((tag_key, value))
+    if len(tags) > MAX_TAGS:
+        for tag_key, _ in tags[MAX_TAGS:]:
+            field_name, _, key = tag_key.partition("/")
+            failed[field_name].append(key)
+        tags = tags[:MAX_TAGS]
+    return tuple(tags), failed
+
+
+def _tag_failure_text(role_arn: str, failed: Mapping[str, Sequence[str]]) -> str:
+    # As observed from AWS (reference §2.3, issues #77 and #188).
+    def part(name: str) -> str:
+        return "[ " + ", ".join(failed[name]) + " ]"
+
+    return (
+        f"Unable to assume role for {role_arn}. Some attributes failed to be mapped into session "
+        f"tags. Issuer: {part('x509Issuer')}; Subject: {part('x509Subject')}; "
+        f"SAN: {part('x509SAN')}"
+    )
+
+
+def _validation(member: str, value: object, constraint: str) -> ValidationError:
+    shown = "null" if value is None else f"'{value}'"
+    return ValidationError(
+        f"1 validation error detected: Value {shown} at '{member}' failed to satisfy "
+        f"constraint: {constraint}"
+    )
+
+
+def _parse_input(request: HttpRequest) -> _Input:
+    query = dict(parse_qsl(request.raw_query, keep_blank_values=True))
+    body: dict[str, Any] = {}
+    if request.body.strip():
+        try:
+            parsed = json.loads(request.body)
+        except (ValueError, UnicodeDecodeError):
+            raise SerializationError(reason="CreateSession body is not JSON") from None
+        if not isinstance(parsed, dict):
+            raise SerializationError(reason="CreateSession body is not a JSON object")
+        body = parsed
+    arns: dict[str, str] = {}
+    for member, pattern in _ARN_PATTERNS.items():
+        in_query = query.get(member)
+        in_body = body.get(member)
+        if in_body is not None and not isinstance(in_body, str):
+            raise SerializationError(reason=f"{member} in the body is not a string")
+        # Decision (reference §2.1, precedence unknown): the same value in both places is fine,
+        # different values are refused.
+        if in_query is not None and in_body is not None and in_query != in_body:
+            raise ValidationError(
+                f"{member} is given in both the query string and the body with different values."
+            )
+        value = in_query if in_query is not None else in_body
+        if value is None:
+            raise _validation(member, None, "Member must not be null")
+        if not pattern.fullmatch(value):
+            raise _validation(
+                member, value, f"Member must satisfy regular expression pattern: {pattern.pattern}"
+            )
+        arns[member] = value
+    duration = body.get("durationSeconds")
+    if duration is not None:
+        if isinstance(duration, bool) or not isinstance(duration, int):
+            raise SerializationError(reason="durationSeconds is not an integer")
+        if duration < 900:
+            raise _validation(
+                "durationSeconds", duration, "Member must have value greater than or equal to 900"
+            )
+        if duration > 43200:
+            raise _validation(
+                "durationSeconds", duration, "Member must have value less than or equal to 43200"
+            )
+    name = body.get("roleSessionName")
+    if name is not None:
+        if not isinstance(name, str):
+            raise SerializationError(reason="roleSessionName is not a string")
+        if len(name) < 2:
+            raise _validation(
+                "roleSessionName", name, "Member must have length greater than or equal to 2"
+            )
+        if len(name) > 64:
+            raise _validation(
+                "roleSessionName", name, "Member must have length less than or equal to 64"
+            )
+        if not _SESSION_NAME.fullmatch(name):
+            raise _validation(
+                "roleSessionName",
+                name,
+                "Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+            )
+    props = body.get("instanceProperties")
+    if props is not None:
+        if not isinstance(props, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in props.items()
+        ):
+            raise SerializationError(reason="instanceProperties is not a map of strings")
+        if len(props) > 50:
+            raise _validation(
+                "instanceProperties", "map", "Member must have length less than or equal to 50"
+            )
+    return _Input(
+        profile_arn=arns["profileArn"],
+        role_arn=arns["roleArn"],
+        trust_anchor_arn=arns["trustAnchorArn"],
+        duration_seconds=duration,
+        role_session_name=name,
+        instance_properties=props,
+    )
+
+
+def _rfc3339(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class SubjectIdFeed:
+    """Feeds the subject recorder the deterministic id of the subject being recorded.
+
+    ``SubjectRecorder.record`` asks its ``new_id`` callable for the id of a subject it may create;
+    the id must be the one CreateSession already returned as ``subjectArn``.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def set(self, subject_id: str) -> None:
+        """Use ``subject_id`` for the next record made on this thread."""
+        self._local.value = subject_id
+
+    def __call__(self) -> str:
+        """The id set for this thread (a random UUID if none)."""
+        value: str | None = getattr(self._local, "value", None)
+        self._local.value = None
+        return value if value is not None else str(uuid.uuid4())
+
+
+class CreateSessionHandler:
+    """The ``POST /sessions`` pipeline; plugs into the gateway as its ``SessionHandler``."""
+
+    def __init__(
+        self,
+        snapshots: SnapshotProvider,
+        clock: Clock,
+        *,
+        settings: SessionSettings | None = None,
+        recorder: SubjectRecorder | None = None,
+        subject_ids: SubjectIdFeed | None = None,
+        random: Callable[[int], bytes] = os.urandom,
+    ) -> None:
+        """``recorder`` must have been built with ``new_id=subject_ids`` (the same feed)."""
+        self._snapshots = snapshots
+        self._clock = clock
+        self._settings = settings or SessionSettings()
+        self._recorder = recorder
+        self._random = random
+        self.subject_ids = subject_ids or SubjectIdFeed()
+
+    def __call__(
+        self, request: HttpRequest, signed: SignedRequest, source_ip: str, secure: bool
+    ) -> Response:
+        """Verify the request, issue credentials and answer 201; raises AWS's errors."""
+        now = self._clock.now()
+        snapshot = self._snapshots.current()
+        leaf, leaf_der = self._authenticate(request, signed, now)
+        params = _parse_input(request)
+        chain_header = request.header("x-amz-x509-chain") or ""
+        intermediates: tuple[x509.Certificate, ...] = ()
+        if chain_header.strip():
+            intermediates = parse_chain_header(
+                chain_header, max_certificates=self._settings.max_chain_certificates
+            )
+        anchor = self._anchor(snapshot, params.trust_anchor_arn)
+        self._snapshots.validate(anchor, leaf, leaf_der, intermediates, chain_header, now=now)
+        # From here the certificate is authenticated: every outcome is recorded for the subject.
+        subject = format_subject_dn(leaf.subject)
+        subject_id = subject_id_for(self._settings.account_id, self._settings.region, subject)
+        try:
+            body = self._issue(snapshot, params, leaf, anchor, request, source_ip, secure, now)
+        except ElsewhereError:
+            self._record(subject, subject_id, leaf, now, params, failed=True)
+            raise
+        self._record(subject, subject_id, leaf, now, params, failed=False)
+        body["subjectArn"] = format_rolesanywhere_arn(
+            self._settings.partition,
+            self._settings.region,
+            self._settings.account_id,
+            "subject",
+            subject_id,
+        )
+        payload = json.dumps(body, separators=(",", ":")).encode("utf-8")
+        return Response(201, (("Content-Type", "application/json"),), payload)
+
+    # -- steps -------------------------------------------------------------------------------------
+
+    def _authenticate(
+        self, request: HttpRequest, signed: SignedRequest, now: dt.datetime
+    ) -> tuple[x509.Certificate, bytes]:
+        try:
+            check_request_time(signed, now, skew=self._settings.skew)
+        except SignatureExpired as exc:
+            # The SigV4 skew text, as AWS's signers word it (reference §9), as AccessDenied.
+            raise SessionDenied(exc.message, reason=exc.reason) from None
+        try:
+            check_scope(signed, service="rolesanywhere", region=self._settings.region)
+        except ElsewhereError as exc:
+            raise SessionDenied(
+                INVALID_SIGNATURE, reason=f"credential scope: {exc.reason}"
+            ) from None
+        header = request.header("x-amz-x509")
+        if header is None:
+            raise SessionDenied(INVALID_SIGNATURE, reason="no X-Amz-X509 header")
+        try:
+            leaf = parse_certificate_header(header)
+        except ValidationError as exc:
+            raise SessionDenied(INVALID_SIGNATURE, reason=exc.message) from None
+        try:
+            verify_x509_signature(request, signed, leaf)
+        except ElsewhereError as exc:
+            raise SessionDenied(INVALID_SIGNATURE, reason=exc.reason) from None
+        return leaf, leaf.public_bytes(serialization.Encoding.DER)
+
+    def _anchor(self, snapshot: ConfigSnapshot, arn: str) -> AnchorEntry:
+        anchor = snapshot.anchor(arn)
+        if anchor is None:
+            raise UntrustedCertificate(f"trust anchor {arn} does not exist")
+        if not anchor.record.enabled:
+            raise UntrustedCertificate(f"trust anchor {arn} is disabled")
+        return anchor
+
+    def _issue(
+        self,
+        snapshot: ConfigSnapshot,
+        params: _Input,
+        leaf: x509.Certificate,
+        anchor: AnchorEntry,
+        request: HttpRequest,
+        source_ip: str,
+        secure: bool,
+        now: dt.datetime,
+    ) -> dict[str, Any]:
+        role_arn = params.role_arn
+        unable = f"Unable to assume role for {role_arn}."
+        profile = snapshot.profile(params.profile_arn)
+        if profile is None:
+            raise SessionDenied(unable, reason=f"profile {params.profile_arn} does not exist")
+        if not profile.enabled:
+            raise SessionDenied(unable, reason=f"profile {params.profile_arn} is disabled")
+        if role_arn not in profile.role_arns:
+            raise SessionDenied(unable, reason=f"role {role_arn} is not listed in the profile")
+        if params.role_session_name is not None and not profile.accept_role_session_name:
+            raise SessionDenied(
+                NOT_AUTHORIZED_SESSION_NAME,
+                reason="roleSessionName sent but the profile does not accept it",
+            )
+        role = snapshot.role(role_arn)
+        if role is None:
+            raise SessionDenied(unable, reason=f"role {role_arn} does not exist")
+        duration = profile.duration_seconds
+        if params.duration_seconds is not None:
+            duration = min(duration, params.duration_seconds)
+        if duration > role.view.max_session_duration:
+            raise SessionDenied(
+                f"{unable} The requested DurationSeconds exceeds the MaxSessionDuration set for "
+                "this role.",
+                reason=f"duration {duration}s above the role's maximum "
+                f"{role.view.max_session_duration}s",
+            )
+        tags, failed = map_principal_tags(leaf, profile)
+        if any(failed.values()):
+            raise SessionDenied(
+                _tag_failure_text(role_arn, failed),
+                reason=f"certificate attributes that are not legal tag values: {failed}",
+            )
+        identity = source_identity(leaf)
+        if identity is None:
+            raise SessionDenied(unable, reason="subject CN longer than 64 characters")
+        session_name = params.role_session_name or default_session_name(leaf)
+        self._check_trust(
+            role, anchor, tags, identity, session_name, request, source_ip, secure, now
+        )
+        packed = validate_packed_policy_size(
+            profile.session_policy, profile.managed_policy_arns, tags
+        )
+        claims = SessionClaims(
+            account=role.view.account,
+            role_arn=role.view.arn,
+            role_id=role.view.role_id,
+            role_name=role.view.name,
+            role_path=role.view.path,
+            session_name=session_name,
+            issued_at=now,
+            expires_at=now + dt.timedelta(seconds=duration),
+            source=anchor.record.arn,
+            source_identity=identity,
+            principal_tags=tags,
+            session_policy=profile.session_policy,
+            managed_policy_arns=profile.managed_policy_arns,
+            certificate_serial=str(leaf.serial_number),
+            certificate_subject=format_subject_dn(leaf.subject),
+            certificate_issuer=format_subject_dn(leaf.issuer),
+        )
+        ring = snapshot.ring
+        if ring is None:
+            raise SessionDenied(unable, reason="no session key ring is configured")
+        creds = issue_credentials(
+            claims, ring, access_key_random=self._random, nonce=self._random(12)
+        )
+        return {
+            "credentialSet": [
+                {
+                    "assumedRoleUser": {
+                        "arn": claims.session_arn,
+                        "assumedRoleId": claims.assumed_role_id,
+                    },
+                    "credentials": {
+                        "accessKeyId": creds.access_key_id,
+                        "expiration": _rfc3339(creds.expiration),
+                        "secretAccessKey": creds.secret_access_key,
+                        "sessionToken": creds.session_token,
+                    },
+                    "packedPolicySize": packed,
+                    "roleArn": role.view.arn,
+                    "sourceIdentity": identity,
+                }
+            ]
+        }
+
+    def _check_trust(
+        self,
+        role: RoleEntry,
+        anchor: AnchorEntry,
+        tags: tuple[tuple[str, str], ...],
+        identity: str,
+        session_name: str,
+        request: HttpRequest,
+        source_ip: str,
+        secure: bool,
+        now: dt.datetime,
+    ) -> None:
+        """Evaluate the role's trust policy as STS does for Roles Anywhere (reference §4.3, 9)."""
+        unable = f"Unable to assume role for {role.view.arn}."
+        if role.trust is None:
+            raise SessionDenied(unable, reason="the role's trust policy is missing or invalid")
+        keys: dict[str, object] = {
+            "aws:SourceArn": anchor.record.arn,
+            "aws:SourceAccount": self._settings.account_id,
+            "sts:SourceIdentity": identity,
+            "sts:RoleSessionName": session_name,
+            "aws:CurrentTime": _rfc3339(now),
+            "aws:EpochTime": int(now.timestamp()),
+            "aws:SecureTransport": secure,
+            "aws:PrincipalServiceName": SERVICE_PRINCIPAL,
+        }
+        if source_ip:
+            keys["aws:SourceIp"] = source_ip
+        agent = request.header("user-agent")
+        if agent is not None:
+            keys["aws:UserAgent"] = agent
+        for key, value in role.view.tags:
+            keys[f"aws:ResourceTag/{key}"] = value
+        for key, value in tags:
+            keys[f"aws:PrincipalTag/{key}"] = value
+            keys[f"aws:RequestTag/{key}"] = value
+        if tags:
+            keys["aws:TagKeys"] = [k for k, _ in tags]
+        principal = PolicyPrincipal(
+            arn=SERVICE_PRINCIPAL,
+            account="",
+            type="Service",
+            service=SERVICE_PRINCIPAL,
+        )
+        actions = ["sts:AssumeRole", "sts:SetSourceIdentity"]
+        if tags:
+            actions.append("sts:TagSession")
+        policies = PolicySet(resource=role.trust)
+        for action in actions:
+            decision = evaluate(
+                RequestContext(
+                    action=action, resource=role.view.arn, principal=principal, keys=keys
+                ),
+                policies,
+            )
+            if decision.result != ALLOWED:
+                raise SessionDenied(
+                    unable, reason=f"trust policy does not allow {action}: {decision.reason}"
+                )
+
+    def _record(
+        self,
+        subject: str,
+        subject_id: str,
+        leaf: x509.Certificate,
+        now: dt.datetime,
+        params: _Input,
+        *,
+        failed: bool,
+    ) -> None:
+        if self._recorder is None:
+            return
+        pem = leaf.public_bytes(serialization.Encoding.PEM).decode("ascii")
+        self.subject_ids.set(subject_id)
+        try:
+            self._recorder.record(
+                x509_subject=subject,
+                seen_at=now,
+                serial_number=str(leaf.serial_number),
+                issuer=format_subject_dn(leaf.issuer),
+                x509_certificate_data=pem,
+                failed=failed,
+                instance_properties=params.instance_properties,
+            )
+        except RuntimeError:
+            _log.warning("subject recorder closed; authentication of %s not recorded", subject)
