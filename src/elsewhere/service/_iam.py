@@ -1,0 +1,1050 @@
+"""The IAM subset elsewhere serves: roles, users with access keys, inline and managed policies.
+
+Operations, members and errors follow the IAM API reference and botocore's ``iam`` model; the
+error texts are AWS's (IAM API reference per operation, and observed responses). Policy documents
+are checked by the policy engine's grammar (``elsewhere.policy.parse_policy``) before anything is
+stored. Documents in responses are URL-encoded, as IAM returns them (botocore decodes them).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import datetime as dt
+import os
+import re
+import urllib.parse
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
+
+from elsewhere.clock import Clock
+from elsewhere.domain import AccessKey, Tag
+from elsewhere.domain._iam import (
+    MAX_ATTACHED_POLICIES,
+    MAX_POLICY_VERSIONS,
+    MAX_TAGS,
+    ManagedPolicy,
+    PolicyVersion,
+    Role,
+    User,
+    format_iam_arn,
+)
+from elsewhere.errors import (
+    DeleteConflict,
+    EntityAlreadyExists,
+    InvalidAction,
+    InvalidInput,
+    LimitExceeded,
+    NoSuchEntity,
+    ValidationError,
+)
+from elsewhere.policy import PolicyKind, parse_policy, policy_size
+from elsewhere.service._authn import AccessKeySecret, Principal
+from elsewhere.service._ports import AccessKeyRepository
+from elsewhere.tokens import new_access_key_id, new_secret_access_key, new_unique_id
+
+__all__ = [
+    "MAX_ACCESS_KEYS_PER_USER",
+    "IamService",
+    "IamStore",
+    "validate_session_policy",
+]
+
+#: Access keys per IAM user (IAM quotas).
+MAX_ACCESS_KEYS_PER_USER = 2
+#: Aggregate inline policy size per role and per user (IAM quotas; whitespace not counted).
+MAX_INLINE_ROLE_POLICY_SIZE = 10240
+MAX_INLINE_USER_POLICY_SIZE = 2048
+
+_DEFAULT_MAX_ITEMS = 100
+_T = TypeVar("_T")
+
+ROLE = "role"
+USER = "user"
+
+
+class IamStore(Protocol):
+    """What the IAM use cases need of a store (``elsewhere.storage`` implements it)."""
+
+    @property
+    def access_keys(self) -> AccessKeyRepository:
+        """Long-term access keys."""
+        ...
+
+    def add_role(self, role: Role) -> None: ...
+    def get_role(self, name: str) -> Role | None: ...
+    def get_role_by_arn(self, arn: str) -> Role | None: ...
+    def replace_role(self, role: Role) -> bool: ...
+    def remove_role(self, name: str) -> bool: ...
+    def list_roles(self) -> list[Role]: ...
+    def add_user(self, user: User) -> None: ...
+    def get_user(self, name: str) -> User | None: ...
+    def get_user_by_arn(self, arn: str) -> User | None: ...
+    def replace_user(self, user: User) -> bool: ...
+    def remove_user(self, name: str) -> bool: ...
+    def list_users(self) -> list[User]: ...
+    def put_inline_policy(self, kind: str, owner: str, name: str, doc: str) -> None: ...
+    def get_inline_policy(self, kind: str, owner: str, name: str) -> str | None: ...
+    def remove_inline_policy(self, kind: str, owner: str, name: str) -> bool: ...
+    def list_inline_policies(self, kind: str, owner: str) -> list[tuple[str, str]]: ...
+    def attach_policy(self, kind: str, owner: str, policy_arn: str) -> None: ...
+    def detach_policy(self, kind: str, owner: str, policy_arn: str) -> bool: ...
+    def list_attached_policy_arns(self, kind: str, owner: str) -> list[str]: ...
+    def add_managed_policy(self, policy: ManagedPolicy, version: PolicyVersion) -> None: ...
+    def get_managed_policy(self, arn: str) -> ManagedPolicy | None: ...
+    def list_managed_policies(self) -> list[ManagedPolicy]: ...
+    def remove_managed_policy(self, arn: str) -> bool: ...
+    def replace_managed_policy(self, policy: ManagedPolicy) -> bool: ...
+    def add_policy_version(self, arn: str, version: PolicyVersion) -> None: ...
+    def get_policy_version(self, arn: str, version_id: str) -> PolicyVersion | None: ...
+    def list_policy_versions(self, arn: str) -> list[PolicyVersion]: ...
+    def remove_policy_version(self, arn: str, version_id: str) -> bool: ...
+    def set_default_policy_version(self, arn: str, version_id: str, when: Any) -> bool: ...
+
+
+def validate_session_policy(text: str) -> None:
+    """Check a profile's ``sessionPolicy`` with the IAM grammar (raises MalformedPolicyDocument)."""
+    parse_policy(text, kind=PolicyKind.SESSION, policy_id="sessionPolicy")
+
+
+def _quote(document: str) -> str:
+    # IAM returns policy documents URL-encoded (RFC 3986); botocore decodes them.
+    return urllib.parse.quote(document, safe="")
+
+
+def _tags_out(tags: Sequence[Tag]) -> list[dict[str, str]]:
+    return [{"Key": t.key, "Value": t.value} for t in tags]
+
+
+def _tags_in(raw: Sequence[Mapping[str, str]] | None) -> tuple[Tag, ...]:
+    if not raw:
+        return ()
+    merged: dict[str, str] = {}
+    for item in raw:
+        key = item["Key"]
+        if any(k.lower() == key.lower() and k != key for k in merged):
+            raise InvalidInput(
+                "Duplicate tag keys found. Please note that Tag keys are case insensitive."
+            )
+        merged[key] = item.get("Value", "")
+    return tuple(Tag(k, v) for k, v in merged.items())
+
+
+def _merge_tags(existing: tuple[Tag, ...], new: tuple[Tag, ...], kind: str) -> tuple[Tag, ...]:
+    # Tag keys are case-insensitive in IAM: a new value replaces the old key's (IAM UG, tags).
+    out = {t.key.lower(): t for t in existing}
+    for t in new:
+        out[t.key.lower()] = t
+    if len(out) > MAX_TAGS:
+        raise LimitExceeded(f"Cannot exceed quota for TagsPer{kind}: {MAX_TAGS}")
+    return tuple(out.values())
+
+
+def _remove_tags(existing: tuple[Tag, ...], keys: Sequence[str]) -> tuple[Tag, ...]:
+    drop = {k.lower() for k in keys}
+    return tuple(t for t in existing if t.key.lower() not in drop)
+
+
+def _path(params: Mapping[str, Any]) -> str:
+    path = str(params.get("Path") or "/")
+    if not (path.startswith("/") and path.endswith("/")) or "//" in path:
+        raise ValidationError(
+            "The specified value for path is invalid. It must begin and end with / and contain "
+            "only alphanumeric characters and/or / characters."
+        )
+    return path
+
+
+def _page(
+    items: Sequence[_T], params: Mapping[str, Any], key: Callable[[_T], str]
+) -> tuple[list[_T], dict[str, Any]]:
+    """IAM pagination: ``Marker`` resumes after the last key returned; ``MaxItems`` 1..1000."""
+    max_items = int(params.get("MaxItems") or _DEFAULT_MAX_ITEMS)
+    start = 0
+    marker = params.get("Marker")
+    if marker:
+        try:
+            after = base64.urlsafe_b64decode(marker.encode("ascii")).decode("utf-8")
+        except (ValueError, binascii.Error, UnicodeError) as exc:
+            raise ValidationError("Invalid Marker.", reason=f"marker {marker!r}") from exc
+        start = next((i for i, it in enumerate(items) if key(it) > after), len(items))
+    chunk = list(items[start : start + max_items])
+    more = start + max_items < len(items)
+    meta: dict[str, Any] = {"IsTruncated": more}
+    if more and chunk:
+        meta["Marker"] = base64.urlsafe_b64encode(key(chunk[-1]).encode()).decode("ascii")
+    return chunk, meta
+
+
+class IamService:
+    """IAM operations for an authenticated (and already authorized) caller."""
+
+    def __init__(
+        self,
+        store: IamStore,
+        clock: Clock,
+        *,
+        account_id: str,
+        partition: str = "aws",
+        seal_secret: Callable[[str, str], str] | None = None,
+        open_secret: Callable[[str, str], str] | None = None,
+        random: Callable[[int], bytes] = os.urandom,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._account = account_id
+        self._partition = partition
+        self._seal = seal_secret or (lambda secret, _ctx: secret)
+        self._open = open_secret or (lambda sealed, _ctx: sealed)
+        self._random = random
+        self._ops: dict[str, Callable[[Mapping[str, Any], Principal], dict[str, Any]]] = {
+            name: getattr(self, "_op_" + _snake(name)) for name in OPERATIONS
+        }
+
+    # -- entry points ------------------------------------------------------------------------
+
+    def handle(
+        self, operation: str, params: Mapping[str, Any], caller: Principal
+    ) -> dict[str, Any]:
+        """Run ``operation`` with ``params`` (IAM model member names); return its output."""
+        handler = self._ops.get(operation)
+        if handler is None:
+            raise InvalidAction(
+                f"The action {operation} is not valid for this web service.",
+                reason=f"IAM operation {operation} is not implemented by elsewhere",
+            )
+        return handler(params, caller)
+
+    def lookup_access_key(self, access_key_id: str) -> AccessKeySecret | None:
+        """An IAM user's access key for authentication, or None (unknown, or not a user's)."""
+        record = self._store.access_keys.get(access_key_id)
+        if record is None:
+            return None
+        user = self._store.get_user_by_arn(record.principal_arn)
+        if user is None:
+            return None
+        return AccessKeySecret(
+            access_key_id=access_key_id,
+            secret_access_key=self._open(record.secret_access_key, access_key_id),
+            principal=self.user_principal(user, access_key_id),
+            active=record.status == "Active",
+        )
+
+    def user_principal(self, user: User, access_key_id: str) -> Principal:
+        """The authenticated principal of ``user`` signing with ``access_key_id``."""
+        return Principal(
+            arn=user.arn,
+            account=self._account,
+            kind="user",
+            user_id=user.user_id,
+            name=user.name,
+            access_key_id=access_key_id,
+        )
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _now(self) -> dt.datetime:
+        return self._clock.now()
+
+    def _arn(self, kind: str, path: str, name: str) -> str:
+        return format_iam_arn(self._partition, self._account, kind, path, name)
+
+    def _role(self, name: str) -> Role:
+        role = self._store.get_role(name)
+        if role is None:
+            raise NoSuchEntity(f"The role with name {name} cannot be found.")
+        return role
+
+    def _user(self, name: str) -> User:
+        user = self._store.get_user(name)
+        if user is None:
+            raise NoSuchEntity(f"The user with name {name} cannot be found.")
+        return user
+
+    def _policy(self, arn: str) -> ManagedPolicy:
+        policy = self._store.get_managed_policy(arn)
+        if policy is None:
+            raise NoSuchEntity(f"Policy {arn} was not found.")
+        return policy
+
+    def _attachable(self, arn: str) -> ManagedPolicy:
+        policy = self._store.get_managed_policy(arn)
+        if policy is None:
+            raise NoSuchEntity(f"Policy {arn} does not exist or is not attachable.")
+        return policy
+
+    def _caller_user(self, params: Mapping[str, Any], caller: Principal) -> str | None:
+        """``UserName``, else the calling IAM user's name; None means the root itself."""
+        name = params.get("UserName")
+        if name:
+            return str(name)
+        if caller.kind == "user":
+            return caller.name
+        if caller.kind == "root":
+            return None
+        raise ValidationError("Must specify userName when calling with non-User credentials")
+
+    @staticmethod
+    def _identity_document(text: str, name: str) -> None:
+        parse_policy(text, kind=PolicyKind.IDENTITY, policy_id=name)
+
+    @staticmethod
+    def _trust_document(text: str) -> None:
+        parse_policy(text, kind=PolicyKind.TRUST, policy_id="AssumeRolePolicyDocument")
+
+    def _boundary(self, arn: str | None) -> str | None:
+        if arn is None:
+            return None
+        self._boundary_exists(arn)
+        return arn
+
+    def _boundary_exists(self, arn: str) -> None:
+        if self._store.get_managed_policy(arn) is None:
+            raise NoSuchEntity(f"Scope ARN: {arn} does not exist or is not attachable.")
+
+    # -- output shapes -----------------------------------------------------------------------
+
+    @staticmethod
+    def _boundary_out(arn: str | None) -> dict[str, str] | None:
+        if arn is None:
+            return None
+        return {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": arn}
+
+    def _role_out(self, role: Role, *, document: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "Path": role.path,
+            "RoleName": role.name,
+            "RoleId": role.role_id,
+            "Arn": role.arn,
+            "CreateDate": role.created_at,
+            "MaxSessionDuration": role.max_session_duration,
+        }
+        if document:
+            out["AssumeRolePolicyDocument"] = _quote(role.assume_role_policy)
+        if role.description:
+            out["Description"] = role.description
+        if role.permissions_boundary_arn:
+            out["PermissionsBoundary"] = self._boundary_out(role.permissions_boundary_arn)
+        if role.tags:
+            out["Tags"] = _tags_out(role.tags)
+        return out
+
+    def _user_out(self, user: User) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "Path": user.path,
+            "UserName": user.name,
+            "UserId": user.user_id,
+            "Arn": user.arn,
+            "CreateDate": user.created_at,
+        }
+        if user.permissions_boundary_arn:
+            out["PermissionsBoundary"] = self._boundary_out(user.permissions_boundary_arn)
+        if user.tags:
+            out["Tags"] = _tags_out(user.tags)
+        return out
+
+    @staticmethod
+    def _policy_out(p: ManagedPolicy, *, tags: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "PolicyName": p.name,
+            "PolicyId": p.policy_id,
+            "Arn": p.arn,
+            "Path": p.path,
+            "DefaultVersionId": p.default_version_id,
+            "AttachmentCount": p.attachment_count,
+            "PermissionsBoundaryUsageCount": 0,
+            "IsAttachable": True,
+            "CreateDate": p.created_at,
+            "UpdateDate": p.updated_at,
+        }
+        if p.description:
+            out["Description"] = p.description
+        if tags and p.tags:
+            out["Tags"] = _tags_out(p.tags)
+        return out
+
+    @staticmethod
+    def _version_out(v: PolicyVersion, *, document: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "VersionId": v.version_id,
+            "IsDefaultVersion": v.is_default,
+            "CreateDate": v.created_at,
+        }
+        if document:
+            out["Document"] = _quote(v.document)
+        return out
+
+    # -- roles -------------------------------------------------------------------------------
+
+    def _op_create_role(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        name = params["RoleName"]
+        path = _path(params)
+        document = params["AssumeRolePolicyDocument"]
+        self._trust_document(document)
+        tags = _tags_in(params.get("Tags"))
+        if len(tags) > MAX_TAGS:
+            raise LimitExceeded(f"Cannot exceed quota for TagsPerRole: {MAX_TAGS}")
+        role = Role(
+            role_id=new_unique_id("AROA", self._random),
+            arn=self._arn("role", path, name),
+            name=name,
+            path=path,
+            assume_role_policy=document,
+            description=params.get("Description") or "",
+            max_session_duration=int(params.get("MaxSessionDuration") or 3600),
+            permissions_boundary_arn=self._boundary(params.get("PermissionsBoundary")),
+            tags=tags,
+            created_at=self._now(),
+        )
+        try:
+            self._store.add_role(role)
+        except KeyError:
+            raise EntityAlreadyExists(f"Role with name {name} already exists.") from None
+        return {"Role": self._role_out(role)}
+
+    def _op_get_role(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        return {"Role": self._role_out(self._role(params["RoleName"]))}
+
+    def _op_list_roles(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        prefix = params.get("PathPrefix") or "/"
+        roles = [r for r in self._store.list_roles() if r.path.startswith(prefix)]
+        chunk, meta = _page(roles, params, lambda r: r.name.lower())
+        # ListRoles leaves out tags and the boundary (IAM API reference, ListRoles).
+        items = []
+        for r in chunk:
+            out = self._role_out(r)
+            out.pop("Tags", None)
+            out.pop("PermissionsBoundary", None)
+            items.append(out)
+        return {"Roles": items, **meta}
+
+    def _op_update_role(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        role = self._role(params["RoleName"])
+        changes: dict[str, Any] = {}
+        if params.get("Description") is not None:
+            changes["description"] = params["Description"]
+        if params.get("MaxSessionDuration") is not None:
+            changes["max_session_duration"] = int(params["MaxSessionDuration"])
+        self._store.replace_role(dataclasses.replace(role, **changes))
+        return {}
+
+    def _op_update_role_description(
+        self, params: Mapping[str, Any], caller: Principal
+    ) -> dict[str, Any]:
+        role = dataclasses.replace(
+            self._role(params["RoleName"]), description=params["Description"]
+        )
+        self._store.replace_role(role)
+        return {"Role": self._role_out(role)}
+
+    def _op_update_assume_role_policy(
+        self, params: Mapping[str, Any], caller: Principal
+    ) -> dict[str, Any]:
+        role = self._role(params["RoleName"])
+        self._trust_document(params["PolicyDocument"])
+        self._store.replace_role(
+            dataclasses.replace(role, assume_role_policy=params["PolicyDocument"])
+        )
+        return {}
+
+    def _op_delete_role(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        role = self._role(params["RoleName"])
+        if self._store.list_inline_policies(ROLE, role.name):
+            raise DeleteConflict("Cannot delete entity, must delete policies first.")
+        if self._store.list_attached_policy_arns(ROLE, role.name):
+            raise DeleteConflict("Cannot delete entity, must detach all policies first.")
+        self._store.remove_role(role.name)
+        return {}
+
+    def _op_tag_role(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        role = self._role(params["RoleName"])
+        tags = _merge_tags(role.tags, _tags_in(params["Tags"]), "Role")
+        self._store.replace_role(dataclasses.replace(role, tags=tags))
+        return {}
+
+    def _op_untag_role(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        role = self._role(params["RoleName"])
+        tags = _remove_tags(role.tags, params["TagKeys"])
+        self._store.replace_role(dataclasses.replace(role, tags=tags))
+        return {}
+
+    def _op_list_role_tags(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        role = self._role(params["RoleName"])
+        chunk, meta = _page(sorted(role.tags, key=lambda t: t.key), params, lambda t: t.key)
+        return {"Tags": _tags_out(chunk), **meta}
+
+    def _op_put_role_permissions_boundary(
+        self, params: Mapping[str, Any], caller: Principal
+    ) -> dict[str, Any]:
+        role = self._role(params["RoleName"])
+        arn = self._boundary(params["PermissionsBoundary"])
+        self._store.replace_role(dataclasses.replace(role, permissions_boundary_arn=arn))
+        return {}
+
+    def _op_delete_role_permissions_boundary(
+        self, params: Mapping[str, Any], caller: Principal
+    ) -> dict[str, Any]:
+        role = self._role(params["RoleName"])
+        if role.permissions_boundary_arn is None:
+            raise NoSuchEntity(f"The role with name {role.name} has no permissions boundary.")
+        self._store.replace_role(dataclasses.replace(role, permissions_boundary_arn=None))
+        return {}
+
+    # -- inline policies (roles and users) ---------------------------------------------------
+
+    def _owner(self, kind: str, name: str) -> str:
+        return self._role(name).name if kind == ROLE else self._user(name).name
+
+    def _put_inline(self, kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        owner = self._owner(kind, params["RoleName" if kind == ROLE else "UserName"])
+        name, document = params["PolicyName"], params["PolicyDocument"]
+        self._identity_document(document, name)
+        limit = MAX_INLINE_ROLE_POLICY_SIZE if kind == ROLE else MAX_INLINE_USER_POLICY_SIZE
+        others = [d for n, d in self._store.list_inline_policies(kind, owner) if n != name]
+        total = sum(policy_size(d) for d in others) + policy_size(document)
+        if total > limit:
+            raise LimitExceeded(f"Maximum policy size of {limit} bytes exceeded for {kind} {owner}")
+        self._store.put_inline_policy(kind, owner, name, document)
+        return {}
+
+    def _get_inline(self, kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        member = "RoleName" if kind == ROLE else "UserName"
+        owner = self._owner(kind, params[member])
+        name = params["PolicyName"]
+        document = self._store.get_inline_policy(kind, owner, name)
+        if document is None:
+            raise NoSuchEntity(f"The {kind} policy with name {name} cannot be found.")
+        return {member: owner, "PolicyName": name, "PolicyDocument": _quote(document)}
+
+    def _delete_inline(self, kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        owner = self._owner(kind, params["RoleName" if kind == ROLE else "UserName"])
+        name = params["PolicyName"]
+        if not self._store.remove_inline_policy(kind, owner, name):
+            raise NoSuchEntity(f"The {kind} policy with name {name} cannot be found.")
+        return {}
+
+    def _list_inline(self, kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        owner = self._owner(kind, params["RoleName" if kind == ROLE else "UserName"])
+        names = [n for n, _ in self._store.list_inline_policies(kind, owner)]
+        chunk, meta = _page(names, params, lambda n: n)
+        return {"PolicyNames": chunk, **meta}
+
+    def _op_put_role_policy(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        return self._put_inline(ROLE, params)
+
+    def _op_get_role_policy(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        return self._get_inline(ROLE, params)
+
+    def _op_delete_role_policy(
+        self, params: Mapping[str, Any], caller: Principal
+    ) -> dict[str, Any]:
+        return self._delete_inline(ROLE, params)
+
+    def _op_list_role_policies(
+        self, params: Mapping[str, Any], caller: Principal
+    ) -> dict[str, Any]:
+        return self._list_inline(ROLE, params)
+
+    def _op_put_user_policy(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        return self._put_inline(USER, params)
+
+    def _op_get_user_policy(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        return self._get_inline(USER, params)
+
+    def _op_delete_user_policy(
+        self, params: Mapping[str, Any], caller: Principal
+    ) -> dict[str, Any]:
+        return self._delete_inline(USER, params)
+
+    def _op_list_user_policies(
+        self, params: Mapping[str, Any], caller: Principal
+    ) -> dict[str, Any]:
+        return self._list_inline(USER, params)
+
+    # -- attachments -------------------------------------------------------------------------
+
+    def _attach(self, kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        owner = self._owner(kind, params["RoleName" if kind == ROLE else "UserName"])
+        policy = self._attachable(params["PolicyArn"])
+        attached = self._store.list_attached_policy_arns(kind, owner)
+        if policy.arn not in attached and len(attached) >= MAX_ATTACHED_POLICIES:
+            noun = "PoliciesPerRole" if kind == ROLE else "PoliciesPerUser"
+            raise LimitExceeded(f"Cannot exceed quota for {noun}: {MAX_ATTACHED_POLICIES}")
+        self._store.attach_policy(kind, owner, policy.arn)
+        return {}
+
+    def _detach(self, kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        owner = self._owner(kind, params["RoleName" if kind == ROLE else "UserName"])
+        arn = params["PolicyArn"]
+        if not self._store.detach_policy(kind, owner, arn):
+            raise NoSuchEntity(f"Policy {arn} was not found.")
+        return {}
+
+    def _list_attached(self, kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        owner = self._owner(kind, params["RoleName" if kind == ROLE else "UserName"])
+        prefix = params.get("PathPrefix") or "/"
+        items = []
+        for arn in self._store.list_attached_policy_arns(kind, owner):
+            policy = self._store.get_managed_policy(arn)
+            if policy is not None and policy.path.startswith(prefix):
+                items.append({"PolicyName": policy.name, "PolicyArn": policy.arn})
+        chunk, meta = _page(items, params, lambda i: i["PolicyArn"])
+        return {"AttachedPolicies": chunk, **meta}
+
+    def _op_attach_role_policy(
+        self, params: Mapping[str, Any], caller: Principal
+    ) -> dict[str, Any]:
+        return self._attach(ROLE, params)
+
+    def _op_detach_role_policy(
+        self, params: Mapping[str, Any], caller: Principal
+    ) -> dict[str, Any]:
+        return self._detach(ROLE, params)
+
+    def _op_list_attached_role_policies(
+        self, params: Mapping[str, Any], caller: Principal
+    ) -> dict[str, Any]:
+        return self._list_attached(ROLE, params)
+
+    def _op_attach_user_policy(
+        self, params: Mapping[str, Any], caller: Principal
+    ) -> dict[str, Any]:
+        return self._attach(USER, params)
+
+    def _op_detach_user_policy(
+        self, params: Mapping[str, Any], caller: Principal
+    ) -> dict[str, Any]:
+        return self._detach(USER, params)
+
+    def _op_list_attached_user_policies(
+        self, params: Mapping[str, Any], caller: Principal
+    ) -> dict[str, Any]:
+        return self._list_attached(USER, params)
+
+    # -- managed policies --------------------------------------------------------------------
+
+    def _op_create_policy(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        name, document = params["PolicyName"], params["PolicyDocument"]
+        path = _path(params)
+        parse_policy(document, kind=PolicyKind.IDENTITY, policy_id=name)
+        tags = _tags_in(params.get("Tags"))
+        if len(tags) > MAX_TAGS:
+            raise LimitExceeded(f"Cannot exceed quota for TagsPerPolicy: {MAX_TAGS}")
+        now = self._now()
+        arn = self._arn("policy", path, name)
+        if any(p.name == name for p in self._store.list_managed_policies()):
+            raise EntityAlreadyExists(
+                f"A policy called {name} already exists. Duplicate names are not allowed."
+            )
+        policy = ManagedPolicy(
+            policy_id=new_unique_id("ANPA", self._random),
+            arn=arn,
+            name=name,
+            path=path,
+            description=params.get("Description") or "",
+            default_version_id="v1",
+            document=document,
+            attachment_count=0,
+            tags=tags,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            self._store.add_managed_policy(policy, PolicyVersion("v1", document, True, now))
+        except KeyError:
+            raise EntityAlreadyExists(
+                f"A policy called {name} already exists. Duplicate names are not allowed."
+            ) from None
+        return {"Policy": self._policy_out(policy)}
+
+    def _op_get_policy(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        return {"Policy": self._policy_out(self._policy(params["PolicyArn"]))}
+
+    def _op_delete_policy(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        policy = self._policy(params["PolicyArn"])
+        if policy.attachment_count:
+            raise DeleteConflict("Cannot delete a policy attached to entities.")
+        if len(self._store.list_policy_versions(policy.arn)) > 1:
+            raise DeleteConflict(
+                "This policy has more than one version. Before you delete a policy, you must "
+                "delete the policy's versions. The default version is deleted with the policy."
+            )
+        if any(r.permissions_boundary_arn == policy.arn for r in self._store.list_roles()) or any(
+            u.permissions_boundary_arn == policy.arn for u in self._store.list_users()
+        ):
+            raise DeleteConflict("Cannot delete a policy attached to entities.")
+        self._store.remove_managed_policy(policy.arn)
+        return {}
+
+    def _op_list_policies(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        # Only customer managed ("Local") policies exist here; Scope=AWS lists nothing.
+        if params.get("Scope") == "AWS":
+            return {"Policies": [], "IsTruncated": False}
+        prefix = params.get("PathPrefix") or "/"
+        found = [p for p in self._store.list_managed_policies() if p.path.startswith(prefix)]
+        if params.get("OnlyAttached"):
+            found = [p for p in found if p.attachment_count > 0]
+        chunk, meta = _page(found, params, lambda p: f"{p.name}\x00{p.arn}")
+        return {"Policies": [self._policy_out(p, tags=False) for p in chunk], **meta}
+
+    def _op_create_policy_version(
+        self, params: Mapping[str, Any], caller: Principal
+    ) -> dict[str, Any]:
+        policy = self._policy(params["PolicyArn"])
+        document = params["PolicyDocument"]
+        parse_policy(document, kind=PolicyKind.IDENTITY, policy_id=policy.name)
+        versions = self._store.list_policy_versions(policy.arn)
+        if len(versions) >= MAX_POLICY_VERSIONS:
+            raise LimitExceeded(
+                f"A managed policy can have up to {MAX_POLICY_VERSIONS} versions. Before you "
+                "create a new version, you must delete an existing version."
+            )
+        number = max(int(v.version_id[1:]) for v in versions) + 1
+        version = PolicyVersion(
+            f"v{number}", document, bool(params.get("SetAsDefault")), self._now()
+        )
+        self._store.add_policy_version(policy.arn, version)
+        return {"PolicyVersion": self._version_out(version, document=False)}
+
+    def _op_get_policy_version(
+        self, params: Mapping[str, Any], caller: Principal
+    ) -> dict[str, Any]:
+        policy = self._policy(params["PolicyArn"])
+        version = self._store.get_policy_version(policy.arn, params["VersionId"])
+        if version is None:
+            raise NoSuchEntity(
+                f"Policy {policy.arn} version {params['VersionId']} does not exist or is not "
+                "attachable."
+            )
+        return {"PolicyVersion": self._version_out(version)}
+
+    def _op_list_policy_versions(
+        self, params: Mapping[str, Any], caller: Principal
+    ) -> dict[str, Any]:
+        policy = self._policy(params["PolicyArn"])
+        versions = self._store.list_policy_versions(policy.arn)
+        chunk, meta = _page(versions, params, lambda v: f"{10**6 - int(v.version_id[1:]):07d}")
+        return {"Versions": [self._version_out(v, document=False) for v in chunk], **meta}
+
+    def _op_delete_policy_version(
+        self, params: Mapping[str, Any], caller: Principal
+    ) -> dict[str, Any]:
+        policy = self._policy(params["PolicyArn"])
+        vid = params["VersionId"]
+        if vid == policy.default_version_id:
+            raise DeleteConflict("Cannot delete the default version of a policy.")
+        if not self._store.remove_policy_version(policy.arn, vid):
+            raise NoSuchEntity(
+                f"Policy {policy.arn} version {vid} does not exist or is not attachable."
+            )
+        return {}
+
+    def _op_set_default_policy_version(
+        self, params: Mapping[str, Any], caller: Principal
+    ) -> dict[str, Any]:
+        policy = self._policy(params["PolicyArn"])
+        vid = params["VersionId"]
+        if not self._store.set_default_policy_version(policy.arn, vid, self._now()):
+            raise NoSuchEntity(
+                f"Policy {policy.arn} version {vid} does not exist or is not attachable."
+            )
+        return {}
+
+    def _op_tag_policy(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        policy = self._policy(params["PolicyArn"])
+        tags = _merge_tags(policy.tags, _tags_in(params["Tags"]), "Policy")
+        self._store.replace_managed_policy(dataclasses.replace(policy, tags=tags))
+        return {}
+
+    def _op_untag_policy(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        policy = self._policy(params["PolicyArn"])
+        tags = _remove_tags(policy.tags, params["TagKeys"])
+        self._store.replace_managed_policy(dataclasses.replace(policy, tags=tags))
+        return {}
+
+    def _op_list_policy_tags(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        policy = self._policy(params["PolicyArn"])
+        chunk, meta = _page(sorted(policy.tags, key=lambda t: t.key), params, lambda t: t.key)
+        return {"Tags": _tags_out(chunk), **meta}
+
+    # -- users and access keys ---------------------------------------------------------------
+
+    def _op_create_user(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        name = params["UserName"]
+        path = _path(params)
+        tags = _tags_in(params.get("Tags"))
+        if len(tags) > MAX_TAGS:
+            raise LimitExceeded(f"Cannot exceed quota for TagsPerUser: {MAX_TAGS}")
+        user = User(
+            user_id=new_unique_id("AIDA", self._random),
+            arn=self._arn("user", path, name),
+            name=name,
+            path=path,
+            permissions_boundary_arn=self._boundary(params.get("PermissionsBoundary")),
+            tags=tags,
+            created_at=self._now(),
+        )
+        try:
+            self._store.add_user(user)
+        except KeyError:
+            raise EntityAlreadyExists(f"User with name {name} already exists.") from None
+        return {"User": self._user_out(user)}
+
+    def _op_get_user(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        name = self._caller_user(params, caller)
+        if name is None:
+            # The root user describes itself (IAM API reference, GetUser).
+            return {
+                "User": {
+                    "Path": "/",
+                    "UserName": "root",
+                    "UserId": self._account,
+                    "Arn": caller.arn,
+                    "CreateDate": dt.datetime(1970, 1, 1, tzinfo=dt.UTC),
+                }
+            }
+        return {"User": self._user_out(self._user(name))}
+
+    def _op_list_users(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        prefix = params.get("PathPrefix") or "/"
+        users = [u for u in self._store.list_users() if u.path.startswith(prefix)]
+        chunk, meta = _page(users, params, lambda u: u.name.lower())
+        items = []
+        for u in chunk:
+            out = self._user_out(u)
+            out.pop("Tags", None)
+            out.pop("PermissionsBoundary", None)
+            items.append(out)
+        return {"Users": items, **meta}
+
+    def _op_delete_user(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        user = self._user(params["UserName"])
+        if self._store.access_keys.list_for_principal(user.arn):
+            raise DeleteConflict("Cannot delete entity, must delete access keys first.")
+        if self._store.list_inline_policies(USER, user.name):
+            raise DeleteConflict("Cannot delete entity, must delete policies first.")
+        if self._store.list_attached_policy_arns(USER, user.name):
+            raise DeleteConflict("Cannot delete entity, must detach all policies first.")
+        self._store.remove_user(user.name)
+        return {}
+
+    def _op_tag_user(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        user = self._user(params["UserName"])
+        tags = _merge_tags(user.tags, _tags_in(params["Tags"]), "User")
+        self._store.replace_user(dataclasses.replace(user, tags=tags))
+        return {}
+
+    def _op_untag_user(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        user = self._user(params["UserName"])
+        self._store.replace_user(
+            dataclasses.replace(user, tags=_remove_tags(user.tags, params["TagKeys"]))
+        )
+        return {}
+
+    def _op_list_user_tags(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        user = self._user(params["UserName"])
+        chunk, meta = _page(sorted(user.tags, key=lambda t: t.key), params, lambda t: t.key)
+        return {"Tags": _tags_out(chunk), **meta}
+
+    def _op_put_user_permissions_boundary(
+        self, params: Mapping[str, Any], caller: Principal
+    ) -> dict[str, Any]:
+        user = self._user(params["UserName"])
+        arn = self._boundary(params["PermissionsBoundary"])
+        self._store.replace_user(dataclasses.replace(user, permissions_boundary_arn=arn))
+        return {}
+
+    def _op_delete_user_permissions_boundary(
+        self, params: Mapping[str, Any], caller: Principal
+    ) -> dict[str, Any]:
+        user = self._user(params["UserName"])
+        self._store.replace_user(dataclasses.replace(user, permissions_boundary_arn=None))
+        return {}
+
+    def _key_owner(self, params: Mapping[str, Any], caller: Principal) -> User:
+        name = self._caller_user(params, caller)
+        if name is None:
+            raise ValidationError(
+                "The root user's access keys are managed by the server, not through IAM."
+            )
+        return self._user(name)
+
+    def _op_create_access_key(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        user = self._key_owner(params, caller)
+        keys = self._store.access_keys.list_for_principal(user.arn)
+        if len(keys) >= MAX_ACCESS_KEYS_PER_USER:
+            raise LimitExceeded(
+                f"Cannot exceed quota for AccessKeysPerUser: {MAX_ACCESS_KEYS_PER_USER}"
+            )
+        key_id = new_access_key_id("AKIA", self._random)
+        secret = new_secret_access_key(self._random)
+        record = AccessKey(
+            access_key_id=key_id,
+            secret_access_key=self._seal(secret, key_id),
+            principal_arn=user.arn,
+            user_name=user.name,
+            status="Active",
+            created_at=self._now(),
+        )
+        self._store.access_keys.add(record)
+        return {
+            "AccessKey": {
+                "UserName": user.name,
+                "AccessKeyId": key_id,
+                "Status": "Active",
+                "SecretAccessKey": secret,
+                "CreateDate": record.created_at,
+            }
+        }
+
+    def _user_key(self, params: Mapping[str, Any], caller: Principal) -> AccessKey:
+        user = self._key_owner(params, caller)
+        key_id = params["AccessKeyId"]
+        record = self._store.access_keys.get(key_id)
+        if record is None or record.principal_arn != user.arn:
+            raise NoSuchEntity(f"The Access Key with id {key_id} cannot be found.")
+        return record
+
+    def _op_list_access_keys(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        user = self._key_owner(params, caller)
+        keys = self._store.access_keys.list_for_principal(user.arn)
+        chunk, meta = _page(keys, params, lambda k: k.access_key_id)
+        items = [
+            {
+                "UserName": user.name,
+                "AccessKeyId": k.access_key_id,
+                "Status": k.status,
+                "CreateDate": k.created_at,
+            }
+            for k in chunk
+        ]
+        return {"AccessKeyMetadata": items, **meta}
+
+    def _op_delete_access_key(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        record = self._user_key(params, caller)
+        self._store.access_keys.remove(record.access_key_id)
+        return {}
+
+    def _op_update_access_key(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
+        record = self._user_key(params, caller)
+        self._store.access_keys.set_status(record.access_key_id, params["Status"])
+        return {}
+
+    # -- account ------------------------------------------------------------------------------
+
+    def _op_get_account_authorization_details(
+        self, params: Mapping[str, Any], caller: Principal
+    ) -> dict[str, Any]:
+        wanted = set(params.get("Filter") or ("User", "Role", "LocalManagedPolicy", "Group"))
+        out: dict[str, Any] = {
+            "UserDetailList": [],
+            "GroupDetailList": [],
+            "RoleDetailList": [],
+            "Policies": [],
+            "IsTruncated": False,
+        }
+
+        def attached(kind: str, owner: str) -> list[dict[str, str]]:
+            found = []
+            for arn in self._store.list_attached_policy_arns(kind, owner):
+                p = self._store.get_managed_policy(arn)
+                if p is not None:
+                    found.append({"PolicyName": p.name, "PolicyArn": p.arn})
+            return found
+
+        def inline(kind: str, owner: str) -> list[dict[str, str]]:
+            return [
+                {"PolicyName": n, "PolicyDocument": _quote(d)}
+                for n, d in self._store.list_inline_policies(kind, owner)
+            ]
+
+        if "User" in wanted:
+            for u in self._store.list_users():
+                detail = self._user_out(u)
+                detail.update(
+                    UserPolicyList=inline(USER, u.name),
+                    GroupList=[],
+                    AttachedManagedPolicies=attached(USER, u.name),
+                )
+                out["UserDetailList"].append(detail)
+        if "Role" in wanted:
+            for r in self._store.list_roles():
+                detail = self._role_out(r)
+                detail.pop("Description", None)
+                detail.pop("MaxSessionDuration", None)
+                detail.update(
+                    InstanceProfileList=[],
+                    RolePolicyList=inline(ROLE, r.name),
+                    AttachedManagedPolicies=attached(ROLE, r.name),
+                )
+                out["RoleDetailList"].append(detail)
+        if "LocalManagedPolicy" in wanted:
+            for p in self._store.list_managed_policies():
+                detail = self._policy_out(p, tags=False)
+                detail["PolicyVersionList"] = [
+                    self._version_out(v) for v in self._store.list_policy_versions(p.arn)
+                ]
+                out["Policies"].append(detail)
+        return out
+
+
+#: The IAM operations :class:`IamService` serves.
+OPERATIONS: tuple[str, ...] = (
+    "AttachRolePolicy",
+    "AttachUserPolicy",
+    "CreateAccessKey",
+    "CreatePolicy",
+    "CreatePolicyVersion",
+    "CreateRole",
+    "CreateUser",
+    "DeleteAccessKey",
+    "DeletePolicy",
+    "DeletePolicyVersion",
+    "DeleteRole",
+    "DeleteRolePermissionsBoundary",
+    "DeleteRolePolicy",
+    "DeleteUser",
+    "DeleteUserPermissionsBoundary",
+    "DeleteUserPolicy",
+    "DetachRolePolicy",
+    "DetachUserPolicy",
+    "GetAccountAuthorizationDetails",
+    "GetPolicy",
+    "GetPolicyVersion",
+    "GetRole",
+    "GetRolePolicy",
+    "GetUser",
+    "GetUserPolicy",
+    "ListAccessKeys",
+    "ListAttachedRolePolicies",
+    "ListAttachedUserPolicies",
+    "ListPolicies",
+    "ListPolicyTags",
+    "ListPolicyVersions",
+    "ListRolePolicies",
+    "ListRoleTags",
+    "ListRoles",
+    "ListUserPolicies",
+    "ListUserTags",
+    "ListUsers",
+    "PutRolePermissionsBoundary",
+    "PutRolePolicy",
+    "PutUserPermissionsBoundary",
+    "PutUserPolicy",
+    "SetDefaultPolicyVersion",
+    "TagPolicy",
+    "TagRole",
+    "TagUser",
+    "UntagPolicy",
+    "UntagRole",
+    "UntagUser",
+    "UpdateAccessKey",
+    "UpdateAssumeRolePolicy",
+    "UpdateRole",
+    "UpdateRoleDescription",
+)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
