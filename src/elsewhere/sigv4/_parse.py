@@ -86,10 +86,13 @@ def _parse_http_date(text: str) -> dt.datetime:
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
         when = None
-    if when is None or when.tzinfo is None:
+    if when is None:
         raise IncompleteSignature(
             f"Date must be in ISO-8601 'basic format'. Got '{text}'. {_ISO_HINT}"
         )
+    if when.tzinfo is None:
+        # "-0000" (what botocore's formatdate writes) is UTC with no local offset, RFC 5322 §3.3.
+        return when.replace(tzinfo=dt.UTC)
     return when.astimezone(dt.UTC)
 
 

@@ -391,3 +391,80 @@ def test_fail_verify_message_is_aws_mismatch_text() -> None:
     assert info.value.message.startswith(
         "The request signature we calculated does not match the signature you provided."
     )
+
+
+def test_ok_date_header_round_trip() -> None:
+    """ok/date-header-signing: with a Date header we sign it (as botocore does) and still verify."""
+    from elsewhere.sigv4 import verify_hmac_signature
+
+    request = sign_hmac_request(
+        _req((("Date", "Mon, 01 Jan 2001 00:00:00 GMT"),)),
+        access_key_id="K",
+        secret_access_key="s",
+        region="us-east-1",
+        service="iam",
+        now=NOW,
+    )
+    assert request.header("x-amz-date") is None
+    assert request.header("date") == "Sun, 30 Aug 2015 12:36:00 -0000"
+    signed = parse_signed_request(request)
+    assert signed.amz_date == "20150830T123600Z"
+    assert "date" in signed.signed_headers
+    verify_hmac_signature(request, signed, "s")
+
+
+def test_ok_unsigned_payload_leaves_body_unauthenticated() -> None:
+    """ok/unsigned-payload: UNSIGNED-PAYLOAD is honoured; the body is then not signed."""
+    from elsewhere.sigv4 import verify_hmac_signature
+
+    request = sign_hmac_request(
+        _req(body=b"one"),
+        access_key_id="K",
+        secret_access_key="s",
+        region="us-east-1",
+        service="s3",
+        now=NOW,
+        unsigned_payload=True,
+    )
+    changed = replace(request, body=b"two")
+    signed = parse_signed_request(changed)
+    assert signed.payload_hash == "UNSIGNED-PAYLOAD"
+    verify_hmac_signature(changed, signed, "s")
+
+
+def test_fail_streaming_payload_hash() -> None:
+    """fail/streaming-payload: STREAMING-* chunked payload signing is not supported."""
+    from elsewhere.sigv4 import verify_hmac_signature
+
+    request = sign_hmac_request(
+        _req((("X-Amz-Content-SHA256", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"),)),
+        access_key_id="K",
+        secret_access_key="s",
+        region="us-east-1",
+        service="s3",
+        now=NOW,
+    )
+    with pytest.raises(InvalidSignature):
+        verify_hmac_signature(request, parse_signed_request(request), "s")
+
+
+def test_ok_presigned_token_appended_after_signing() -> None:
+    """ok/token-after: a presigned URL whose token was appended after signing still verifies."""
+    from elsewhere.sigv4 import verify_hmac_signature
+
+    request = sign_hmac_request(
+        _req(),
+        access_key_id="K",
+        secret_access_key="s",
+        region="us-east-1",
+        service="iot",
+        now=NOW,
+        presign_expires=60,
+    )
+    late = replace(request, raw_query=request.raw_query + "&X-Amz-Security-Token=tok")
+    signed = parse_signed_request(late)
+    assert signed.security_token == "tok"
+    verify_hmac_signature(late, signed, "s")
+    tampered = replace(late, raw_query=late.raw_query + "&a=b")
+    with pytest.raises(InvalidSignature):
+        verify_hmac_signature(tampered, parse_signed_request(tampered), "s")
