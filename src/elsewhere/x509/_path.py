@@ -86,10 +86,25 @@ def _role(cert: x509.Certificate, leaf: x509.Certificate) -> str:
 
 
 def _validity_problem(cert: x509.Certificate, now: dt.datetime, who: str) -> str | None:
+    # Validity times have one-second granularity (RFC 5280 §4.1.2.5); compare at that
+    # granularity, as cryptography's verifier does (x509-limbo notafter-fractional).
+    now = now.replace(microsecond=0)
     if now < cert.not_valid_before_utc:
         return f"{who} is not valid until {_when(cert.not_valid_before_utc)}"
     if now > cert.not_valid_after_utc:
         return f"{who} expired at {_when(cert.not_valid_after_utc)}"
+    return None
+
+
+def _structure_problem(cert: x509.Certificate, who: str) -> str | None:
+    """Defects that make a certificate unusable before any policy applies."""
+    try:
+        cert.extensions  # noqa: B018 - parsing the extensions is the check
+    except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
+        return f"{who} has a malformed or duplicated extension: {exc}"
+    if cert.serial_number <= 0:
+        # RFC 5280 §4.1.2.2: the serial number MUST be a positive integer.
+        return f"{who} has a serial number that is not positive ({cert.serial_number})"
     return None
 
 
@@ -98,6 +113,9 @@ def _leaf_problem(leaf: x509.Certificate, policy: PathPolicy) -> str | None:
     who = _role(leaf, leaf)
     if leaf.version is not x509.Version.v3:
         return f"{who} is X.509 {leaf.version.name}; Roles Anywhere requires v3"
+    problem = _structure_problem(leaf, who)
+    if problem is not None:
+        return problem
     if policy.require_nonempty_subject and len(leaf.subject) == 0:
         return "certificate has an empty subject; Roles Anywhere requires a subject"
     weak = weak_signature(leaf)
@@ -132,6 +150,9 @@ def _ca_problem(
     cert: x509.Certificate, subordinate: x509.Certificate, policy: PathPolicy
 ) -> str | None:
     who = _role(cert, subordinate)
+    problem = _structure_problem(cert, who)
+    if problem is not None:
+        return problem
     weak = weak_signature(cert)
     if weak is not None:
         return f"{who} is signed with {weak}; MD5 and SHA-1 signatures are not accepted"
@@ -222,11 +243,16 @@ def _usable_intermediates(
     kept: list[x509.Certificate] = []
     for cert in intermediates:
         der = _der(cert)
-        if der in seen or cert.subject == cert.issuer:
+        if der in seen or _self_signed(cert):
             continue
         seen.add(der)
         kept.append(cert)
     return kept
+
+
+def _self_signed(cert: x509.Certificate) -> bool:
+    # Self-issued but not self-signed certificates (key rollover, RFC 5280 §6.1) are kept.
+    return cert.subject == cert.issuer and _signed_by(cert, cert)
 
 
 def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
@@ -289,18 +315,28 @@ def _diagnose(
     return problems[0]
 
 
+def _may_sign_crls(issuer: x509.Certificate) -> bool:
+    # RFC 5280 §6.3.3 (f): if the CRL issuer has a keyUsage extension, cRLSign must be set;
+    # otherwise its CRLs are not usable.
+    try:
+        ku = issuer.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return True
+    return ku.crl_sign
+
+
 def _revocation_problem(
     chain: Sequence[x509.Certificate], crls: Sequence[x509.CertificateRevocationList]
 ) -> str | None:
     """Check every non-anchor certificate against the CRLs of its issuer (reference §4.2).
 
-    A CRL counts only if its issuer name matches and its signature verifies with that issuer's
-    key; any other CRL is ignored (it could have been made by anyone). nextUpdate is ignored:
-    a stale CRL still revokes.
+    A CRL counts only if its issuer name matches, its signature verifies with that issuer's key
+    and the issuer may sign CRLs; any other CRL is ignored (it could have been made by anyone).
+    nextUpdate is ignored: a stale CRL still revokes. A CRL number is not required.
     """
     for cert, issuer in itertools.pairwise(chain):
         for crl in crls:
-            if crl.issuer != issuer.subject:
+            if crl.issuer != issuer.subject or not _may_sign_crls(issuer):
                 continue
             try:
                 # X25519/X448 keys cannot sign; the TypeError below covers them.
@@ -351,7 +387,7 @@ def validate_path(
     verifier = (
         xv.PolicyBuilder()
         .store(xv.Store(list(anchors)))
-        .time(now)
+        .time(now.replace(microsecond=0))
         .max_chain_depth(policy.max_chain_depth)
         .extension_policies(ca_policy=ca_policy, ee_policy=ee_policy)
         .build_client_verifier()
