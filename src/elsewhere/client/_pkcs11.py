@@ -153,6 +153,18 @@ def _digest(data: bytes | bytearray | memoryview, algorithm: Any) -> bytes:
     _fail(f"PKCS#11 signing does not support {type(algorithm).__name__}")
 
 
+def _token_sign(key_object: Any, data: bytes, mechanism: Any) -> bytes:
+    from pkcs11 import exceptions as p11e
+
+    try:
+        return bytes(key_object.sign(data, mechanism=mechanism))
+    except p11e.PKCS11Error as exc:
+        # A removed token or a closed session; the next load() opens a new session.
+        raise CredentialSourceError(
+            f"the PKCS#11 token failed to sign: {type(exc).__name__}"
+        ) from None
+
+
 # DER DigestInfo prefixes for RSASSA-PKCS1-v1_5 (RFC 8017 §9.2, note 1).
 _DIGEST_INFO = {
     32: bytes.fromhex("3031300d060960864801650304020105000420"),
@@ -171,9 +183,7 @@ class _TokenRsaKey(_TokenKeyMixin, rsa.RSAPrivateKey):
         if padding.name != "EMSA-PKCS1-v1_5":
             _fail("PKCS#11 RSA keys sign with PKCS#1 v1.5 padding only")
         digest = _digest(data, algorithm)
-        return bytes(
-            self._object.sign(_DIGEST_INFO[len(digest)] + digest, mechanism=Mechanism.RSA_PKCS)
-        )
+        return _token_sign(self._object, _DIGEST_INFO[len(digest)] + digest, Mechanism.RSA_PKCS)
 
     def decrypt(self, ciphertext: bytes, padding: padding.AsymmetricPadding) -> NoReturn:
         """Not offered: the helper only signs."""
@@ -200,7 +210,7 @@ class _TokenEcKey(_TokenKeyMixin, ec.EllipticCurvePrivateKey):
         if not isinstance(signature_algorithm, ec.ECDSA):
             _fail("PKCS#11 EC keys sign with ECDSA only")
         digest = _digest(data, signature_algorithm.algorithm)
-        raw = bytes(self._object.sign(digest, mechanism=Mechanism.ECDSA))
+        raw = _token_sign(self._object, digest, Mechanism.ECDSA)
         half = len(raw) // 2
         return utils.encode_dss_signature(
             int.from_bytes(raw[:half], "big"), int.from_bytes(raw[half:], "big")
@@ -291,7 +301,12 @@ class Pkcs11CredentialSource:
         token = self._find_token(lib)
         pin = self._find_pin(token.label)
         try:
-            self._session = token.open(user_pin=pin)
+            try:
+                self._session = token.open(user_pin=pin)
+            except p11e.UserAlreadyLoggedIn:
+                # PKCS#11 login is per application and token (PKCS#11 v2.40 §5.6): another
+                # session of this process is logged in already, and new sessions share it.
+                self._session = token.open()
         except p11e.PinIncorrect:
             raise CredentialSourceError(
                 f"PKCS#11 login to token {token.label!r} failed: wrong PIN"
@@ -377,13 +392,18 @@ class Pkcs11CredentialSource:
         from pkcs11 import ObjectClass
         from pkcs11 import exceptions as p11e
 
-        session = self._open()
-        try:
-            certificate = self._certificate(session)
-            keys = self._find(session, self._key_uri, ObjectClass.PRIVATE_KEY)
-        except p11e.PKCS11Error as exc:
-            self._session = None  # the token may have been removed; reopen next time
-            raise CredentialSourceError(f"PKCS#11 error: {type(exc).__name__}") from None
+        for attempt in (1, 2):
+            session = self._open()
+            try:
+                certificate = self._certificate(session)
+                keys = self._find(session, self._key_uri, ObjectClass.PRIVATE_KEY)
+                break
+            except p11e.PKCS11Error as exc:
+                # The session died (token removed and reinserted, module reset): open a new
+                # one once before giving up.
+                self._session = None
+                if attempt == 2:
+                    raise CredentialSourceError(f"PKCS#11 error: {type(exc).__name__}") from None
         if not keys:
             raise CredentialSourceError("no private key in the token matches the PKCS#11 URI")
         if len(keys) > 1:
