@@ -42,6 +42,7 @@ from elsewhere.errors import (
 from elsewhere.policy import PolicyKind, parse_policy, policy_size
 from elsewhere.service._authn import AccessKeySecret, Principal
 from elsewhere.service._ports import AccessKeyRepository
+from elsewhere.service._simulate import PolicySimulator
 from elsewhere.tokens import new_access_key_id, new_secret_access_key, new_unique_id
 
 __all__ = [
@@ -198,6 +199,7 @@ class IamService:
         self._seal = seal_secret or (lambda secret, _ctx: secret)
         self._open = open_secret or (lambda sealed, _ctx: sealed)
         self._random = random
+        self._simulator = PolicySimulator(store, account_id=account_id, partition=partition)
         self._ops: dict[str, Callable[[Mapping[str, Any], Principal], dict[str, Any]]] = {
             name: getattr(self, "_op_" + _snake(name)) for name in OPERATIONS
         }
@@ -931,6 +933,18 @@ class IamService:
         self._store.access_keys.set_status(record.access_key_id, params["Status"])
         return {}
 
+    # -- simulation ---------------------------------------------------------------------------
+
+    def _op_simulate_custom_policy(
+        self, params: Mapping[str, Any], caller: Principal
+    ) -> dict[str, Any]:
+        return self._simulator.simulate_custom_policy(params)
+
+    def _op_simulate_principal_policy(
+        self, params: Mapping[str, Any], caller: Principal
+    ) -> dict[str, Any]:
+        return self._simulator.simulate_principal_policy(params)
+
     # -- account ------------------------------------------------------------------------------
 
     def _op_get_account_authorization_details(
@@ -1033,6 +1047,8 @@ OPERATIONS: tuple[str, ...] = (
     "PutUserPermissionsBoundary",
     "PutUserPolicy",
     "SetDefaultPolicyVersion",
+    "SimulateCustomPolicy",
+    "SimulatePrincipalPolicy",
     "TagPolicy",
     "TagRole",
     "TagUser",
