@@ -295,8 +295,8 @@ def create_session(
     """Call CreateSession with the identity ``source`` yields now; return the credentials."""
     clock = clock or SystemClock()
     region = resolve_region(params)
-    if not 1 <= params.session_duration <= 43200:
-        # The service allows 900..43200 (reference §2.1); let it judge the lower bound.
+    if not 900 <= params.session_duration <= 43200:
+        # The service's bounds (reference §2.1); a clear message before any network call.
         raise ClientConfigurationError("--session-duration must be between 900 and 43200")
     base = params.endpoint or default_endpoint(params.trust_anchor_arn, region)
     try:

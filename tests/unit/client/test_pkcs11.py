@@ -14,10 +14,13 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote_from_bytes
 
 import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from elsewhere.cli._client import helper
 from elsewhere.client import (
@@ -271,3 +274,31 @@ def _rsa_args() -> tuple[object, object]:
     from cryptography.hazmat.primitives.asymmetric import padding
 
     return padding.PKCS1v15(), hashes.SHA256()
+
+
+_attr_values = st.text(min_size=1, max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    token_label=_attr_values,
+    label=_attr_values,
+    object_id=st.binary(min_size=1, max_size=8),
+    pin=_attr_values,
+)
+def test_parse_pkcs11_uri_round_trip(
+    token_label: str, label: str, object_id: bytes, pin: str
+) -> None:
+    """Property: percent-encoded attribute values (any text, any id bytes) parse back exactly."""
+
+    def enc(value: bytes) -> str:
+        return quote_from_bytes(value, safe="")
+
+    uri = (
+        f"pkcs11:token={enc(token_label.encode())};object={enc(label.encode())};"
+        f"id={enc(object_id)}?pin-value={enc(pin.encode())}"
+    )
+    parsed = parse_pkcs11_uri(uri)
+    assert parsed.path == {"token": token_label, "object": label}
+    assert parsed.object_id == object_id
+    assert parsed.query == {"pin-value": pin}

@@ -10,6 +10,8 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from elsewhere.client import (
     ClientConfigurationError,
@@ -286,3 +288,32 @@ def test_parse_create_session_errors(
     with pytest.raises(CreateSessionRefusedError) as caught:
         parse_create_session_response(status, httpx.Headers(headers), body)
     assert expected in caught.value.message
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    status=st.integers(min_value=100, max_value=599),
+    body=st.one_of(
+        st.binary(max_size=200),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(st.text(max_size=15), inner, max_size=4)
+            ),
+            max_leaves=10,
+        ).map(lambda value: json.dumps(value).encode()),
+    ),
+)
+def test_response_parser_never_crashes(status: int, body: bytes) -> None:
+    """Property: any answer yields credentials or CreateSessionRefusedError, nothing else."""
+    refusal = ""
+    try:
+        credentials = parse_create_session_response(status, httpx.Headers({}), body)
+    except CreateSessionRefusedError as exc:
+        refusal = exc.message
+    if refusal:
+        assert refusal.startswith(("CreateSession", "unable to obtain"))
+    else:
+        assert 200 <= status < 300
+        assert credentials.expiration.tzinfo is not None
