@@ -253,7 +253,7 @@ class Gateway:
         ctx.principal = principal.arn
 
         if ctx.rest is not None:
-            operation, labels = ctx.rest.match(method, path)
+            operation, labels = ctx.rest.match(method, path, raw_query)
             ctx.operation = operation.name
             params = ctx.rest.parse(operation, labels, raw_query, headers, body)
             output = await self._run(service, operation.name, params, principal)

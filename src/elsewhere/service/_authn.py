@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from elsewhere.errors import UnrecognizedClient
+from elsewhere.errors import IncompleteSignature, UnrecognizedClient
 from elsewhere.sigv4 import (
+    UNSIGNED_PAYLOAD,
     HttpRequest,
     SignedRequest,
     check_request_time,
@@ -80,6 +81,12 @@ class Authenticator:
     ) -> Principal:
         """Verify ``signed`` for ``service`` and return the caller; raises an auth error."""
         check_request_time(signed, now)
+        if signed.payload_hash == UNSIGNED_PAYLOAD and request.body:
+            # An unsigned payload is for presigned URLs and bodiless calls; a control-plane body
+            # must be covered by the signature, or it could be changed in flight.
+            raise IncompleteSignature(
+                "UNSIGNED-PAYLOAD is not accepted for a request with a body; sign the payload.",
+            )
         # rolesanywhere is regional; IAM and STS clients sign with whatever region they are
         # configured with when an endpoint URL is given (aws-protocols.md §5.1).
         check_scope(
