@@ -9,6 +9,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from elsewhere import pki
 from elsewhere.errors import ValidationError
@@ -132,3 +134,15 @@ def test_chain_header_limit() -> None:
     with pytest.raises(ValidationError, match="holds 6 certificates"):
         parse_chain_header(value)
     assert len(parse_chain_header(value, max_certificates=6)) == 6
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=2), min_size=0, max_size=5), st.booleans())
+def test_chain_header_roundtrip(picks: list[int], trailing_comma: bool) -> None:
+    """Any comma-joined list of up to five certificates parses back in order."""
+    chain = pki.quick_chain(NOW, with_intermediate=True)
+    assert chain.intermediate is not None
+    pool = [chain.leaf, chain.intermediate, chain.root]
+    certs = [pool[i] for i in picks]
+    value = ",".join(b64(c) for c in certs) + ("," if trailing_comma else "")
+    assert parse_chain_header(value) == tuple(certs)

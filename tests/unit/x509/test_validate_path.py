@@ -342,3 +342,49 @@ def test_no_anchor() -> None:
     c = pki.quick_chain(NOW)
     with pytest.raises(UntrustedCertificate):
         validate_path(c.leaf, (), (), now=NOW)
+
+
+def test_crl_from_issuer_without_crlsign_is_ignored() -> None:
+    """A CA whose keyUsage lacks cRLSign cannot revoke (RFC 5280 §6.3.3 f); its CRL is ignored."""
+    c = pki.quick_chain(NOW)
+    no_crlsign = x509.KeyUsage(False, False, False, False, False, True, False, False, False)
+    inter = pki.issue_certificate(
+        c.root_ca,
+        now=NOW,
+        subject="CN=no crlsign CA",
+        key=pki.cached_key("p256", "nocrl"),
+        basic_constraints=x509.BasicConstraints(ca=True, path_length=0),
+        key_usage=no_crlsign,
+        extended_key_usage=None,
+    )
+    leaf = pki.issue_certificate(inter, now=NOW, subject="CN=w", key=c.leaf_key).certificate
+    crl = pki.build_crl(inter, [pki.Revocation(leaf.serial_number, NOW)], now=NOW)
+    path = validate_path(leaf, (inter.certificate,), (c.root,), (crl,), now=NOW)
+    assert path.intermediates == (inter.certificate,)
+
+
+def test_revocation_can_be_switched_off() -> None:
+    """check_revocation=False ignores even a valid CRL listing the leaf."""
+    c = pki.quick_chain(NOW)
+    crl = c.crl([c.leaf.serial_number], now=NOW)
+    policy = PathPolicy(check_revocation=False)
+    assert validate_path(c.leaf, (), (c.root,), (crl,), now=NOW, policy=policy).anchor == c.root
+
+
+def test_validated_path_shape() -> None:
+    """The path runs leaf → intermediate → root and its not_after is the earliest notAfter."""
+    c = pki.quick_chain(NOW, with_intermediate=True)
+    path = validate_path(c.leaf, c.intermediates, (c.root,), now=NOW)
+    assert path.chain == (c.leaf, c.intermediate, c.root)
+    assert path.intermediates == c.intermediates
+    assert path.not_after == c.leaf.not_valid_after_utc
+
+
+def test_validity_has_second_granularity() -> None:
+    """A moment within the second of notAfter is still valid (RFC 5280 §4.1.2.5)."""
+    c = pki.quick_chain(NOW)
+    at = c.leaf.not_valid_after_utc + dt.timedelta(milliseconds=500)
+    assert validate_path(c.leaf, (), (c.root,), now=at).leaf == c.leaf
+    with pytest.raises(UntrustedCertificate) as info:
+        validate_path(c.leaf, (), (c.root,), now=at + dt.timedelta(seconds=1))
+    assert "expired at" in info.value.reason
