@@ -17,6 +17,7 @@ from cryptography.x509.oid import NameOID
 from elsewhere.clock import FixedClock
 from elsewhere.service import ControlPlane, ControlPlaneSettings, Store
 from elsewhere.storage import MemoryStore, open_store
+from tests.unit.storage._postgres import empty_postgres_store, needs_postgres
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -107,12 +108,14 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=needs_postgres)])
 def store(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[Store]:
-    """Each service test runs against the in-memory fake and a real SQLite file."""
+    """Each service test runs on the in-memory fake, a real SQLite file and (if set) PostgreSQL."""
     made: Store
     if request.param == "memory":
         made = MemoryStore()
+    elif request.param == "postgres":
+        made = empty_postgres_store()
     else:
         path = tmp_path / "elsewhere.db"
         shutil.copyfile(sqlite_template, path)

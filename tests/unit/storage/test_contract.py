@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from elsewhere.domain import (
     AccessKey,
@@ -28,44 +26,18 @@ from elsewhere.domain import (
     TrustAnchorSource,
 )
 from elsewhere.service import Store
-from elsewhere.storage import MemoryStore, SqlStore, open_store
+from elsewhere.storage import MemoryStore, open_store
+from tests.unit.storage._postgres import empty_postgres_store, needs_postgres
 
-POSTGRES_URL = os.environ.get("ELSEWHERE_TEST_POSTGRES_URL")
 T0 = dt.datetime(2026, 11, 28, 12, 0, 0, 123456, tzinfo=dt.UTC)
 ARN = "arn:aws:rolesanywhere:us-east-1:123456789012"
-
-
-def _empty_postgres() -> SqlStore:
-    assert POSTGRES_URL is not None
-    store = open_store(POSTGRES_URL)
-    with store.engine.begin() as conn:
-        for table in (
-            "subject_instance_properties",
-            "subject_credentials",
-            "subjects",
-            "resource_tags",
-            "crls",
-            "profiles",
-            "trust_anchors",
-            "access_keys",
-            "settings",
-            "secrets",
-        ):
-            conn.execute(sa.text(f"DELETE FROM {table}"))  # noqa: S608 - fixed table names
-    return store
 
 
 @pytest.fixture(
     params=[
         "memory",
         "sqlite",
-        pytest.param(
-            "postgres",
-            marks=pytest.mark.skipif(
-                POSTGRES_URL is None,
-                reason="set ELSEWHERE_TEST_POSTGRES_URL to run the contract on PostgreSQL",
-            ),
-        ),
+        pytest.param("postgres", marks=needs_postgres),
     ]
 )
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
@@ -76,7 +48,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     elif request.param == "sqlite":
         made = open_store(f"sqlite:///{tmp_path / 'contract.db'}")
     else:
-        made = _empty_postgres()
+        made = empty_postgres_store()
     yield made
     made.close()
 
