@@ -44,7 +44,9 @@ def files(tmp_path: Path) -> dict[str, Path]:
         "bundle": tmp_path / "bundle.pem",
         "clean": tmp_path / "clean.crl",
         "revoked": tmp_path / "revoked.der",
+        "six": tmp_path / "six.pem",
     }
+    paths["six"].write_text(chain.chain_pem * 6)
     paths["anchor"].write_text(chain.anchor_pem)
     paths["chain"].write_text(chain.chain_pem)
     paths["leaf"].write_text(chain.leaf_pem)
@@ -79,6 +81,7 @@ def files(tmp_path: Path) -> dict[str, Path]:
             1,
             "expired at 2026-01-31T00:00:00Z",
         ),
+        ("fail/chain-over-five", ["--intermediates", "{six}", "{leaf}"], 1, "at most 5"),
         ("fail/bad-at", ["--at", "yesterday", "{leaf}"], 2, "not an ISO 8601 time"),
         (
             "fail/anchor-is-leaf",
