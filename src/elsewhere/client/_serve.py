@@ -119,6 +119,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         app = self.server.app
+        self._drain_body()
         path = self.path.split("?", 1)[0]
         if self.headers.get("X-Forwarded-For") is not None:
             # A request relayed by a proxy may come from off the host (reference §7.4).
@@ -143,6 +144,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._get_container_credentials(app)
             return
         self._send(404, "not found")
+
+    def _drain_body(self) -> None:
+        # No endpoint takes a body; read and drop one so the keep-alive connection stays in sync.
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        if length > 65536:
+            self.close_connection = True
+            return
+        if length > 0:
+            self.rfile.read(length)
 
     # http.server dispatches on do_<METHOD>; every method goes through one router so that the
     # answer to a wrong method is 405, as in AWS's helper, not http.server's 501.

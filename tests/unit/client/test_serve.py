@@ -264,3 +264,12 @@ def test_ipv6_address(files: Files, params: SessionParameters) -> None:
             assert http.put(TOKEN_PATH).status_code == 200
     finally:
         server.shutdown()
+
+
+def test_request_bodies_are_drained_on_keep_alive(client: httpx.Client) -> None:
+    """A body sent along (ignored) does not desynchronise the next request on the connection."""
+    token = client.put(TOKEN_PATH, content=b"ignored body").text
+    response = client.get(CREDS_PATH, headers={"X-aws-ec2-metadata-token": token})
+    assert (response.status_code, response.text) == (200, "demo")
+    assert client.post(CREDS_PATH, content=b"x" * 100).status_code == 405
+    assert client.put(TOKEN_PATH).status_code == 200
