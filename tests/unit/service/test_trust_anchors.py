@@ -339,3 +339,27 @@ def test_list_pages(cp: ControlPlane, ca_pem: str) -> None:
     assert sorted(seen) == seen
     assert set(seen) == made
     assert len(seen) == 5
+
+
+def test_create_refuses_a_leaf_certificate(cp: ControlPlane, ca: Any) -> None:
+    """A bundle whose certificate is not a CA is refused (elsewhere.x509's check)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    ca_cert, ca_key = ca
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "leaf")]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(7)
+        .not_valid_before(T0 - dt.timedelta(days=1))
+        .not_valid_after(T0 + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    with pytest.raises(ValidationError):
+        create(cp, pem_of(leaf))
