@@ -93,7 +93,7 @@ class ControlPlaneSettings:
     #: [decision] AWS's general tagging limit of 50 tags per resource; the model lets one request
     #: carry up to 200, so the check is on the resulting set.
     max_tags_per_resource: int = 50
-    #: [decision] AWS documents no default or maximum page size.
+    #: [decision] AWS documents no default or maximum page size; larger requests are capped.
     default_page_size: int = 50
     max_page_size: int = 100
     #: [decision] ``enabled`` omitted on Create*/ImportCrl: AWS is silent (reference §10.10); every
@@ -243,13 +243,13 @@ class ControlPlane:
     def _page_size(self, page_size: int | None) -> int:
         if page_size is None:
             return self._settings.default_page_size
-        if page_size < 1 or page_size > self._settings.max_page_size:
+        if page_size < 1:
             raise ValidationError(
                 f"1 validation error detected: Value '{page_size}' at 'pageSize' failed to "
-                f"satisfy constraint: Member must have value between 1 and "
-                f"{self._settings.max_page_size}"
+                "satisfy constraint: Member must have value greater than or equal to 1"
             )
-        return page_size
+        # [decision] The model sets no maximum; a larger request gets a full page, not an error.
+        return min(page_size, self._settings.max_page_size)
 
     def _page(
         self,

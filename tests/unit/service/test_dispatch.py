@@ -9,7 +9,7 @@ import pytest
 
 from elsewhere.errors import UnknownOperation, ValidationError
 from elsewhere.service import OPERATIONS, ControlPlane
-from tests.unit.service.conftest import CALLER
+from tests.unit.service.conftest import CALLER, ROLE
 
 LISTS = ["ListTrustAnchors", "ListProfiles", "ListCrls", "ListSubjects"]
 
@@ -27,11 +27,23 @@ def test_unknown_operation(cp: ControlPlane) -> None:
 
 
 @pytest.mark.parametrize("operation", LISTS)
-@pytest.mark.parametrize("page_size", [0, -1, 101])
-def test_page_size_bounds(cp: ControlPlane, operation: str, page_size: int) -> None:
-    """pageSize outside 1..max is a ValidationException."""
+@pytest.mark.parametrize("page_size", [0, -1])
+def test_page_size_below_one(cp: ControlPlane, operation: str, page_size: int) -> None:
+    """pageSize below 1 is a ValidationException."""
     with pytest.raises(ValidationError, match="pageSize"):
         cp.handle(operation, {"pageSize": page_size}, CALLER)
+
+
+def test_page_size_is_capped(make_cp: Any) -> None:
+    """pageSize above the maximum returns a full page of the maximum size, and a token."""
+    cp = make_cp(max_page_size=2)
+    for _ in range(3):
+        cp.handle("CreateProfile", {"name": "x", "roleArns": [ROLE]}, CALLER)
+    out = cp.handle("ListProfiles", {"pageSize": 1000}, CALLER)
+    assert len(out["profiles"]) == 2
+    assert "nextToken" in out
+    default = make_cp(default_page_size=1).handle("ListProfiles", {}, CALLER)
+    assert len(default["profiles"]) == 1
 
 
 @pytest.mark.parametrize("operation", LISTS)
