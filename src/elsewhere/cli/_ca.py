@@ -79,7 +79,7 @@ def init(
     "--san",
     "sans",
     multiple=True,
-    help="SAN: dns:NAME, uri:URI, email:ADDR, ip:ADDR or dirname:DN. Repeatable.",
+    help="SAN: dns:NAME, uri:URI, email:ADDR, ip:ADDR, dirname:DN, rid:OID, othername:OID=TEXT.",
 )
 @click.option("--days", type=click.FloatRange(min=0.001), default=365, show_default=True)
 @click.option("--key-type", type=_KEY_TYPES, default="p256", show_default=True)

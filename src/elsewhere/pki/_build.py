@@ -141,7 +141,10 @@ def parse_name(text: str) -> x509.Name:
 
 
 def parse_san(text: str) -> x509.GeneralName:
-    """Parse ``dns:x``, ``uri:spiffe://...``, ``email:a@b``, ``ip:10.0.0.1`` or ``dirname:CN=x``."""
+    """Parse a SAN spec: dns:, uri:, email:, ip:, dirname:, rid: or othername: and a value.
+
+    ``othername:1.3.6.1.4.1.311.20.2.3=user@example`` stores the value as a UTF8String.
+    """
     kind, sep, value = text.partition(":")
     kind = kind.strip().lower()
     if not sep or not value:
@@ -158,7 +161,25 @@ def parse_san(text: str) -> x509.GeneralName:
         return x509.DirectoryName(parse_name(value))
     if kind in ("rid", "registeredid"):
         return x509.RegisteredID(x509.ObjectIdentifier(value))
-    raise ValueError(f"unknown SAN type {kind!r}; expected dns, uri, email, ip, dirname or rid")
+    if kind == "othername":
+        oid, eq, inner = value.partition("=")
+        if not eq:
+            raise ValueError(f"SAN {text!r}: othername takes OID=value")
+        return x509.OtherName(x509.ObjectIdentifier(oid.strip()), _der_utf8_string(inner))
+    raise ValueError(
+        f"unknown SAN type {kind!r}; expected dns, uri, email, ip, dirname, rid or othername"
+    )
+
+
+def _der_utf8_string(text: str) -> bytes:
+    """DER of a UTF8String (X.690 §8.21), the usual value of an otherName such as a UPN."""
+    data = text.encode("utf-8")
+    if len(data) < 0x80:
+        length = bytes([len(data)])
+    else:
+        size = (len(data).bit_length() + 7) // 8
+        length = bytes([0x80 | size]) + len(data).to_bytes(size, "big")
+    return b"\x0c" + length + data
 
 
 def _as_name(subject: str | x509.Name) -> x509.Name:

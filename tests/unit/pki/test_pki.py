@@ -66,6 +66,7 @@ def test_every_san_type() -> None:
             "ip:::1",
             "dirname:CN=Alice,O=Org",
             "rid:1.2.3.4",
+            "othername:1.3.6.1.4.1.311.20.2.3=w@example.com",
         ],
         key=pki.cached_key("p256"),
     ).certificate
@@ -79,6 +80,9 @@ def test_every_san_type() -> None:
     ]
     assert san.get_values_for_type(x509.DirectoryName)[0].rfc4514_string() == "CN=Alice,O=Org"
     assert san.get_values_for_type(x509.RegisteredID) == [x509.ObjectIdentifier("1.2.3.4")]
+    (other,) = san.get_values_for_type(x509.OtherName)
+    assert other.type_id.dotted_string == "1.3.6.1.4.1.311.20.2.3"
+    assert other.value == b"\x0c\x0dw@example.com"
 
 
 @pytest.mark.parametrize(
