@@ -70,9 +70,14 @@ class SubjectRecorder:
         x509_certificate_data: str,
         failed: bool,
         instance_properties: Mapping[str, str] | None = None,
+        subject_id: str | None = None,
     ) -> None:
-        """Queue one CreateSession attempt (never blocks on the store)."""
-        subject_id = self._new_id()
+        """Queue one CreateSession attempt (never blocks on the store).
+
+        ``subject_id`` is the id a subject seen for the first time gets (default: ``new_id()``);
+        a subject that exists keeps its id.
+        """
+        subject_id = subject_id if subject_id is not None else self._new_id()
         entry = AuthenticationRecord(
             x509_subject=x509_subject,
             seen_at=seen_at,

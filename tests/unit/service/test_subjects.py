@@ -169,3 +169,15 @@ def test_list_subjects_pages(cp: ControlPlane, store: Store) -> None:
     names = [s["x509Subject"] for s in first["subjects"] + second["subjects"]]
     assert sorted(names) == ["CN=0", "CN=1", "CN=2"]
     assert "nextToken" not in second
+
+
+def test_explicit_subject_id_is_used_for_a_new_subject(store: Store) -> None:
+    """A new subject takes the given id; an existing one keeps its own."""
+    rec = recorder(store)
+    first = "11111111-1111-4111-8111-111111111111"
+    seen(rec, "CN=x", "01", 0, subject_id=first)
+    seen(rec, "CN=x", "02", 1, subject_id="22222222-2222-4222-8222-222222222222")
+    rec.flush()
+    (subject,) = store.subjects.list_page(None, 10)
+    assert subject.id == first
+    assert subject.arn == f"arn:aws:rolesanywhere:{REGION}:{ACCOUNT}:subject/{first}"
