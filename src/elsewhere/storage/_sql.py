@@ -2,7 +2,8 @@
 
 Every configuration write runs in one transaction with the bump of ``config_version`` so that any
 node can compare versions to learn its snapshot is stale; on PostgreSQL the bump also sends
-``NOTIFY elsewhere_config`` with the new version. Nothing lives only in this process.
+``NOTIFY elsewhere_config`` (empty payload: listeners read ``config_version``) when the
+transaction commits. Nothing lives only in this process.
 """
 
 from __future__ import annotations
