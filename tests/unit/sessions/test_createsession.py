@@ -93,9 +93,7 @@ def test_ok_intermediate_only_in_anchor(world: World) -> None:
     role = world.add_role("mid")
     anchor = world.add_anchor(chain, pem=pem)
     profile = world.add_profile([role])
-    request = session_request(
-        chain, anchor=anchor, profile=profile, role=role, intermediates=()
-    )
+    request = session_request(chain, anchor=anchor, profile=profile, role=role, intermediates=())
     assert world.call(request).status == 201
 
 

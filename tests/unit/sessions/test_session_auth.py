@@ -1,0 +1,314 @@
+"""Session credentials: token verification, STS GetCallerIdentity and AssumeRole, authorization."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+
+from elsewhere.errors import (
+    AccessDenied,
+    ExpiredToken,
+    InvalidSignature,
+    UnrecognizedClient,
+    ValidationError,
+)
+from elsewhere.pki import quick_chain
+from elsewhere.policy import ALLOWED, EXPLICIT_DENY, RequestContext, evaluate
+from elsewhere.service._authn import Principal
+from elsewhere.service._session_auth import (
+    SessionPrincipal,
+    SessionResolver,
+    policy_principal,
+    session_context_keys,
+    session_policies,
+)
+from elsewhere.service._sts import StsService
+from elsewhere.sigv4 import HttpRequest, parse_signed_request, sign_hmac_request
+
+from .conftest import ACCOUNT, NOW, REGION, World, session_request
+
+ROOT = Principal(
+    arn=f"arn:aws:iam::{ACCOUNT}:root",
+    account=ACCOUNT,
+    kind="root",
+    user_id=ACCOUNT,
+    name="root",
+    access_key_id="AKIAEXAMPLEEXAMPLE00",
+)
+
+
+def _credentials(world: World, **profile: Any) -> tuple[str, dict[str, str]]:
+    chain = quick_chain(NOW, "p256")
+    role = world.add_role("app-" + str(len(world.store.list_roles())))
+    anchor = world.add_anchor(chain)
+    arn = world.add_profile([role], **profile)
+    response = world.call(session_request(chain, anchor=anchor, profile=arn, role=role))
+    creds: dict[str, str] = json.loads(response.body)["credentialSet"][0]["credentials"]
+    return role, creds
+
+
+def _sts_request(creds: dict[str, str], *, token: str | None = None) -> HttpRequest:
+    unsigned = HttpRequest(
+        "POST",
+        "/",
+        "",
+        (
+            ("Host", "127.0.0.1:8080"),
+            ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"),
+            ("X-Amz-Security-Token", token or creds["sessionToken"]),
+        ),
+        b"Action=GetCallerIdentity&Version=2011-06-15",
+    )
+    return sign_hmac_request(
+        unsigned,
+        access_key_id=creds["accessKeyId"],
+        secret_access_key=creds["secretAccessKey"],
+        region=REGION,
+        service="sts",
+        now=NOW,
+    )
+
+
+def _resolve(world: World, request: HttpRequest, now: dt.datetime = NOW) -> SessionPrincipal:
+    return SessionResolver(world.snapshots)(request, parse_signed_request(request), now)
+
+
+def test_ok_session_resolves_to_assumed_role(world: World) -> None:
+    """Valid temporary credentials resolve to the session principal."""
+    role, creds = _credentials(world)
+    principal = _resolve(world, _sts_request(creds))
+    assert principal.kind == "assumed-role"
+    assert principal.arn.startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/{role.split('/')[-1]}/")
+    assert principal.claims is not None
+    assert principal.claims.role_arn == role
+    out = StsService(world.snapshots, world.clock).get_caller_identity(principal)
+    assert out == {"UserId": principal.user_id, "Account": ACCOUNT, "Arn": principal.arn}
+
+
+def test_fail_expired_token(world: World) -> None:
+    """A genuine token past its expiry: ExpiredToken."""
+    _, creds = _credentials(world)
+    with pytest.raises(ExpiredToken):
+        _resolve(world, _sts_request(creds), NOW + dt.timedelta(hours=2))
+
+
+def test_fail_tampered_token(world: World) -> None:
+    """A token changed by one character: InvalidClientTokenId."""
+    _, creds = _credentials(world)
+    token = creds["sessionToken"]
+    flipped = token[:20] + ("A" if token[20] != "A" else "B") + token[21:]
+    with pytest.raises(UnrecognizedClient):
+        _resolve(world, _sts_request(creds, token=flipped))
+
+
+def test_fail_token_of_another_session(world: World) -> None:
+    """One session's key id with another session's token: InvalidClientTokenId."""
+    _, first = _credentials(world)
+    _, second = _credentials(world)
+    with pytest.raises(UnrecognizedClient):
+        _resolve(world, _sts_request({**first, "sessionToken": second["sessionToken"]}))
+
+
+def test_fail_wrong_secret(world: World) -> None:
+    """A signature made with another secret: SignatureDoesNotMatch."""
+    _, creds = _credentials(world)
+    with pytest.raises(InvalidSignature):
+        _resolve(world, _sts_request({**creds, "secretAccessKey": "x" * 40}))
+
+
+def _session(world: World) -> tuple[str, SessionPrincipal]:
+    role, creds = _credentials(world)
+    return role, _resolve(world, _sts_request(creds))
+
+
+def _target(world: World, trusted: str) -> str:
+    return world.add_role(
+        "target-" + str(len(world.store.list_roles())),
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": trusted},
+                    "Action": ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"],
+                }
+            ],
+        },
+        max_session_duration=43200,
+    )
+
+
+def test_ok_role_chaining_keeps_source_identity(world: World) -> None:
+    """AssumeRole from a session: chained session, source identity kept, one hour at most."""
+    role, principal = _session(world)
+    target = _target(world, role)
+    sts = StsService(world.snapshots, world.clock)
+    out = sts.assume_role({"RoleArn": target, "RoleSessionName": "hop"}, principal)
+    assert out["AssumedRoleUser"]["Arn"].endswith(f"/{target.split('/')[-1]}/hop")
+    assert out["SourceIdentity"] == "CN=elsewhere-test-workload"
+    assert out["Credentials"]["Expiration"] == NOW + dt.timedelta(hours=1)
+    with pytest.raises(ValidationError, match="1 hour session limit"):
+        sts.assume_role(
+            {"RoleArn": target, "RoleSessionName": "x", "DurationSeconds": 7200}, principal
+        )
+    with pytest.raises(AccessDenied):
+        sts.assume_role(
+            {"RoleArn": target, "RoleSessionName": "x", "SourceIdentity": "other"}, principal
+        )
+
+
+def test_ok_transitive_tags_follow_the_chain(world: World) -> None:
+    """Transitive session tags are carried into the next session; a clash is refused."""
+    root_role = world.add_role(
+        "chain-start",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                    "Action": ["sts:AssumeRole", "sts:TagSession"],
+                }
+            ],
+        },
+    )
+    sts = StsService(world.snapshots, world.clock)
+    first = sts.assume_role(
+        {
+            "RoleArn": root_role,
+            "RoleSessionName": "one",
+            "Tags": [{"Key": "team", "Value": "red"}, {"Key": "tmp", "Value": "x"}],
+            "TransitiveTagKeys": ["team"],
+        },
+        ROOT,
+    )
+    creds = {
+        "accessKeyId": first["Credentials"]["AccessKeyId"],
+        "secretAccessKey": first["Credentials"]["SecretAccessKey"],
+        "sessionToken": first["Credentials"]["SessionToken"],
+    }
+    principal = _resolve(world, _sts_request(creds))
+    target = _target(world, root_role)
+    second = sts.assume_role({"RoleArn": target, "RoleSessionName": "two"}, principal)
+    chained = _resolve(
+        world,
+        _sts_request(
+            {
+                "accessKeyId": second["Credentials"]["AccessKeyId"],
+                "secretAccessKey": second["Credentials"]["SecretAccessKey"],
+                "sessionToken": second["Credentials"]["SessionToken"],
+            }
+        ),
+    )
+    assert chained.claims is not None
+    assert chained.claims.principal_tags == (("team", "red"),)
+    assert chained.claims.chain_depth == 1
+    with pytest.raises(ValidationError):
+        sts.assume_role(
+            {
+                "RoleArn": target,
+                "RoleSessionName": "three",
+                "Tags": [{"Key": "Team", "Value": "blue"}],
+            },
+            principal,
+        )
+
+
+def _revoke(world: World, role: str, before: dt.datetime) -> None:
+    world.store.put_inline_policy(
+        "role",
+        role.split("/")[-1],
+        "AWSRevokeOlderSessions",
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Deny",
+                        "Action": ["*"],
+                        "Resource": ["*"],
+                        "Condition": {
+                            "DateLessThan": {
+                                "aws:TokenIssueTime": before.strftime("%Y-%m-%dT%H:%M:%SZ")
+                            }
+                        },
+                    }
+                ],
+            }
+        ),
+    )
+
+
+def test_fail_token_issue_time_deny_revokes_older_sessions(world: World) -> None:
+    """A deny on aws:TokenIssueTime blocks older sessions' calls and their AssumeRole."""
+    role, principal = _session(world)
+    world.store.put_inline_policy(
+        "role",
+        role.split("/")[-1],
+        "allow-all",
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+            }
+        ),
+    )
+    assert principal.claims is not None
+    request = RequestContext(
+        action="rolesanywhere:ListProfiles",
+        principal=policy_principal(principal.claims),
+        keys=session_context_keys(principal.claims),
+    )
+    assert (
+        evaluate(request, session_policies(principal.claims, world.snapshots.current())).result
+        == ALLOWED
+    )
+    target = _target(world, role)
+    _revoke(world, role, NOW + dt.timedelta(seconds=1))
+    snapshot = world.snapshots.current()
+    assert evaluate(request, session_policies(principal.claims, snapshot)).result == EXPLICIT_DENY
+    with pytest.raises(AccessDenied):
+        StsService(world.snapshots, world.clock).assume_role(
+            {"RoleArn": target, "RoleSessionName": "late"}, principal
+        )
+
+
+def test_ok_session_policy_narrows_the_role(world: World) -> None:
+    """The profile's session policy narrows what the role allows."""
+    session_policy = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+        }
+    )
+    role, creds = _credentials(world, sessionPolicy=session_policy)
+    world.store.put_inline_policy(
+        "role",
+        role.split("/")[-1],
+        "allow-all",
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+            }
+        ),
+    )
+    principal = _resolve(world, _sts_request(creds))
+    assert principal.claims is not None
+    policies = session_policies(principal.claims, world.snapshots.current())
+
+    def decide(action: str) -> str:
+        return evaluate(
+            RequestContext(
+                action=action,
+                principal=policy_principal(principal.claims),  # type: ignore[arg-type]
+                keys=session_context_keys(principal.claims),  # type: ignore[arg-type]
+            ),
+            policies,
+        ).result
+
+    assert decide("s3:GetObject") == ALLOWED
+    assert decide("s3:PutObject") != ALLOWED
