@@ -37,6 +37,7 @@ from elsewhere.protocol import (
     render_json_error,
 )
 from elsewhere.service._authn import Authenticator, Principal
+from elsewhere.service._authz import Authorizer, CallInfo
 from elsewhere.sigv4 import HttpRequest, SignedRequest, parse_signed_request
 
 __all__ = ["Gateway", "GatewaySettings", "OperationHandler", "SessionHandler"]
@@ -106,8 +107,10 @@ class Gateway:
         sessions: SessionHandler | None = None,
         on_startup: list[Callable[[], Awaitable[None]]] | None = None,
         on_shutdown: list[Callable[[], Awaitable[None]]] | None = None,
+        authorizer: Authorizer | None = None,
     ) -> None:
         self._auth = authenticator
+        self._authorizer = authorizer
         self._handlers = dict(handlers)
         self._clock = clock
         self._settings = settings or GatewaySettings()
@@ -251,25 +254,42 @@ class Gateway:
             self._auth.authenticate, request, signed, service=service, now=self._clock.now()
         )
         ctx.principal = principal.arn
+        client = scope.get("client")
+        call = CallInfo(
+            now=self._clock.now(),
+            source_ip=client[0] if client else "",
+            secure=scope.get("scheme") == "https",
+            user_agent=headers.get("user-agent", ""),
+        )
 
         if ctx.rest is not None:
             operation, labels = ctx.rest.match(method, path, raw_query)
             ctx.operation = operation.name
             params = ctx.rest.parse(operation, labels, raw_query, headers, body)
-            output = await self._run(service, operation.name, params, principal)
+            output = await self._run(service, operation.name, params, principal, call)
             return ctx.rest.serialize(operation, output, ctx.request_id)
         assert ctx.query is not None
         operation, params = ctx.query.parse(form)
         ctx.operation = operation.name
-        output = await self._run(service, operation.name, params, principal)
+        output = await self._run(service, operation.name, params, principal, call)
         return ctx.query.serialize(operation, output, ctx.request_id)
 
     async def _run(
-        self, service: str, operation: str, params: dict[str, Any], principal: Principal
+        self,
+        service: str,
+        operation: str,
+        params: dict[str, Any],
+        principal: Principal,
+        call: CallInfo,
     ) -> dict[str, Any]:
         handler = self._handlers.get(service)
         if handler is None:
             raise UnknownOperation(f"The {service} API is not served by this endpoint.")
+        if self._authorizer is not None:
+            # Every call is authorized between authentication and the handler (issue 3 §3).
+            await run_in_threadpool(
+                self._authorizer.authorize_call, service, operation, params, principal, call
+            )
         return await run_in_threadpool(handler, operation, params, principal)
 
     def _query_params(

@@ -19,6 +19,8 @@ from elsewhere.clock import Clock, SystemClock
 from elsewhere.domain import AccessKey
 from elsewhere.service import ControlPlane, ControlPlaneSettings
 from elsewhere.service._authn import AccessKeySecret, Authenticator, Principal
+from elsewhere.service._authz import Authorizer
+from elsewhere.service._iam import IamService, validate_session_policy
 from elsewhere.service._session_auth import SessionResolver
 from elsewhere.service._sessions import CreateSessionHandler, SessionSettings, SubjectIdFeed
 from elsewhere.service._snapshot import SnapshotProvider, StoreRoleSource, load_or_create_key_ring
@@ -121,7 +123,8 @@ def build_application(settings: ServerSettings, *, clock: Clock | None = None) -
         if record is None:
             return None
         if access_key_id != root_id:
-            return None  # IAM users arrive with the IAM issue
+            # IAM users' keys: read each time, so deletion and deactivation apply at once.
+            return iam.lookup_access_key(access_key_id)
         found = AccessKeySecret(
             access_key_id=access_key_id,
             secret_access_key=box.open(record.secret_access_key, context=access_key_id),
@@ -131,6 +134,15 @@ def build_application(settings: ServerSettings, *, clock: Clock | None = None) -
         secrets_cache[access_key_id] = found
         return found
 
+    iam = IamService(
+        store,
+        clock,
+        account_id=settings.account_id,
+        partition=settings.partition,
+        seal_secret=lambda secret, key_id: box.seal(secret, context=key_id),
+        open_secret=lambda sealed, key_id: box.open(sealed, context=key_id),
+    )
+
     control_plane = ControlPlane(
         store,
         clock,
@@ -138,7 +150,8 @@ def build_application(settings: ServerSettings, *, clock: Clock | None = None) -
         region=settings.region,
         partition=settings.partition,
         settings=ControlPlaneSettings(
-            max_certificates_per_anchor=settings.max_certificates_per_anchor
+            max_certificates_per_anchor=settings.max_certificates_per_anchor,
+            session_policy_validator=validate_session_policy,
         ),
     )
 
@@ -174,7 +187,18 @@ def build_application(settings: ServerSettings, *, clock: Clock | None = None) -
         authenticator=Authenticator(
             lookup, region=settings.region, session_resolver=SessionResolver(snapshots)
         ),
-        handlers={"rolesanywhere": rolesanywhere, "sts": StsService(snapshots, clock)},
+        handlers={
+            "rolesanywhere": rolesanywhere,
+            "sts": StsService(snapshots, clock),
+            "iam": iam.handle,
+        },
+        authorizer=Authorizer(
+            store,
+            account_id=settings.account_id,
+            region=settings.region,
+            partition=settings.partition,
+            snapshots=snapshots,
+        ),
         clock=clock,
         settings=GatewaySettings(max_body_bytes=settings.max_body_bytes),
         sessions=sessions,

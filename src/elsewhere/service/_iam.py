@@ -3,7 +3,7 @@
 Operations, members and errors follow the IAM API reference and botocore's ``iam`` model; the
 error texts are AWS's (IAM API reference per operation, and observed responses). Policy documents
 are checked by the policy engine's grammar (``elsewhere.policy.parse_policy``) before anything is
-stored. Documents in responses are URL-encoded, as IAM returns them (botocore decodes them).
+stored. Documents are returned as text; the protocol layer URL-encodes them as IAM does.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import dataclasses
 import datetime as dt
 import os
 import re
-import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -110,8 +109,9 @@ def validate_session_policy(text: str) -> None:
 
 
 def _quote(document: str) -> str:
-    # IAM returns policy documents URL-encoded (RFC 3986); botocore decodes them.
-    return urllib.parse.quote(document, safe="")
+    # IAM returns policy documents URL-encoded; the query protocol layer encodes every
+    # policyDocumentType member, so the service hands over the plain text.
+    return document
 
 
 def _tags_out(tags: Sequence[Tag]) -> list[dict[str, str]]:

@@ -202,4 +202,3 @@ def test_boundary_limits_user(iam: IamService, authz: Authorizer, store: MemoryS
     authz.authorize_call("iam", "ListRoles", {}, gina, CALL)
     with pytest.raises(AccessDenied, match="no permissions boundary allows"):
         authz.authorize_call("iam", "GetRole", {"RoleName": "x"}, gina, CALL)
-
