@@ -201,6 +201,14 @@ def _ordered_tester(
 ) -> _Tester:
     cmp = _CMP[comparison]
     parsed = tuple(p for p in (parse(v) for v in raw) if p is not None)
+    if len(parsed) == 1:
+        only = parsed[0]
+
+        def check_one(v: str, _k: Mapping[str, ContextValue]) -> bool:
+            x = parse(v)
+            return x is not None and cmp(x, only)
+
+        return check_one
 
     def check(v: str, _k: Mapping[str, ContextValue]) -> bool:
         x = parse(v)
@@ -300,7 +308,10 @@ class Condition:
                 # A non-set operator against a multivalued key is false, positive or negated
                 # [OBS, iam-simulate citing AWS re:Inforce 2025 IAM431]; reference §3.7.
                 return False
-            return self._one(cv.values[0], keys)
+            hit = self.test(cv.values[0], keys)  # inlined _one: this is the hot path
+            if hit is None:
+                return False
+            return (not hit) if spec.negated else hit
         if spec.set_op == FOR_ALL:
             return all(self._one(v, keys) for v in cv.values)
         return any(self._one(v, keys) for v in cv.values)

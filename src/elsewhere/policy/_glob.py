@@ -138,7 +138,8 @@ def string_glob_source(tokens: Sequence[Token]) -> str:
     return src
 
 
-def arn_template(tokens: Sequence[Token], *, fold_prefix: bool, pad: bool) -> Template | None:
+@functools.lru_cache(maxsize=4096)
+def arn_template(tokens: tuple[Token, ...], *, fold_prefix: bool, pad: bool) -> Template | None:
     """Template for an ARN pattern matched segment by segment; None if it can never match.
 
     The first five colons of the policy text separate segments; ``*``/``?`` in the first five

@@ -87,6 +87,7 @@ _SID_RE: Final = re.compile(r"^[0-9A-Za-z]*$")
 _VENDOR_RE: Final = re.compile(r"^[A-Za-z0-9*?.-]+$")
 _ALLOWED_CHARS_RE: Final = re.compile(r"^[\t\n\r\u0020-\u00ff]*$")
 _WS_OUTSIDE_STRINGS: Final = re.compile(r'("(?:[^"\\]|\\.)*")|\s+', re.DOTALL)
+_NEWLINE: Final = re.compile("\n")
 _ACCOUNT_RE: Final = re.compile(r"^\d{12}$")
 _UNIQUE_ID_RE: Final = re.compile(r"^A[A-Z0-9]{15,127}$")
 _PRINCIPAL_ARN_RE: Final = re.compile(
@@ -112,7 +113,7 @@ _IAM_TYPES: Final = (
 
 def policy_size(text: str) -> int:
     """Characters counted against IAM's size quotas: everything but whitespace outside strings."""
-    return len(_WS_OUTSIDE_STRINGS.sub(lambda m: m.group(1) or "", text))
+    return len(_WS_OUTSIDE_STRINGS.sub(r"\1", text))
 
 
 # --- JSON with positions and duplicate detection ----------------------------------------------
@@ -479,9 +480,7 @@ def parse_policy(
 
 
 def _line_starts(text: str) -> list[int]:
-    starts = [0]
-    starts.extend(i + 1 for i, ch in enumerate(text) if ch == "\n")
-    return starts
+    return [0, *(m.end() for m in _NEWLINE.finditer(text))]
 
 
 def _position(offset: int, lines: list[int]) -> Position:

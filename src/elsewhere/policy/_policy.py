@@ -110,9 +110,7 @@ class PrincipalSpec:
         names = [p.arn]
         if p.type == "AssumedRole" and p.role_arn:
             names.append(p.role_arn)
-        if not all(n in self.aws for n in names) and not (
-            p.unique_id and p.unique_id in self.aws
-        ):
+        if not all(n in self.aws for n in names) and not (p.unique_id and p.unique_id in self.aws):
             return (p.service != "" and p.service in self.services) or (
                 p.federated_provider != "" and p.federated_provider in self.federated
             )
@@ -206,7 +204,10 @@ class Statement:
         if hit is self.not_action:
             return ACTION_MISMATCH
         keys = req.values
-        if not self.resource_matches(req.resource, keys):
+        # Resource "*" (the common case) needs no call; NotResource "*" still goes through.
+        if not (self.resource_any and not self.not_resource) and not self.resource_matches(
+            req.resource, keys
+        ):
             return RESOURCE_MISMATCH
         for cond in self.conditions:
             if not cond.evaluate(keys):
