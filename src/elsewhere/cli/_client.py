@@ -405,11 +405,31 @@ def read_certificate_data(
     if not certificate:
         raise ClientConfigurationError("--certificate is required")
     if certificate.startswith("pkcs11:"):
-        identity = build_credential_source(certificate=certificate, pkcs11_lib=pkcs11_lib).load()
-        parsed = identity.certificate
-    else:
-        parsed = load_certificate(certificate)
+        from elsewhere.client._pkcs11 import Pkcs11CredentialSource
+
+        source = Pkcs11CredentialSource.from_flags(
+            certificate=certificate,
+            private_key=None,
+            intermediates=None,
+            module=pkcs11_lib,
+            reuse_pin=False,
+        )
+        _print_identities(source.list_certificates())
+        return
+    parsed = load_certificate(certificate)
     click.echo(json.dumps(_certificate_data(parsed), separators=(",", ":")), nl=False)
+
+
+def _print_identities(found: list[tuple[x509.Certificate, str]]) -> None:
+    # The helper's listing (DefaultCertContainerToString): SHA-1 fingerprint, subject, URI.
+    if not found:
+        click.echo("No matching identities")
+        return
+    click.echo("Matching identities")
+    for index, (certificate, uri) in enumerate(found, start=1):
+        fingerprint = certificate.fingerprint(hashes.SHA1()).hex()  # noqa: S303 (an identifier)
+        click.echo(f'{index}) {fingerprint} "{certificate.subject.rfc4514_string()}"')
+        click.echo(f"\tURI: {uri}")
 
 
 @click.command("version")

@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
-from urllib.parse import unquote_to_bytes
+from urllib.parse import quote, quote_from_bytes, unquote_to_bytes
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -386,6 +386,25 @@ class Pkcs11CredentialSource:
                 "several certificates in the token match the PKCS#11 URI: add object= or id="
             )
         return x509.load_der_x509_certificate(bytes(found[0][Attribute.VALUE]))
+
+    def list_certificates(self) -> list[tuple[x509.Certificate, str]]:
+        """Every certificate of the token matching the certificate URI, each with its own URI."""
+        from pkcs11 import Attribute, ObjectClass
+
+        uri = self._certificate_uri or self._key_uri
+        session = self._open()
+        label = session.token.label
+        found = []
+        for obj in self._find(session, uri, ObjectClass.CERTIFICATE):
+            certificate = x509.load_der_x509_certificate(bytes(obj[Attribute.VALUE]))
+            parts = [f"token={quote(label, safe='')}"]
+            try:
+                parts.append(f"object={quote(str(obj[Attribute.LABEL]), safe='')}")
+                parts.append(f"id={quote_from_bytes(bytes(obj[Attribute.ID]), safe='')}")
+            except (KeyError, TypeError):
+                pass
+            found.append((certificate, "pkcs11:" + ";".join([*parts, "type=cert"])))
+        return found
 
     def load(self) -> SigningIdentity:
         """Read the certificate now and bind the token's private key to it."""

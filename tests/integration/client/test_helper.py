@@ -230,18 +230,20 @@ def test_update_once_then_profile(server: ServerProcess, setup: Setup, tmp_path:
 def serving(server: ServerProcess, setup: Setup, tmp_path: Path) -> Iterator[str]:
     """``elsewhere serve`` running on a free port; yields its URL."""
     port = free_port()
-    process = subprocess.Popen(
-        [ELSEWHERE, "serve", *setup.flags(server), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=_clean_env(tmp_path),
-    )
+    log = tmp_path / "serve.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [ELSEWHERE, "serve", *setup.flags(server), "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+            env=_clean_env(tmp_path),
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     try:
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise AssertionError(process.stderr.read().decode() if process.stderr else "")
+                raise AssertionError(log.read_text())
             try:
                 httpx.put(url + "/latest/api/token", timeout=1)
                 break

@@ -18,7 +18,7 @@ from urllib.parse import quote_from_bytes
 
 import pytest
 from click.testing import CliRunner
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -250,7 +250,12 @@ def test_cli_with_token(token: Token, server: FakeServer) -> None:
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["AccessKeyId"] == "ASIAFAKE00000001"
     result = CliRunner().invoke(helper, ["read-certificate-data", *common])
-    assert json.loads(result.stdout)["serialNumber"] == str(token.rsa.leaf.serial_number)
+    fingerprint = token.rsa.leaf.fingerprint(hashes.SHA1()).hex()  # noqa: S303 (identifier)
+    assert result.stdout.splitlines() == [
+        "Matching identities",
+        f'1) {fingerprint} "{token.rsa.leaf.subject.rfc4514_string()}"',
+        "\tURI: pkcs11:token=elsewhere;object=rsa-leaf;id=%01;type=cert",
+    ]
 
 
 @softhsm
