@@ -84,7 +84,10 @@ def parse_amz_date(text: str) -> dt.datetime:
 def _parse_http_date(text: str) -> dt.datetime:
     try:
         when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+        if when is not None and when.tzinfo is not None:
+            # A year-1 or year-9999 date with an offset leaves datetime's range in UTC.
+            when = when.astimezone(dt.UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):
         when = None
     if when is None:
         raise IncompleteSignature(
@@ -93,7 +96,7 @@ def _parse_http_date(text: str) -> dt.datetime:
     if when.tzinfo is None:
         # "-0000" (what botocore's formatdate writes) is UTC with no local offset, RFC 5322 §3.3.
         return when.replace(tzinfo=dt.UTC)
-    return when.astimezone(dt.UTC)
+    return when
 
 
 def query_parameters(raw_query: str) -> list[tuple[str, str]]:
