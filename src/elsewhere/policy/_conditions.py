@@ -297,7 +297,13 @@ class Condition:
         cv = keys.get(self.key_lower)
         if spec.family == "null":
             return _null(cv, self.values)
-        if cv is None or (cv.is_list and not cv.values):
+        # An absent key, an empty list, and (for set operators) an empty string are "no values"
+        # (MULTI page table: "empty set / null"; reference §3.5 and decision §11.7).
+        if (
+            cv is None
+            or not cv.values
+            or (spec.set_op != NO_SET and not cv.is_list and cv.values[0] == "")
+        ):
             if spec.set_op == FOR_ALL:
                 return True
             if spec.set_op == FOR_ANY:
