@@ -25,6 +25,10 @@ def _simulatable(case: dict[str, Any]) -> str | None:
         return "a resource policy needs a CallerArn"
     if not p["identity"]:
         return "PolicyInputList is required"
+    if any(not 5 <= len(k["name"]) <= 256 for k in c["keys"]):
+        return "the IAM model limits ContextKeyName to 5-256 characters"
+    if not 3 <= len(c["action"]) <= 128:
+        return "the IAM model limits ActionNames to 3-128 characters"
     return None
 
 

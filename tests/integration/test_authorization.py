@@ -1,0 +1,224 @@
+"""Every call is authorized: IAM users get exactly what their policies allow, over HTTP."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import ServerProcess
+from tests.unit.iam._table import SIMULATABLE, simulate_params
+
+pytestmark = pytest.mark.integration
+
+ACCOUNT = "123456789012"
+TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "rolesanywhere.amazonaws.com"},
+                "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"],
+            }
+        ],
+    }
+)
+
+
+def _name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
+    err = exc.value.response["Error"]
+    return (
+        err["Code"],
+        err.get("Message", ""),
+        exc.value.response["ResponseMetadata"]["HTTPStatusCode"],
+    )
+
+
+def _user_clients(
+    server: ServerProcess, statements: list[dict[str, Any]], **kw: Any
+) -> tuple[str, Any, Any]:
+    """A new IAM user with one inline policy; its ARN and its iam/rolesanywhere clients."""
+    admin = server.client("iam")
+    name = _name("u")
+    arn = admin.create_user(UserName=name, **kw)["User"]["Arn"]
+    admin.put_user_policy(
+        UserName=name,
+        PolicyName="narrow",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+    )
+    key = admin.create_access_key(UserName=name)["AccessKey"]
+    creds = {
+        "aws_access_key_id": key["AccessKeyId"],
+        "aws_secret_access_key": key["SecretAccessKey"],
+    }
+    return arn, server.client("iam", **creds), server.client("rolesanywhere", **creds)
+
+
+def test_narrow_iam_policy(server: ServerProcess) -> None:
+    """GetRole on app-* roles only: allowed there, refused elsewhere with AWS's message."""
+    admin = server.client("iam")
+    allowed, other = _name("app"), _name("db")
+    for role in (allowed, other):
+        admin.create_role(RoleName=role, AssumeRolePolicyDocument=TRUST)
+    arn, iam, _ = _user_clients(
+        server,
+        [
+            {
+                "Effect": "Allow",
+                "Action": "iam:GetRole",
+                "Resource": f"arn:aws:iam::{ACCOUNT}:role/app-*",
+            }
+        ],
+    )
+    assert iam.get_role(RoleName=allowed)["Role"]["RoleName"] == allowed
+    with pytest.raises(ClientError) as exc:
+        iam.get_role(RoleName=other)
+    assert _error(exc) == (
+        "AccessDenied",
+        f"User: {arn} is not authorized to perform: iam:GetRole on resource: "
+        f"arn:aws:iam::{ACCOUNT}:role/{other} because no identity-based policy allows the "
+        "iam:GetRole action",
+        403,
+    )
+    with pytest.raises(ClientError) as exc:
+        iam.delete_role(RoleName=allowed)
+    assert _error(exc)[0::2] == ("AccessDenied", 403)
+    with pytest.raises(ClientError) as exc:
+        iam.create_user(UserName=_name("x"))
+    assert _error(exc)[0::2] == ("AccessDenied", 403)
+
+
+def test_narrow_rolesanywhere_policy(server: ServerProcess) -> None:
+    """List allowed, everything else refused with 403 AccessDeniedException."""
+    arn, _, ra = _user_clients(
+        server,
+        [
+            {"Effect": "Allow", "Action": "rolesanywhere:List*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "rolesanywhere:ListCrls", "Resource": "*"},
+        ],
+    )
+    assert "trustAnchors" in ra.list_trust_anchors()
+    assert "profiles" in ra.list_profiles()
+    with pytest.raises(ClientError) as exc:
+        ra.list_crls()
+    assert _error(exc) == (
+        "AccessDeniedException",
+        f"User: {arn} is not authorized to perform: rolesanywhere:ListCrls with an explicit "
+        "deny in an identity-based policy",
+        403,
+    )
+    with pytest.raises(ClientError) as exc:
+        ra.create_profile(name=_name("p"), roleArns=[f"arn:aws:iam::{ACCOUNT}:role/x"])
+    assert _error(exc)[0::2] == ("AccessDeniedException", 403)
+
+
+def test_create_profile_with_pass_role(server: ServerProcess) -> None:
+    """CreateProfile needs iam:PassRole on every role it names."""
+    good = f"arn:aws:iam::{ACCOUNT}:role/{_name('workload')}"
+    _, _, ra = _user_clients(
+        server,
+        [
+            {"Effect": "Allow", "Action": "rolesanywhere:*Profile*", "Resource": "*"},
+            {
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": good,
+                "Condition": {
+                    "StringEquals": {"iam:PassedToService": "rolesanywhere.amazonaws.com"}
+                },
+            },
+        ],
+    )
+    profile = ra.create_profile(name=_name("p"), roleArns=[good])["profile"]
+    assert profile["roleArns"] == [good]
+    with pytest.raises(ClientError) as exc:
+        ra.create_profile(name=_name("p"), roleArns=[f"arn:aws:iam::{ACCOUNT}:role/admin"])
+    code, message, status = _error(exc)
+    assert (code, status) == ("AccessDeniedException", 403)
+    assert "iam:PassRole" in message
+
+
+def test_resource_tag_condition(server: ServerProcess) -> None:
+    """aws:ResourceTag on a tagged profile decides GetProfile."""
+    ra_admin = server.client("rolesanywhere")
+    dev = ra_admin.create_profile(
+        name=_name("dev"), roleArns=[], tags=[{"key": "env", "value": "dev"}]
+    )["profile"]["profileId"]
+    prod = ra_admin.create_profile(
+        name=_name("prod"), roleArns=[], tags=[{"key": "env", "value": "prod"}]
+    )["profile"]["profileId"]
+    _, _, ra = _user_clients(
+        server,
+        [
+            {
+                "Effect": "Allow",
+                "Action": "rolesanywhere:GetProfile",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:ResourceTag/env": "dev"}},
+            }
+        ],
+    )
+    assert ra.get_profile(profileId=dev)["profile"]["profileId"] == dev
+    with pytest.raises(ClientError) as exc:
+        ra.get_profile(profileId=prod)
+    assert _error(exc)[0::2] == ("AccessDeniedException", 403)
+
+
+def test_principal_tags_and_username(server: ServerProcess) -> None:
+    """aws:PrincipalTag and ${aws:username} reach the user's conditions and resources."""
+    admin = server.client("iam")
+    _, iam, _ = _user_clients(
+        server,
+        [
+            {
+                "Effect": "Allow",
+                "Action": ["iam:GetUser", "iam:ListAccessKeys"],
+                "Resource": f"arn:aws:iam::{ACCOUNT}:user/${{aws:username}}",
+                "Condition": {"StringEquals": {"aws:PrincipalTag/team": "ops"}},
+            }
+        ],
+        Tags=[{"Key": "team", "Value": "ops"}],
+    )
+    me = iam.get_user()["User"]
+    assert iam.list_access_keys()["AccessKeyMetadata"]
+    admin.tag_user(UserName=me["UserName"], Tags=[{"Key": "team", "Value": "dev"}])
+    with pytest.raises(ClientError) as exc:
+        iam.get_user()
+    assert _error(exc)[0::2] == ("AccessDenied", 403)
+
+
+def test_root_is_allowed_everything(server: ServerProcess) -> None:
+    """The root key is never refused."""
+    assert "Roles" in server.client("iam").list_roles()
+    assert "crls" in server.client("rolesanywhere").list_crls()
+
+
+def test_profile_session_policy_grammar(server: ServerProcess) -> None:
+    """CreateProfile refuses a sessionPolicy the IAM grammar refuses."""
+    ra = server.client("rolesanywhere")
+    bad = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow"}]})
+    with pytest.raises(ClientError) as exc:
+        ra.create_profile(name=_name("p"), roleArns=[], sessionPolicy=bad)
+    assert _error(exc)[2] == 400
+
+
+@pytest.fixture(scope="module")
+def iam_root(server: ServerProcess) -> Any:
+    """An IAM client with the root key."""
+    return server.client("iam")
+
+
+@pytest.mark.parametrize("case", SIMULATABLE, ids=[c["name"] for c in SIMULATABLE])
+def test_table_through_http_simulation(iam_root: Any, case: dict[str, Any]) -> None:
+    """The engine's evaluation table gives the same decisions through SimulateCustomPolicy."""
+    out = iam_root.simulate_custom_policy(**simulate_params(case))
+    (result,) = out["EvaluationResults"]
+    assert result["EvalDecision"] == case["expected"]
