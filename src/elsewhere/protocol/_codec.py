@@ -78,7 +78,7 @@ def parse_timestamp(value: str | float, fmt: str | None) -> dt.datetime:
         else:
             tz = dt.UTC
         stamp = dt.datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)
-        return stamp.astimezone(dt.UTC)
+        return _in_utc(stamp)
     if text and (text[0].isdigit() or text[0] in "+-."):
         return _from_epoch(parse_float_text(text))
     try:
@@ -87,7 +87,15 @@ def parse_timestamp(value: str | float, fmt: str | None) -> dt.datetime:
         raise ValueError("not a timestamp") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    return _in_utc(parsed)
+
+
+def _in_utc(stamp: dt.datetime) -> dt.datetime:
+    """An aware datetime moved to UTC; ValueError when that leaves years 1..9999."""
+    try:
+        return stamp.astimezone(dt.UTC)
+    except OverflowError as exc:
+        raise ValueError("timestamp out of range") from exc
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
