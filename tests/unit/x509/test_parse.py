@@ -84,7 +84,10 @@ def _bundle_cases() -> list[tuple[str, str, str]]:
     ]
 
 
-@pytest.mark.parametrize(("name", "bundle", "needle"), _bundle_cases(), ids=lambda v: v)
+@pytest.mark.parametrize(
+    ("name", "bundle", "needle"),
+    [pytest.param(*case, id=case[0]) for case in _bundle_cases()],
+)
 def test_bundle_refusals(name: str, bundle: str, needle: str) -> None:
     """Each bad bundle is refused with a message naming the certificate and the problem."""
     with pytest.raises(ValidationError) as info:
