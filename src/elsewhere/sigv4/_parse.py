@@ -220,7 +220,7 @@ def _parse_query_form(request: HttpRequest, params: dict[str, str]) -> SignedReq
     if "X-Amz-Expires" in params:
         # Texts as S3 words them for the same faults.
         raw = params["X-Amz-Expires"]
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()):  # int() fails on "²", reads "٣" as 3
             raise IncompleteSignature("X-Amz-Expires should be a number")
         expires = int(raw)
         if expires > _MAX_PRESIGN_EXPIRES:
