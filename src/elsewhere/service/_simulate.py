@@ -298,7 +298,7 @@ class PolicySimulator:
         start = 0
         marker = params.get("Marker")
         if marker:
-            if not str(marker).isdigit():
+            if not (str(marker).isascii() and str(marker).isdigit()):  # int() refuses "²"
                 raise InvalidInput("Invalid Marker.")
             start = int(marker)
         chunk = results[start : start + max_items]
