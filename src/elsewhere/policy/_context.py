@@ -131,7 +131,9 @@ class Principal:
     caller ARN (the session ARN for role sessions). ``role_arn`` is the role of an assumed-role
     session (with its path, which the session ARN omits); ``federating_user_arn`` the IAM user
     behind a GetFederationToken session; ``unique_id`` the user's ``AIDA...`` or the session
-    role's ``AROA...`` id, which trust policies store instead of ARNs.
+    role's ``AROA...`` id, which trust policies store instead of ARNs. ``service``,
+    ``federated_provider`` and ``canonical_user`` match the ``Service``, ``Federated`` and
+    ``CanonicalUser`` (S3) principal forms.
     """
 
     arn: str
@@ -142,6 +144,7 @@ class Principal:
     unique_id: str = ""
     service: str = ""
     federated_provider: str = ""
+    canonical_user: str = ""
 
     @property
     def is_session(self) -> bool:

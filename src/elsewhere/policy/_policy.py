@@ -138,6 +138,8 @@ class PrincipalSpec:
             return PrincipalMatch.DIRECT
         if p.federated_provider and p.federated_provider in self.federated:
             return PrincipalMatch.DIRECT
+        if p.canonical_user and p.canonical_user in self.canonical:
+            return PrincipalMatch.DIRECT
         return None
 
 
