@@ -306,7 +306,8 @@ def evaluate(request: RequestContext, policies: PolicySet) -> Decision:
     elif match is None:
         return _deny(scan, rbp_kind)
     # Identity path: same-account account delegation / no RBP grant, or the cross-account case.
-    if not id_ok:
+    # Another account's root user holds every permission of its own account (EVAL page).
+    if not id_ok and ptype != "Account":
         return _deny(scan, PolicyKind.IDENTITY)
     if not pb_ok:
         return _deny(scan, PolicyKind.BOUNDARY)

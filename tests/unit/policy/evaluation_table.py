@@ -2347,6 +2347,27 @@ case(
     rbp=doc(allow("sqs:SendMessage", f"arn:aws:sqs:us-east-1:{ACCT}:q", principal={"AWS": OTHER})),
 )
 
+case(
+    "xa/other-account-root-via-rbp",
+    EVAL_XA,
+    A,
+    action="s3:GetObject",
+    resource=OBJECT,
+    principal={"arn": f"arn:aws:iam::{OTHER}:root", "account": OTHER, "type": "Account"},
+    resource_account=ACCT,
+    rbp=doc(allow("s3:GetObject", OBJECT, principal={"AWS": OTHER})),
+)
+case(
+    "xa/other-account-root-without-rbp",
+    EVAL_XA,
+    I,
+    action="s3:GetObject",
+    resource=OBJECT,
+    principal={"arn": f"arn:aws:iam::{OTHER}:root", "account": OTHER, "type": "Account"},
+    resource_account=ACCT,
+    decided_by="resource",
+)
+
 # --- Root ---------------------------------------------------------------------------------------
 case("root/implicit-allow", EVAL, A, action="iam:CreateUser", principal=ROOT)
 case(
