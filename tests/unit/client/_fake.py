@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import ssl
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -127,9 +128,12 @@ class _Handler(BaseHTTPRequestHandler):
 class FakeServer:
     """The fake CreateSession server running in a thread on 127.0.0.1."""
 
-    def __init__(self, fake: FakeCreateSession) -> None:
+    def __init__(self, fake: FakeCreateSession, tls: ssl.SSLContext | None = None) -> None:
         self.fake = fake
+        self._scheme = "https" if tls else "http"
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self._server.daemon_threads = True
         self._server.fake = fake  # type: ignore[attr-defined]
         self._thread = threading.Thread(
@@ -140,7 +144,7 @@ class FakeServer:
     def url(self) -> str:
         """Base URL of the server."""
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{self._scheme}://{host}:{port}"
 
     def __enter__(self) -> FakeServer:
         """Start serving."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import socket
+import ssl
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -317,3 +319,65 @@ def test_response_parser_never_crashes(status: int, body: bytes) -> None:
     else:
         assert 200 <= status < 300
         assert credentials.expiration.tzinfo is not None
+
+
+def _tls_context(tmp_path: Path, now: dt.datetime) -> ssl.SSLContext:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    from elsewhere.pki import issue_certificate, quick_chain
+
+    root = quick_chain(now, "p256").root_ca
+    server = issue_certificate(
+        root,
+        now=now,
+        subject="CN=127.0.0.1",
+        sans=["ip:127.0.0.1"],
+        extended_key_usage=(ExtendedKeyUsageOID.SERVER_AUTH,),
+    )
+    cert = tmp_path / "server.pem"
+    key = tmp_path / "server.key"
+    cert.write_bytes(server.certificate.public_bytes(serialization.Encoding.PEM))
+    key.write_bytes(
+        server.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def test_tls_verification_and_no_verify_ssl(
+    tmp_path: Path, files: Files, fake: FakeCreateSession, now: dt.datetime
+) -> None:
+    """An untrusted server certificate fails; --no-verify-ssl accepts it."""
+    with FakeServer(fake, tls=_tls_context(tmp_path, now)) as tls_server:
+        params = SessionParameters(
+            trust_anchor_arn=ANCHOR,
+            profile_arn=PROFILE,
+            role_arn=ROLE,
+            endpoint=tls_server.url,
+        )
+        with pytest.raises(EndpointUnreachableError, match="CERTIFICATE_VERIFY_FAILED"):
+            create_session(_source(files), params)
+        insecure = dataclasses.replace(params, verify_ssl=False)
+        assert create_session(_source(files), insecure).access_key_id.startswith("ASIA")
+
+
+def test_proxies_come_from_the_environment_only_with_with_proxy(
+    files: Files, params: SessionParameters, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTTP(S)_PROXY is ignored unless --with-proxy; then the (dead) proxy is used."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{dead}")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    assert create_session(_source(files), params).access_key_id.startswith("ASIA")
+    with pytest.raises(EndpointUnreachableError):
+        create_session(_source(files), dataclasses.replace(params, with_proxy=True))
