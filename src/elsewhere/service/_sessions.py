@@ -128,6 +128,35 @@ class _Input:
     instance_properties: Mapping[str, str] | None
 
 
+@dataclass(frozen=True)
+class _LeafFacts:
+    """What CreateSession derives from a leaf certificate; cached per ``X-Amz-X509`` value."""
+
+    certificate: x509.Certificate
+    der: bytes
+    pem: str
+    subject: str
+    issuer: str
+    source_identity: str | None
+    session_name: str
+
+
+def _leaf_facts(header: str) -> _LeafFacts:
+    leaf = parse_certificate_header(header)
+    return _LeafFacts(
+        certificate=leaf,
+        der=leaf.public_bytes(serialization.Encoding.DER),
+        pem=leaf.public_bytes(serialization.Encoding.PEM).decode("ascii"),
+        subject=format_subject_dn(leaf.subject),
+        issuer=format_subject_dn(leaf.issuer),
+        source_identity=source_identity(leaf),
+        session_name=default_session_name(leaf),
+    )
+
+
+_MAX_LEAF_CACHE = 10_000
+
+
 def subject_id_for(account: str, region: str, x509_subject: str) -> str:
     """The Subject id of an X.509 subject: a name-based UUID, so every node computes the same."""
     return str(uuid.uuid5(_SUBJECT_NAMESPACE, f"{account}/{region}/{x509_subject}"))
@@ -339,6 +368,9 @@ class CreateSessionHandler:
         self._recorder = recorder
         self._random = random
         self.subject_ids = subject_ids or SubjectIdFeed()
+        # Parsed leaves and their mapped tags, so a repeat caller costs only its signature check.
+        self._leaves: dict[str, _LeafFacts] = {}
+        self._tags: dict[tuple[str, str, str], tuple[Any, ...]] = {}
 
     def __call__(
         self, request: HttpRequest, signed: SignedRequest, source_ip: str, secure: bool
@@ -346,7 +378,8 @@ class CreateSessionHandler:
         """Verify the request, issue credentials and answer 201; raises AWS's errors."""
         now = self._clock.now()
         snapshot = self._snapshots.current()
-        leaf, leaf_der = self._authenticate(request, signed, now)
+        facts = self._authenticate(request, signed, now)
+        leaf = facts.certificate
         params = _parse_input(request)
         chain_header = request.header("x-amz-x509-chain") or ""
         intermediates: tuple[x509.Certificate, ...] = ()
@@ -355,16 +388,16 @@ class CreateSessionHandler:
                 chain_header, max_certificates=self._settings.max_chain_certificates
             )
         anchor = self._anchor(snapshot, params.trust_anchor_arn)
-        self._snapshots.validate(anchor, leaf, leaf_der, intermediates, chain_header, now=now)
+        self._snapshots.validate(anchor, leaf, facts.der, intermediates, chain_header, now=now)
         # From here the certificate is authenticated: every outcome is recorded for the subject.
-        subject = format_subject_dn(leaf.subject)
+        subject = facts.subject
         subject_id = subject_id_for(self._settings.account_id, self._settings.region, subject)
         try:
-            body = self._issue(snapshot, params, leaf, anchor, request, source_ip, secure, now)
+            body = self._issue(snapshot, params, facts, anchor, request, source_ip, secure, now)
         except ElsewhereError:
-            self._record(subject, subject_id, leaf, now, params, failed=True)
+            self._record(subject_id, facts, now, params, failed=True)
             raise
-        self._record(subject, subject_id, leaf, now, params, failed=False)
+        self._record(subject_id, facts, now, params, failed=False)
         body["subjectArn"] = format_rolesanywhere_arn(
             self._settings.partition,
             self._settings.region,
@@ -379,7 +412,7 @@ class CreateSessionHandler:
 
     def _authenticate(
         self, request: HttpRequest, signed: SignedRequest, now: dt.datetime
-    ) -> tuple[x509.Certificate, bytes]:
+    ) -> _LeafFacts:
         try:
             check_request_time(signed, now, skew=self._settings.skew)
         except SignatureExpired as exc:
@@ -394,15 +427,20 @@ class CreateSessionHandler:
         header = request.header("x-amz-x509")
         if header is None:
             raise SessionDenied(INVALID_SIGNATURE, reason="no X-Amz-X509 header")
+        facts = self._leaves.get(header)
+        if facts is None:
+            try:
+                facts = _leaf_facts(header)
+            except ValidationError as exc:
+                raise SessionDenied(INVALID_SIGNATURE, reason=exc.message) from None
+            if len(self._leaves) >= _MAX_LEAF_CACHE:
+                self._leaves.clear()
+            self._leaves[header] = facts
         try:
-            leaf = parse_certificate_header(header)
-        except ValidationError as exc:
-            raise SessionDenied(INVALID_SIGNATURE, reason=exc.message) from None
-        try:
-            verify_x509_signature(request, signed, leaf)
+            verify_x509_signature(request, signed, facts.certificate)
         except ElsewhereError as exc:
             raise SessionDenied(INVALID_SIGNATURE, reason=exc.reason) from None
-        return leaf, leaf.public_bytes(serialization.Encoding.DER)
+        return facts
 
     def _anchor(self, snapshot: ConfigSnapshot, arn: str) -> AnchorEntry:
         anchor = snapshot.anchor(arn)
@@ -416,7 +454,7 @@ class CreateSessionHandler:
         self,
         snapshot: ConfigSnapshot,
         params: _Input,
-        leaf: x509.Certificate,
+        facts: _LeafFacts,
         anchor: AnchorEntry,
         request: HttpRequest,
         source_ip: str,
@@ -450,16 +488,23 @@ class CreateSessionHandler:
                 reason=f"duration {duration}s above the role's maximum "
                 f"{role.view.max_session_duration}s",
             )
-        tags, failed = map_principal_tags(leaf, profile)
+        tag_key = (facts.pem, profile.arn, profile.updated_at.isoformat())
+        mapped = self._tags.get(tag_key)
+        if mapped is None:
+            mapped = map_principal_tags(facts.certificate, profile)
+            if len(self._tags) >= _MAX_LEAF_CACHE:
+                self._tags.clear()
+            self._tags[tag_key] = mapped
+        tags, failed = mapped
         if any(failed.values()):
             raise SessionDenied(
                 _tag_failure_text(role_arn, failed),
                 reason=f"certificate attributes that are not legal tag values: {failed}",
             )
-        identity = source_identity(leaf)
+        identity = facts.source_identity
         if identity is None:
             raise SessionDenied(unable, reason="subject CN longer than 64 characters")
-        session_name = params.role_session_name or default_session_name(leaf)
+        session_name = params.role_session_name or facts.session_name
         self._check_trust(
             role, anchor, tags, identity, session_name, request, source_ip, secure, now
         )
@@ -480,9 +525,9 @@ class CreateSessionHandler:
             principal_tags=tags,
             session_policy=profile.session_policy,
             managed_policy_arns=profile.managed_policy_arns,
-            certificate_serial=str(leaf.serial_number),
-            certificate_subject=format_subject_dn(leaf.subject),
-            certificate_issuer=format_subject_dn(leaf.issuer),
+            certificate_serial=str(facts.certificate.serial_number),
+            certificate_subject=facts.subject,
+            certificate_issuer=facts.issuer,
         )
         ring = snapshot.ring
         if ring is None:
@@ -572,9 +617,8 @@ class CreateSessionHandler:
 
     def _record(
         self,
-        subject: str,
         subject_id: str,
-        leaf: x509.Certificate,
+        facts: _LeafFacts,
         now: dt.datetime,
         params: _Input,
         *,
@@ -582,17 +626,16 @@ class CreateSessionHandler:
     ) -> None:
         if self._recorder is None:
             return
-        pem = leaf.public_bytes(serialization.Encoding.PEM).decode("ascii")
         self.subject_ids.set(subject_id)
         try:
             self._recorder.record(
-                x509_subject=subject,
+                x509_subject=facts.subject,
                 seen_at=now,
-                serial_number=str(leaf.serial_number),
-                issuer=format_subject_dn(leaf.issuer),
-                x509_certificate_data=pem,
+                serial_number=str(facts.certificate.serial_number),
+                issuer=facts.issuer,
+                x509_certificate_data=facts.pem,
                 failed=failed,
                 instance_properties=params.instance_properties,
             )
         except RuntimeError:
-            _log.warning("subject recorder closed; authentication of %s not recorded", subject)
+            _log.warning("subject recorder closed; %s not recorded", facts.subject)
