@@ -74,6 +74,9 @@ def run_server(settings: ServerSettings, *, announce: Callable[[str], None]) -> 
         ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
         timeout_graceful_shutdown=10,
         h11_max_incomplete_event_size=32 * 1024,
+        # No WebSocket API: an Upgrade request is answered as plain HTTP (an AWS-format 4xx)
+        # instead of uvicorn's bare 500 for an app that never completes the handshake.
+        ws="none",
     )
     try:
         _Server(config).run()
