@@ -6,7 +6,8 @@ Each case: ``name`` (``ok/...`` = allowed, ``fail/...`` = denied), ``doc`` (the 
 None), ``context`` (``action``, ``resource``, ``principal`` as a dict or None, ``resource_account``,
 ``keys``: list of ``{name, type, values}`` in SimulateCustomPolicy ``ContextEntry`` terms) and
 ``expected`` (``allowed`` | ``explicitDeny`` | ``implicitDeny``), optionally ``decided_by`` (the
-policy kind named in the AccessDenied message).
+policy kind named in the AccessDenied message), and ``simulatable`` (whether IAM's
+SimulateCustomPolicy can express the case).
 
 Cases named ``.../vector-NN-...`` reproduce the numbered test vectors of the team reference
 (``iam-policy-evaluation.md`` §10). Run ``python -m tests.unit.policy.evaluation_table`` to print
@@ -174,6 +175,13 @@ def case(
     }
     if decided_by is not None:
         entry["decided_by"] = decided_by
+    # Whether IAM's SimulateCustomPolicy can express the case: no session policies, no trust
+    # policy, and a caller that is an IAM user (CallerArn must be a user) or none.
+    entry["simulatable"] = (
+        session is None
+        and rbp_kind != "trust"
+        and (principal is None or principal.get("type") == "User")
+    )
     CASES.append(entry)
 
 
