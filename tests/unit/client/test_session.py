@@ -381,3 +381,60 @@ def test_proxies_come_from_the_environment_only_with_with_proxy(
     assert create_session(_source(files), params).access_key_id.startswith("ASIA")
     with pytest.raises(EndpointUnreachableError):
         create_session(_source(files), dataclasses.replace(params, with_proxy=True))
+
+
+def _mldsa_files(tmp_path: Path, now: dt.datetime) -> Files:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import mldsa
+
+    from elsewhere.pki import quick_chain
+
+    root = quick_chain(now, "p256")
+    key = mldsa.MLDSA65PrivateKey.generate()
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name.from_rfc4514_string("CN=ml-dsa workload"))
+        .issuer_name(root.root.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(root.root_key, hashes.SHA256())
+    )
+    certificate = tmp_path / "ml.pem"
+    private_key = tmp_path / "ml.key"
+    certificate.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    private_key.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    empty = tmp_path / "empty.pem"
+    empty.write_text("")
+    return Files(root, certificate, private_key, empty)
+
+
+@pytest.mark.parametrize("key_type", ["rsa2048", "p256", "p384", "p521", "ml-dsa-65"])
+def test_every_key_type_signs_a_verifying_request(
+    tmp_path: Path,
+    fake: FakeCreateSession,
+    params: SessionParameters,
+    now: dt.datetime,
+    key_type: str,
+) -> None:
+    """RSA, EC on every curve (SHA-256 always) and ML-DSA requests verify at the server."""
+    from elsewhere.pki import quick_chain
+    from tests.unit.client.conftest import write_files
+
+    if key_type == "ml-dsa-65":
+        files = _mldsa_files(tmp_path, now)
+    else:
+        files = write_files(tmp_path, quick_chain(now, key_type))
+    create_session(_source(files, intermediates=False), params)
+    (received,) = fake.requests
+    assert received.verified
+    expected = {"r": "AWS4-X509-RSA-SHA256", "p": "AWS4-X509-ECDSA-SHA256", "m": "AWS4-X509-MLDSA"}
+    assert received.headers["authorization"].startswith(expected[key_type[0]] + " ")
