@@ -2,14 +2,13 @@
 
 Key and certificate sources, the CreateSession call, ``serve`` (IMDSv2 and ECS endpoints),
 ``update`` (shared credentials file) and boto3 sessions whose credentials refresh themselves.
+
+The boto3 integration (``session``, ``RolesAnywhereCredentialProvider``, ...) is imported on first
+use: importing boto3 takes longer than a ``credential-process`` run should.
 """
 
-from elsewhere.client._boto import (
-    METHOD,
-    RolesAnywhereCredentialProvider,
-    refreshable_credentials,
-    session,
-)
+from typing import TYPE_CHECKING, Any
+
 from elsewhere.client._cache import CredentialCache, CredentialsUnavailableError
 from elsewhere.client._errors import (
     ClientConfigurationError,
@@ -57,6 +56,28 @@ from elsewhere.client._update import (
     update_credentials_text,
     write_credentials_profile,
 )
+
+if TYPE_CHECKING:
+    from elsewhere.client._boto import (
+        METHOD,
+        RolesAnywhereCredentialProvider,
+        refreshable_credentials,
+        session,
+    )
+
+_LAZY = frozenset(
+    {"METHOD", "RolesAnywhereCredentialProvider", "refreshable_credentials", "session"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    """Import the boto3 integration when one of its names is first used."""
+    if name in _LAZY:
+        from elsewhere.client import _boto
+
+        return getattr(_boto, name)
+    raise AttributeError(f"module 'elsewhere.client' has no attribute {name!r}")
+
 
 __all__ = [
     "CONTAINER_CREDENTIALS_PATH",
