@@ -169,8 +169,11 @@ class _Scan:
         for pol in policies:
             for st in pol.statements:
                 reason = st.check(req)
+                if reason is ACTION_MISMATCH:
+                    trace.append((kind, pol, st, reason))
+                    continue
                 refs = st.referenced_keys
-                if refs and reason is not ACTION_MISMATCH and not present >= refs:
+                if refs and not present >= refs:
                     self.missing.update(refs - present)
                 match: PrincipalMatch | None = None
                 if reason is None and st.principal is not None:
