@@ -1,0 +1,115 @@
+"""STS through boto3 against a real server: GetCallerIdentity and AssumeRole with the root key."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from tests.conftest import ServerProcess
+from tests.integration.test_createsession import _name, make_role
+
+pytestmark = pytest.mark.integration
+
+
+def _trusting_root(server: ServerProcess) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{server.account_id}:root"},
+                "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"],
+            }
+        ],
+    }
+
+
+def test_get_caller_identity_root(server: ServerProcess) -> None:
+    """The root key is arn:aws:iam::<account>:root with the account as UserId."""
+    out = server.client("sts").get_caller_identity()
+    assert out["Arn"] == f"arn:aws:iam::{server.account_id}:root"
+    assert out["Account"] == server.account_id
+    assert out["UserId"] == server.account_id
+
+
+def test_get_caller_identity_presigned_root(server: ServerProcess) -> None:
+    """A presigned GET URL made with the root key answers for root."""
+    url = server.client("sts").generate_presigned_url(
+        "get_caller_identity", ExpiresIn=60, HttpMethod="GET"
+    )
+    answer = httpx.get(url, timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert f"<Arn>arn:aws:iam::{server.account_id}:root</Arn>" in answer.text
+
+
+def test_assume_role_from_root_with_tags_and_source_identity(server: ServerProcess) -> None:
+    """AssumeRole returns the STS shape; the credentials identify the session."""
+    role = make_role(server, _trusting_root(server), max_session_duration=7200)
+    sts = server.client("sts")
+    out = sts.assume_role(
+        RoleArn=role,
+        RoleSessionName="ops",
+        DurationSeconds=7200,
+        Tags=[{"Key": "team", "Value": "blue"}],
+        SourceIdentity="alice",
+    )
+    assert out["AssumedRoleUser"]["Arn"] == (
+        f"arn:aws:sts::{server.account_id}:assumed-role/{role.rsplit('/', 1)[1]}/ops"
+    )
+    assert out["AssumedRoleUser"]["AssumedRoleId"].endswith(":ops")
+    assert out["SourceIdentity"] == "alice"
+    assert out["Credentials"]["AccessKeyId"].startswith("ASIA")
+    assert isinstance(out["PackedPolicySize"], int)
+    creds = out["Credentials"]
+    session = boto3.client(
+        "sts",
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=server.region,
+        endpoint_url=server.endpoint,
+        config=Config(retries={"max_attempts": 1}),
+    )
+    assert session.get_caller_identity()["Arn"] == out["AssumedRoleUser"]["Arn"]
+
+
+def test_assume_role_refused_by_trust_policy(server: ServerProcess) -> None:
+    """A role that trusts only rolesanywhere refuses root: 403 AccessDenied with AWS's text."""
+    role = make_role(server)
+    with pytest.raises(ClientError) as err:
+        server.client("sts").assume_role(RoleArn=role, RoleSessionName="nope")
+    error = err.value.response["Error"]
+    assert error["Code"] == "AccessDenied"
+    assert error["Message"] == (
+        f"User: arn:aws:iam::{server.account_id}:root is not authorized to perform: "
+        f"sts:AssumeRole on resource: {role}"
+    )
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_assume_role_duration_above_maximum(server: ServerProcess) -> None:
+    """DurationSeconds above MaxSessionDuration: 400 ValidationError with AWS's text."""
+    role = make_role(server, _trusting_root(server))
+    with pytest.raises(ClientError) as err:
+        server.client("sts").assume_role(RoleArn=role, RoleSessionName="long", DurationSeconds=7200)
+    error = err.value.response["Error"]
+    assert error["Code"] == "ValidationError"
+    assert error["Message"] == (
+        "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+    )
+
+
+def test_assume_role_malformed_session_policy(server: ServerProcess) -> None:
+    """A session policy that does not parse: MalformedPolicyDocument."""
+    role = make_role(server, _trusting_root(server))
+    with pytest.raises(ClientError) as err:
+        server.client("sts").assume_role(
+            RoleArn=role, RoleSessionName=_name("s"), Policy=json.dumps({"Statement": "x"})
+        )
+    assert err.value.response["Error"]["Code"] == "MalformedPolicyDocument"
