@@ -17,10 +17,16 @@ DOC = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Reso
 ARN = "arn:aws:iam::123456789012:policy/p"
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """Each store implementation, empty."""
-    s: Any = MemoryStore() if request.param == "memory" else open_store("sqlite://")
+    """Each store implementation, empty (PostgreSQL is skipped without its binaries)."""
+    s: Any
+    if request.param == "memory":
+        s = MemoryStore()
+    elif request.param == "sqlite":
+        s = open_store("sqlite://")
+    else:
+        s = open_store(request.getfixturevalue("postgres_database"))
     yield s
     s.close()
 
