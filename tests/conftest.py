@@ -23,6 +23,8 @@ BIN = Path(sys.executable).parent
 ELSEWHERE = str(BIN / "elsewhere")
 AWS_CLI = shutil.which("aws", path=str(BIN)) or shutil.which("aws")
 
+pytest_plugins = ["tests.postgres"]
+
 
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
