@@ -46,6 +46,13 @@ _log = logging.getLogger("elsewhere.client")
 DEFAULT_SESSION_DURATION = 3600
 _SESSIONS_PATH = "/sessions"
 _ATTEMPTS = 3  # aws-sdk-go-v2's standard retryer, which the Go helper uses (reference §7.6)
+_RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
+_BACKOFF_SECONDS = 0.2
+
+
+def _backoff(attempt: int) -> None:
+    if attempt < _ATTEMPTS:
+        time.sleep(_BACKOFF_SECONDS * attempt)
 
 
 @dataclass(frozen=True)
@@ -339,11 +346,13 @@ def create_session(
             except httpx.HTTPError as exc:
                 last_error = exc
                 _log.debug("CreateSession attempt %d failed: %s", attempt, exc)
-                time.sleep(0.2 * attempt) if attempt < _ATTEMPTS else None
+                if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                    break  # a TLS verification failure does not go away on retry
+                _backoff(attempt)
                 continue
             _log.debug("CreateSession answered HTTP %d", response.status_code)
-            if response.status_code in (429, 500, 502, 503, 504) and attempt < _ATTEMPTS:
-                time.sleep(0.2 * attempt)
+            if response.status_code in _RETRIED_STATUSES and attempt < _ATTEMPTS:
+                _backoff(attempt)
                 continue
             return parse_create_session_response(
                 response.status_code, response.headers, response.content

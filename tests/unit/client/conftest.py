@@ -75,3 +75,9 @@ def params(server: FakeServer) -> SessionParameters:
     return SessionParameters(
         trust_anchor_arn=ANCHOR, profile_arn=PROFILE, role_arn=ROLE, endpoint=server.url
     )
+
+
+@pytest.fixture(autouse=True)
+def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries happen at once in tests (the count and re-signing are what is tested)."""
+    monkeypatch.setattr("elsewhere.client._session._BACKOFF_SECONDS", 0.0)
