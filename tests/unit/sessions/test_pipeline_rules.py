@@ -1,0 +1,303 @@
+"""Pipeline rules in isolation: input validation, tag mapping, refusal order, snapshot and cache."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import string
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from elsewhere.domain import AttributeMapping
+from elsewhere.errors import AccessDenied, SerializationError, ValidationError
+from elsewhere.pki import quick_chain
+from elsewhere.service._sessions import _legal_tag_text, map_principal_tags, subject_id_for
+from elsewhere.sigv4 import HttpRequest
+from elsewhere.x509 import UntrustedCertificate
+
+from .conftest import NOW, World, session_request, trust_with
+
+
+def _setup(world: World, **profile: Any) -> tuple[Any, str, str, str]:
+    chain = quick_chain(NOW, "p256")
+    role = world.add_role("r" + str(len(world.store.list_roles())))
+    anchor = world.add_anchor(chain)
+    return chain, anchor, role, world.add_profile([role], **profile)
+
+
+@pytest.mark.parametrize(
+    ("case", "body", "error", "text"),
+    [
+        (
+            "fail/duration-below-900",
+            {"durationSeconds": 899},
+            ValidationError,
+            "1 validation error detected: Value '899' at 'durationSeconds' failed to satisfy "
+            "constraint: Member must have value greater than or equal to 900",
+        ),
+        (
+            "fail/duration-above-43200",
+            {"durationSeconds": 43201},
+            ValidationError,
+            "Member must have value less than or equal to 43200",
+        ),
+        (
+            "fail/duration-not-integer",
+            {"durationSeconds": "3600"},
+            SerializationError,
+            "",
+        ),
+        (
+            "fail/session-name-short",
+            {"roleSessionName": "a"},
+            ValidationError,
+            "Member must have length greater than or equal to 2",
+        ),
+        (
+            "fail/session-name-space",
+            {"roleSessionName": "a b"},
+            ValidationError,
+            "Member must satisfy regular expression pattern",
+        ),
+        (
+            "fail/instance-properties-not-strings",
+            {"instanceProperties": {"a": 1}},
+            SerializationError,
+            "",
+        ),
+    ],
+)
+def test_input_validation(
+    world: World, case: str, body: dict[str, Any], error: type[Exception], text: str
+) -> None:
+    """Malformed input after a valid signature is a 400 with a Coral-style text."""
+    chain, anchor, role, profile = _setup(world)
+    request = session_request(chain, anchor=anchor, profile=profile, role=role, body=body)
+    with pytest.raises(error) as err:
+        world.call(request)
+    assert text in str(err.value), case
+
+
+def test_fail_missing_and_malformed_arns(world: World) -> None:
+    """A missing ARN is 'must not be null'; a malformed one names the model's pattern."""
+    chain, anchor, role, profile = _setup(world)
+    request = session_request(chain, anchor=anchor, profile=profile, role=role, form="body")
+    body = json.loads(request.body)
+    for member, value, text in (
+        ("roleArn", None, "Value null at 'roleArn' failed to satisfy constraint: "),
+        ("profileArn", "nope", "Value 'nope' at 'profileArn' failed to satisfy constraint"),
+    ):
+        changed = dict(body)
+        if value is None:
+            changed.pop(member)
+        else:
+            changed[member] = value
+        unsigned = HttpRequest(
+            "POST",
+            "/sessions",
+            "",
+            tuple((n, v) for n, v in request.headers if n.lower().startswith(("host", "content"))),
+            json.dumps(changed).encode(),
+        )
+        resigned = _resign(chain, unsigned)
+        with pytest.raises(ValidationError, match=text):
+            world.call(resigned)
+
+
+def _resign(chain: Any, unsigned: HttpRequest) -> HttpRequest:
+    from elsewhere.sigv4 import sign_x509_request
+
+    return sign_x509_request(
+        unsigned,
+        certificate=chain.leaf,
+        private_key=chain.leaf_key,
+        region="us-east-1",
+        now=NOW,
+        intermediates=chain.intermediates,
+    )
+
+
+def test_fail_conflicting_arns(world: World) -> None:
+    """The same ARN member in the query and the body with different values is refused."""
+    chain, anchor, role, profile = _setup(world)
+    request = session_request(
+        chain, anchor=anchor, profile=profile, role=role, body={"roleArn": role + "x"}
+    )
+    with pytest.raises(ValidationError, match="both the query string and the body"):
+        world.call(request)
+
+
+def test_order_signature_before_trust(world: World) -> None:
+    """A bad signature is reported as such even when the certificate is also untrusted."""
+    _, anchor, role, profile = _setup(world)
+    stranger = quick_chain(NOW, "p256")
+    request = session_request(stranger, anchor=anchor, profile=profile, role=role)
+    tampered = HttpRequest(
+        request.method, request.raw_path, request.raw_query, request.headers, b"{}"
+    )
+    with pytest.raises(AccessDenied) as err:
+        world.call(tampered)
+    assert err.value.message == "Invalid signature"
+    with pytest.raises(UntrustedCertificate):
+        world.call(request)
+
+
+def test_order_trust_before_profile(world: World) -> None:
+    """An untrusted certificate is refused before the profile is looked at."""
+    _, anchor, role, _ = _setup(world)
+    stranger = quick_chain(NOW, "p256")
+    request = session_request(
+        stranger,
+        anchor=anchor,
+        profile="arn:aws:rolesanywhere:us-east-1:123456789012:profile/none",
+        role=role,
+    )
+    with pytest.raises(UntrustedCertificate):
+        world.call(request)
+
+
+def test_fail_unknown_anchor_and_profile(world: World) -> None:
+    """Unknown anchors are untrusted; unknown profiles cannot assume the role."""
+    chain, anchor, role, profile = _setup(world)
+    missing_anchor = anchor.rsplit("/", 1)[0] + "/00000000-0000-0000-0000-000000000000"
+    with pytest.raises(UntrustedCertificate):
+        world.call(session_request(chain, anchor=missing_anchor, profile=profile, role=role))
+    missing_profile = profile.rsplit("/", 1)[0] + "/00000000-0000-0000-0000-000000000000"
+    with pytest.raises(AccessDenied, match=r"^Unable to assume role for "):
+        world.call(session_request(chain, anchor=anchor, profile=missing_profile, role=role))
+
+
+def test_trust_policy_source_arn_condition(world: World) -> None:
+    """aws:SourceArn is the trust anchor: a condition naming another anchor refuses."""
+    chain = quick_chain(NOW, "p256")
+    anchor = world.add_anchor(chain)
+    good = world.add_role("good", trust_with({"ArnEquals": {"aws:SourceArn": anchor}}))
+    bad = world.add_role("bad", trust_with({"ArnEquals": {"aws:SourceArn": anchor + "x"}}))
+    profile = world.add_profile([good, bad])
+    assert (
+        world.call(session_request(chain, anchor=anchor, profile=profile, role=good)).status == 201
+    )
+    with pytest.raises(AccessDenied, match=r"^Unable to assume role for .*bad\.$"):
+        world.call(session_request(chain, anchor=anchor, profile=profile, role=bad))
+
+
+def test_ok_attribute_mappings_select_tags(world: World) -> None:
+    """Only the profile's mapping rules become tags; 'Name/*' selects directory-name RDNs."""
+    chain = quick_chain(
+        NOW,
+        "p256",
+        subject="CN=web,OU=a,OU=b,O=elsewhere",
+        sans=("DNS:web.example.com", "URI:spiffe://example.com/web"),
+    )
+    _, _, _, profile_arn = _setup(world)
+    profile = world.snapshots.current().profile(profile_arn)
+    assert profile is not None
+    tags, failed = map_principal_tags(chain.leaf, profile)
+    # RFC 4514 text lists the last RDN first, so certificate order is OU=b then OU=a.
+    assert ("x509Subject/OU", "b/a") in tags
+    assert ("x509SAN/DNS", "web.example.com") in tags
+    assert ("x509SAN/URI", "spiffe://example.com/web") in tags
+    assert not any(failed.values())
+    narrow = type(profile)(
+        **{
+            **{f: getattr(profile, f) for f in profile.__dataclass_fields__},
+            "attribute_mappings": (AttributeMapping("x509Subject", ("CN",)),),
+        }
+    )
+    assert map_principal_tags(chain.leaf, narrow)[0] == (("x509Subject/CN", "web"),)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=string.ascii_letters + string.digits + "_.:/=+-@ ", max_size=40))
+def test_legal_tag_text_accepts_the_sts_class(text: str) -> None:
+    """Letters, digits, spaces and _ . : / = + - @ are legal tag text."""
+    assert _legal_tag_text(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=10), st.sampled_from("()*,;!?#$%&[]{}<>\"'\\|~^`"), st.text(max_size=10))
+def test_legal_tag_text_refuses_other_punctuation(left: str, bad: str, right: str) -> None:
+    """Any character outside the STS class makes the text illegal."""
+    assert not _legal_tag_text(left + bad + right)
+
+
+def test_subject_id_is_stable_per_subject() -> None:
+    """Every node derives the same Subject id for the same account, region and DN."""
+    a = subject_id_for("123456789012", "us-east-1", "CN=a")
+    assert a == subject_id_for("123456789012", "us-east-1", "CN=a")
+    assert a != subject_id_for("123456789012", "us-east-1", "CN=b")
+    assert a != subject_id_for("123456789012", "eu-west-1", "CN=a")
+
+
+def test_chain_cache_never_past_not_after(world: World) -> None:
+    """A cached path is not reused once its earliest notAfter has passed."""
+    chain = quick_chain(NOW, "p256", leaf_days=1)
+    role = world.add_role("cache")
+    anchor = world.add_anchor(chain)
+    profile = world.add_profile([role])
+    assert (
+        world.call(session_request(chain, anchor=anchor, profile=profile, role=role)).status == 201
+    )
+    later = NOW + dt.timedelta(days=2)
+    world.clock.set(later)
+    with pytest.raises(UntrustedCertificate):
+        world.call(session_request(chain, anchor=anchor, profile=profile, role=role, now=later))
+
+
+def test_snapshot_follows_crl_import(world: World) -> None:
+    """Importing a CRL changes the anchor's version, so a cached path is validated again."""
+    chain = quick_chain(NOW, "p256", True)
+    role = world.add_role("crl")
+    anchor = world.add_anchor(chain)
+    profile = world.add_profile([role])
+    request = session_request(chain, anchor=anchor, profile=profile, role=role)
+    assert world.call(request).status == 201
+    crl = chain.crl([chain.leaf.serial_number], now=NOW)
+    from cryptography.hazmat.primitives import serialization
+
+    world.cp.handle(
+        "ImportCrl",
+        {
+            "name": "c",
+            "crlData": crl.public_bytes(serialization.Encoding.DER),
+            "trustAnchorArn": anchor,
+            "enabled": True,
+        },
+        "root",
+    )
+    with pytest.raises(UntrustedCertificate):
+        world.call(request)
+
+
+def test_snapshot_refresh_interval_bounds_reads(world: World) -> None:
+    """Without a background thread the store version is read at most once per interval."""
+    from elsewhere.service._snapshot import SnapshotProvider, StoreRoleSource
+
+    ticks = [0.0]
+    calls = [0]
+    store = world.store
+    original = store.config_version
+
+    def counting() -> int:
+        calls[0] += 1
+        return original()
+
+    store.config_version = counting  # type: ignore[method-assign]
+    provider = SnapshotProvider(
+        store,
+        StoreRoleSource(store),
+        refresh_interval=0.2,
+        background=False,
+        monotonic=lambda: ticks[0],
+    )
+    start = calls[0]
+    for _ in range(100):
+        provider.current()
+    assert calls[0] == start
+    ticks[0] = 0.25
+    provider.current()
+    provider.current()
+    assert calls[0] == start + 1
