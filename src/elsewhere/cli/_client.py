@@ -156,6 +156,26 @@ def _check_exclusive(kwargs: dict[str, Any]) -> None:
             )
 
 
+def _prompt_password(private_key: str | None) -> str | None:
+    """Ask on the terminal for an encrypted key's password, as AWS's helper does (never piped)."""
+    if not private_key or private_key.startswith("pkcs11:") or not sys.stdin.isatty():
+        return None
+    try:
+        head = Path(private_key).read_bytes()[:100]
+    except OSError:
+        return None  # the source reports the missing file with its own message
+    if b"ENCRYPTED PRIVATE KEY" not in head:
+        return None
+    password: str = click.prompt(
+        "Please enter your PKCS#8 password",
+        hide_input=True,
+        err=True,
+        default="",
+        show_default=False,
+    )
+    return password or None
+
+
 def _build(kwargs: dict[str, Any]) -> tuple[CredentialSource, SessionParameters]:
     _check_exclusive(kwargs)
     if kwargs.get("cert_selector"):
@@ -172,7 +192,7 @@ def _build(kwargs: dict[str, Any]) -> tuple[CredentialSource, SessionParameters]
         certificate=kwargs["certificate"],
         private_key=kwargs.get("private_key"),
         intermediates=kwargs.get("intermediates"),
-        pkcs8_password=kwargs.get("pkcs8_password"),
+        pkcs8_password=kwargs.get("pkcs8_password") or _prompt_password(kwargs.get("private_key")),
         pkcs11_lib=kwargs.get("pkcs11_lib"),
         reuse_pin=bool(kwargs.get("reuse_pin")),
     )

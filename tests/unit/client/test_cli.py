@@ -197,3 +197,35 @@ def test_serve_fails_fast_when_the_first_call_fails(
     code, _, err = _run("serve", *_args(files, server, "--port", "0"))
     assert code == 1
     assert "Untrusted signing certificate" in err
+
+
+def test_password_prompt_only_for_encrypted_keys_on_a_terminal(
+    tmp_path: Path, files: Files, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An encrypted key without --pkcs8-password prompts on a terminal, and only there."""
+    from elsewhere.cli import _client
+
+    encrypted = tmp_path / "enc.key"
+    encrypted.write_bytes(
+        files.chain.leaf_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"right"),
+        )
+    )
+    asked: list[str] = []
+
+    def prompt(text: str, **kwargs: object) -> str:
+        asked.append(text)
+        return "right"
+
+    class Terminal:
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(_client.click, "prompt", prompt)
+    assert _client._prompt_password(str(encrypted)) is None  # pytest's stdin is no terminal
+    monkeypatch.setattr(_client.sys, "stdin", Terminal())
+    assert _client._prompt_password(str(files.private_key)) is None
+    assert _client._prompt_password(str(encrypted)) == "right"
+    assert asked == ["Please enter your PKCS#8 password"]
