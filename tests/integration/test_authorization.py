@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from elsewhere.pki import quick_chain
 from tests.conftest import ServerProcess
+from tests.integration.test_createsession import (
+    make_anchor,
+    make_profile,
+    make_role,
+    put_role_policy,
+    send,
+    signed_request,
+    wait_for_snapshot,
+)
 from tests.unit.iam._table import SIMULATABLE, simulate_params
 
 pytestmark = pytest.mark.integration
@@ -222,3 +234,52 @@ def test_table_through_http_simulation(iam_root: Any, case: dict[str, Any]) -> N
     out = iam_root.simulate_custom_policy(**simulate_params(case))
     (result,) = out["EvaluationResults"]
     assert result["EvalDecision"] == case["expected"]
+
+
+def test_role_session_gets_role_and_session_policy(server: ServerProcess) -> None:
+    """A CreateSession session may do what its role allows, narrowed by the profile's policy."""
+    chain = quick_chain(dt.datetime.now(dt.UTC) - dt.timedelta(hours=1), "p256")
+    anchor = make_anchor(server, chain.anchor_pem)
+    role = make_role(server)
+    allow_list = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "rolesanywhere:List*", "Resource": "*"}],
+    }
+    put_role_policy(server, role.rsplit("/", 1)[1], "list", json.dumps(allow_list))
+    session_policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["rolesanywhere:ListTrustAnchors", "iam:ListRoles"],
+                "Resource": "*",
+            }
+        ],
+    }
+    profile = make_profile(server, [role], sessionPolicy=json.dumps(session_policy))
+    wait_for_snapshot()
+    answer = send(server, signed_request(server, chain, anchor=anchor, profile=profile, role=role))
+    assert answer.status_code == 201, answer.text
+    creds = answer.json()["credentialSet"][0]["credentials"]
+    session = boto3.Session(
+        aws_access_key_id=creds["accessKeyId"],
+        aws_secret_access_key=creds["secretAccessKey"],
+        aws_session_token=creds["sessionToken"],
+        region_name=server.region,
+    )
+    ra = session.client("rolesanywhere", endpoint_url=server.endpoint)
+    iam = session.client("iam", endpoint_url=server.endpoint)
+    assert "trustAnchors" in ra.list_trust_anchors()
+    with pytest.raises(ClientError) as exc:
+        ra.list_profiles()
+    code, message, status = _error(exc)
+    assert (code, status) == ("AccessDeniedException", 403)
+    assert message.endswith(
+        "because no session policy allows the rolesanywhere:ListProfiles action"
+    )
+    assert ":assumed-role/" in message
+    with pytest.raises(ClientError) as exc:
+        iam.list_roles()
+    assert _error(exc)[1].endswith(
+        "because no identity-based policy allows the iam:ListRoles action"
+    )
