@@ -237,7 +237,8 @@ def _container_token(path: Path) -> str:
         return token
     token = secrets.token_urlsafe(32)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # an existing empty file may have been more open
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(token)
     except OSError as exc:

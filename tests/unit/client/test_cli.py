@@ -229,3 +229,16 @@ def test_password_prompt_only_for_encrypted_keys_on_a_terminal(
     assert _client._prompt_password(str(files.private_key)) is None
     assert _client._prompt_password(str(encrypted)) == "right"
     assert asked == ["Please enter your PKCS#8 password"]
+
+
+def test_container_token_file_is_made_private_and_reused(tmp_path: Path) -> None:
+    """The ECS token is generated into a 0600 file once, then read back unchanged."""
+    from elsewhere.cli import _client
+
+    path = tmp_path / "token"
+    first = _client._container_token(path)
+    assert len(first) >= 32
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert _client._container_token(path) == first
+    path.write_text("chosen-by-admin\n")
+    assert _client._container_token(path) == "chosen-by-admin"
