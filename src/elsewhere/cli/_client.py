@@ -248,7 +248,13 @@ def _container_token(path: Path) -> str:
 
 @click.command("serve")
 @_session_options
-@click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=DEFAULT_PORT,
+    show_default=True,
+    help="Port to listen on.",
+)
 @click.option(
     "--hop-limit",
     type=click.IntRange(1, 255),
