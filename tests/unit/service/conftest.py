@@ -115,7 +115,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path)
     if request.param == "memory":
         made = MemoryStore()
     elif request.param == "postgres":
-        made = empty_postgres_store()
+        made = empty_postgres_store(request)
     else:
         path = tmp_path / "elsewhere.db"
         shutil.copyfile(sqlite_template, path)

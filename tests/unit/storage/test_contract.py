@@ -1,7 +1,7 @@
 """One contract for every store: MemoryStore, SQLite (a real file), PostgreSQL (when configured).
 
-PostgreSQL runs when ``ELSEWHERE_TEST_POSTGRES_URL`` names a database that may be emptied, e.g.
-``postgresql+psycopg://elsewhere:pw@localhost/elsewhere_test``.
+PostgreSQL runs on the suite's throwaway server (``tests/postgres.py``), or on the server named
+by ``ELSEWHERE_TEST_POSTGRES_URL``; without one these cases skip with the reason.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     elif request.param == "sqlite":
         made = open_store(f"sqlite:///{tmp_path / 'contract.db'}")
     else:
-        made = empty_postgres_store()
+        made = empty_postgres_store(request)
     yield made
     made.close()
 
