@@ -41,7 +41,6 @@ from elsewhere.errors import (
 )
 from elsewhere.policy import ALLOWED, PolicySet, RequestContext, evaluate
 from elsewhere.policy import Principal as PolicyPrincipal
-from elsewhere.protocol import Response
 from elsewhere.service._snapshot import (
     AnchorEntry,
     ConfigSnapshot,
@@ -73,6 +72,7 @@ from elsewhere.x509 import (
 
 __all__ = [
     "CreateSessionHandler",
+    "SessionAnswer",
     "SessionSettings",
     "SubjectIdFeed",
     "map_principal_tags",
@@ -116,6 +116,15 @@ class SessionSettings:
     partition: str = "aws"
     skew: dt.timedelta = dt.timedelta(minutes=5)
     max_chain_certificates: int = 5
+
+
+@dataclass(frozen=True)
+class SessionAnswer:
+    """The 201 answer of CreateSession; the api layer sends it as is (status, headers, body)."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
 
 
 @dataclass(frozen=True)
@@ -374,7 +383,7 @@ class CreateSessionHandler:
 
     def __call__(
         self, request: HttpRequest, signed: SignedRequest, source_ip: str, secure: bool
-    ) -> Response:
+    ) -> SessionAnswer:
         """Verify the request, issue credentials and answer 201; raises AWS's errors."""
         now = self._clock.now()
         snapshot = self._snapshots.current()
@@ -406,7 +415,7 @@ class CreateSessionHandler:
             subject_id,
         )
         payload = json.dumps(body, separators=(",", ":")).encode("utf-8")
-        return Response(201, (("Content-Type", "application/json"),), payload)
+        return SessionAnswer(201, (("Content-Type", "application/json"),), payload)
 
     # -- steps -------------------------------------------------------------------------------------
 
