@@ -97,6 +97,9 @@ class IamStore(Protocol):
     def remove_managed_policy(self, arn: str) -> bool: ...
     def replace_managed_policy(self, policy: ManagedPolicy) -> bool: ...
     def add_policy_version(self, arn: str, version: PolicyVersion) -> None: ...
+    def add_next_policy_version(
+        self, arn: str, document: str, *, is_default: bool, when: Any
+    ) -> PolicyVersion: ...
     def get_policy_version(self, arn: str, version_id: str) -> PolicyVersion | None: ...
     def list_policy_versions(self, arn: str) -> list[PolicyVersion]: ...
     def remove_policy_version(self, arn: str, version_id: str) -> bool: ...
@@ -702,11 +705,9 @@ class IamService:
                 f"A managed policy can have up to {MAX_POLICY_VERSIONS} versions. Before you "
                 "create a new version, you must delete an existing version."
             )
-        number = max(int(v.version_id[1:]) for v in versions) + 1
-        version = PolicyVersion(
-            f"v{number}", document, bool(params.get("SetAsDefault")), self._now()
+        version = self._store.add_next_policy_version(
+            policy.arn, document, is_default=bool(params.get("SetAsDefault")), when=self._now()
         )
-        self._store.add_policy_version(policy.arn, version)
         return {"PolicyVersion": self._version_out(version, document=False)}
 
     def _op_get_policy_version(

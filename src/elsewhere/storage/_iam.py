@@ -37,7 +37,7 @@ __all__ = [
 ROLE = "role"
 USER = "user"
 
-# --- schema (created by migration 0002) -----------------------------------------------------
+# --- schema (migrations 0002 and 0003) -----------------------------------------------------
 
 iam_roles = Table(
     "iam_roles",
@@ -80,6 +80,8 @@ iam_policies = Table(
     Column("tags", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # The highest version number ever given (migration 0003): IAM never reuses a version id.
+    Column("version_counter", Integer, nullable=False, server_default="1"),
 )
 
 iam_policy_versions = Table(
@@ -137,6 +139,7 @@ class _MemoryIam:
     versions: dict[str, dict[str, PolicyVersion]] = field(default_factory=dict)
     inline: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     attached: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
 
 
 _init_lock = threading.Lock()
@@ -337,6 +340,7 @@ class MemoryIamStore:
                 raise KeyError(policy.arn)
             s.policies[policy.arn] = replace(policy, document="", attachment_count=0)
             s.versions[policy.arn] = {version.version_id: version}
+            s.counters[policy.arn] = _version_number(version.version_id)
             self._bump()
 
     def get_managed_policy(self, arn: str) -> ManagedPolicy | None:
@@ -362,6 +366,7 @@ class MemoryIamStore:
             if s.policies.pop(arn, None) is None:
                 return False
             s.versions.pop(arn, None)
+            s.counters.pop(arn, None)
             self._bump()
             return True
 
@@ -373,6 +378,18 @@ class MemoryIamStore:
             if version.is_default:
                 self._set_default(arn, version.version_id, version.created_at)
             self._bump()
+
+    def add_next_policy_version(
+        self, arn: str, document: str, *, is_default: bool, when: Any
+    ) -> PolicyVersion:
+        """Add a version numbered after every version the policy ever had; return it."""
+        s = self._iam
+        with s.lock:
+            number = max([s.counters.get(arn, 0), *map(_version_number, s.versions[arn])]) + 1
+            s.counters[arn] = number
+            version = PolicyVersion(f"v{number}", document, is_default, when)
+            self.add_policy_version(arn, version)
+            return version
 
     def _set_default(self, arn: str, version_id: str, when: Any) -> None:
         s = self._iam
@@ -796,6 +813,40 @@ class SqlIamStore:
                     .where(iam_policies.c.arn == arn)
                     .values(default_version_id=version.version_id, updated_at=version.created_at)
                 )
+
+    def add_next_policy_version(
+        self, arn: str, document: str, *, is_default: bool, when: Any
+    ) -> PolicyVersion:
+        """Add a version numbered after every version the policy ever had; return it."""
+        p, v = iam_policies, iam_policy_versions
+        with self._db.write() as conn:
+            # Bump first: the row lock serializes concurrent CreatePolicyVersion calls.
+            conn.execute(
+                sa.update(p).where(p.c.arn == arn).values(version_counter=p.c.version_counter + 1)
+            )
+            counter = conn.execute(
+                sa.select(p.c.version_counter).where(p.c.arn == arn)
+            ).scalar_one()
+            existing = conn.execute(sa.select(v.c.version_id).where(v.c.policy_arn == arn))
+            number = max([int(counter), *(_version_number(r[0]) + 1 for r in existing)])
+            if number != counter:
+                conn.execute(sa.update(p).where(p.c.arn == arn).values(version_counter=number))
+            version = PolicyVersion(f"v{number}", document, is_default, when)
+            conn.execute(
+                sa.insert(v).values(
+                    policy_arn=arn,
+                    version_id=version.version_id,
+                    document=document,
+                    created_at=when,
+                )
+            )
+            if is_default:
+                conn.execute(
+                    sa.update(p)
+                    .where(p.c.arn == arn)
+                    .values(default_version_id=version.version_id, updated_at=when)
+                )
+            return version
 
     def _default_id(self, conn: Connection, arn: str) -> str | None:
         return conn.execute(

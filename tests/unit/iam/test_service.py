@@ -108,7 +108,7 @@ def test_pagination(iam: IamService) -> None:
 
 
 def test_policy_versions(iam: IamService) -> None:
-    """Versions count v1..v5, the sixth is refused, and the default cannot be deleted."""
+    """Versions count up and are never reused; a sixth is refused; the default stays."""
     arn = _call(iam, "CreatePolicy", PolicyName="mp", Path="/x/", PolicyDocument=ALLOW_ALL)[
         "Policy"
     ]["Arn"]
@@ -127,6 +127,8 @@ def test_policy_versions(iam: IamService) -> None:
     _call(iam, "SetDefaultPolicyVersion", PolicyArn=arn, VersionId="v4")
     ids = [v["VersionId"] for v in _call(iam, "ListPolicyVersions", PolicyArn=arn)["Versions"]]
     assert ids == ["v4", "v3", "v2", "v1"]
+    again = _call(iam, "CreatePolicyVersion", PolicyArn=arn, PolicyDocument=ALLOW_ALL)
+    assert again["PolicyVersion"]["VersionId"] == "v6"
     with pytest.raises(DeleteConflict, match="more than one version"):
         _call(iam, "DeletePolicy", PolicyArn=arn)
     with pytest.raises(NoSuchEntity):

@@ -108,3 +108,15 @@ def test_users(store: Any) -> None:
     assert store.replace_user(user)
     assert store.remove_user("alice")
     assert store.list_users() == []
+
+
+def test_version_ids_are_never_reused(store: Any) -> None:
+    """After the newest version is deleted, the next one still gets a new number."""
+    store.add_managed_policy(_policy(), PolicyVersion("v1", DOC, True, T0))
+    assert store.add_next_policy_version(ARN, DOC, is_default=False, when=T0).version_id == "v2"
+    v3 = store.add_next_policy_version(ARN, DOC + " ", is_default=True, when=T0)
+    assert v3.version_id == "v3"
+    assert store.get_managed_policy(ARN).default_version_id == "v3"
+    assert store.set_default_policy_version(ARN, "v1", T0)
+    assert store.remove_policy_version(ARN, "v3")
+    assert store.add_next_policy_version(ARN, DOC, is_default=False, when=T0).version_id == "v4"
