@@ -226,7 +226,12 @@ class Gateway:
             headers=tuple((n.decode("latin-1"), v.decode("latin-1")) for n, v in scope["headers"]),
             body=body,
         )
-        form = self._query_params(request, headers)
+        form_error: ElsewhereError | None = None
+        try:
+            form = self._query_params(request, headers)
+        except ElsewhereError as exc:
+            # Raised once the signing scope says which protocol to answer in (XML for iam/sts).
+            form, form_error = [], exc
         self._guess_protocol(form, ctx)
 
         signed = parse_signed_request(request)  # MissingAuthenticationToken / IncompleteSignature
@@ -269,6 +274,8 @@ class Gateway:
             output = await self._run(service, operation.name, params, principal, call)
             return ctx.rest.serialize(operation, output, ctx.request_id)
         assert ctx.query is not None
+        if form_error is not None:
+            raise form_error
         operation, params = ctx.query.parse(form)
         ctx.operation = operation.name
         output = await self._run(service, operation.name, params, principal, call)
