@@ -39,7 +39,7 @@ from elsewhere.errors import (
     SignatureExpired,
     ValidationError,
 )
-from elsewhere.policy import ALLOWED, PolicySet, RequestContext, evaluate
+from elsewhere.policy import ALLOWED, ContextValue, PolicySet, RequestContext, evaluate
 from elsewhere.policy import Principal as PolicyPrincipal
 from elsewhere.service._snapshot import (
     AnchorEntry,
@@ -380,6 +380,7 @@ class CreateSessionHandler:
         # Parsed leaves and their mapped tags, so a repeat caller costs only its signature check.
         self._leaves: dict[str, _LeafFacts] = {}
         self._tags: dict[tuple[str, str, str], tuple[Any, ...]] = {}
+        self._chains: dict[str, tuple[x509.Certificate, ...]] = {}
 
     def __call__(
         self, request: HttpRequest, signed: SignedRequest, source_ip: str, secure: bool
@@ -393,9 +394,15 @@ class CreateSessionHandler:
         chain_header = request.header("x-amz-x509-chain") or ""
         intermediates: tuple[x509.Certificate, ...] = ()
         if chain_header.strip():
-            intermediates = parse_chain_header(
-                chain_header, max_certificates=self._settings.max_chain_certificates
-            )
+            cached = self._chains.get(chain_header)
+            if cached is None:
+                cached = parse_chain_header(
+                    chain_header, max_certificates=self._settings.max_chain_certificates
+                )
+                if len(self._chains) >= _MAX_LEAF_CACHE:
+                    self._chains.clear()
+                self._chains[chain_header] = cached
+            intermediates = cached
         anchor = self._anchor(snapshot, params.trust_anchor_arn)
         self._snapshots.validate(anchor, leaf, facts.der, intermediates, chain_header, now=now)
         # From here the certificate is authenticated: every outcome is recorded for the subject.
@@ -602,6 +609,8 @@ class CreateSessionHandler:
             keys[f"aws:RequestTag/{key}"] = value
         if tags:
             keys["aws:TagKeys"] = [k for k, _ in tags]
+        # Wrap each value once; the three evaluations below share them.
+        values = {key: ContextValue.of(value) for key, value in keys.items()}
         principal = PolicyPrincipal(
             arn=SERVICE_PRINCIPAL,
             account="",
@@ -615,7 +624,7 @@ class CreateSessionHandler:
         for action in actions:
             decision = evaluate(
                 RequestContext(
-                    action=action, resource=role.view.arn, principal=principal, keys=keys
+                    action=action, resource=role.view.arn, principal=principal, keys=values
                 ),
                 policies,
             )
