@@ -265,3 +265,23 @@ def test_aws_cli(server: ServerProcess) -> None:
     missing = server.aws("iam", "get-role", "--role-name", name)
     assert missing.returncode != 0
     assert "NoSuchEntity" in missing.stderr
+
+
+def test_aws_cli_simulation(server: ServerProcess) -> None:
+    """aws iam simulate-custom-policy answers with EvalDecision per action."""
+    out = server.aws(
+        "iam",
+        "simulate-custom-policy",
+        "--policy-input-list",
+        json.dumps(ALLOW_S3),
+        "--action-names",
+        "s3:GetObject",
+        "s3:PutObject",
+    )
+    assert out.returncode == 0, out.stderr
+    results = json.loads(out.stdout)["EvaluationResults"]
+    assert [(r["EvalActionName"], r["EvalDecision"]) for r in results] == [
+        ("s3:GetObject", "allowed"),
+        ("s3:PutObject", "implicitDeny"),
+    ]
+    assert results[0]["MatchedStatements"][0]["SourcePolicyId"] == "PolicyInputList.1"
