@@ -33,7 +33,14 @@ from elsewhere.policy import Principal as PolicyPrincipal
 from elsewhere.service._authn import Principal
 from elsewhere.service._iam import IamStore
 from elsewhere.service._ports import Repository, TagRepository
+from elsewhere.service._session_auth import (
+    SessionPrincipal,
+    policy_principal,
+    session_context_keys,
+    session_policies,
+)
 from elsewhere.service._simulate import load_entity_policies
+from elsewhere.service._snapshot import SnapshotProvider
 
 __all__ = ["SERVICE_AUTHORIZATION", "Authorizer", "AuthzStore", "CallInfo", "Check"]
 
@@ -103,9 +110,16 @@ class Authorizer:
     """Decides whether a principal may make a call, with the same engine as the simulator."""
 
     def __init__(
-        self, store: AuthzStore, *, account_id: str, region: str, partition: str = "aws"
+        self,
+        store: AuthzStore,
+        *,
+        account_id: str,
+        region: str,
+        partition: str = "aws",
+        snapshots: SnapshotProvider | None = None,
     ) -> None:
         self._store = store
+        self._snapshots = snapshots
         self._account = account_id
         self._region = region
         self._partition = partition
@@ -167,8 +181,17 @@ class Authorizer:
                 subject,
                 keys,
             )
-        # An assumed-role session: the role's policies and boundary. Session policies travel in
-        # the session token; they are not visible on ``Principal`` (see the module report).
+        if (
+            isinstance(principal, SessionPrincipal)
+            and principal.claims is not None
+            and self._snapshots is not None
+        ):
+            # A session issued here: role ∩ boundary ∩ the session policies sealed in its token.
+            claims = principal.claims
+            snapshot = self._snapshots.current()
+            keys = dict(session_context_keys(claims))
+            return session_policies(claims, snapshot), policy_principal(claims), keys
+        # Any other assumed-role principal: the role's policies and boundary from the store.
         role_name = principal.arn.split("/")[1] if principal.arn.count("/") >= 2 else ""
         role = self._store.get_role(role_name) if role_name else None
         keys.update({"aws:PrincipalType": "AssumedRole", "aws:userid": principal.user_id})
