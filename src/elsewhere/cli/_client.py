@@ -142,6 +142,12 @@ def _session_options(func: F) -> F:
         click.option("--no-verify-ssl", is_flag=True, help="Do not verify the TLS certificate."),
         click.option("--with-proxy", is_flag=True, help="Use HTTP(S)_PROXY from the environment."),
         click.option("--role-session-name", help="Role session name (the profile must accept it)."),
+        click.option(
+            "--use-fips-endpoint",
+            is_flag=True,
+            envvar="AWS_USE_FIPS_ENDPOINT",
+            help="Use the FIPS endpoint rolesanywhere-fips.<region> (env AWS_USE_FIPS_ENDPOINT).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -206,6 +212,7 @@ def _build(kwargs: dict[str, Any]) -> tuple[CredentialSource, SessionParameters]
         verify_ssl=not kwargs.get("no_verify_ssl"),
         with_proxy=bool(kwargs.get("with_proxy")),
         role_session_name=kwargs.get("role_session_name"),
+        use_fips_endpoint=bool(kwargs.get("use_fips_endpoint")),
     )
     resolve_region(params)
     return source, params

@@ -68,6 +68,7 @@ class SessionParameters:
     verify_ssl: bool = True
     with_proxy: bool = False
     role_session_name: str | None = None
+    use_fips_endpoint: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,19 +124,34 @@ def resolve_region(params: SessionParameters) -> str:
             f"the trust anchor ARN is in region {anchor_region!r} but the profile ARN is in "
             f"{profile_region!r}: they must be in the same region"
         )
-    region = params.region or anchor_region
+    region = _plain_region(params.region or anchor_region)
     if not region:
         raise ClientConfigurationError("the trust anchor ARN has no region; give --region")
     return region
 
 
-def default_endpoint(trust_anchor_arn: str, region: str) -> str:
-    """``https://rolesanywhere.<region>.amazonaws.com`` (``.com.cn`` in the China partition)."""
+def _is_fips_region(region: str) -> bool:
+    return region.startswith("fips-") or region.endswith("-fips")
+
+
+def _plain_region(region: str) -> str:
+    # A FIPS "microformat" region (us-gov-west-1-fips, fips-us-east-1) names an endpoint, not a
+    # signing region: AWS's helper put it in the scope verbatim and the service then refused the
+    # signature (helper PR #196). The scope gets the plain region.
+    return region.removeprefix("fips-").removesuffix("-fips")
+
+
+def default_endpoint(trust_anchor_arn: str, region: str, *, fips: bool = False) -> str:
+    """``https://rolesanywhere[-fips].<region>.amazonaws.com`` (``.com.cn`` in China).
+
+    Host names as in the helper's endpoint table (reference §1).
+    """
     partition, _ = _parse_arn(
         trust_anchor_arn, "rolesanywhere", "trust-anchor/", "--trust-anchor-arn"
     )
     suffix = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
-    return f"https://rolesanywhere.{region}.{suffix}"
+    service = "rolesanywhere-fips" if fips else "rolesanywhere"
+    return f"https://{service}.{_plain_region(region)}.{suffix}"
 
 
 def _canonical_query(params: dict[str, str]) -> str:
@@ -305,7 +321,8 @@ def create_session(
     if not 900 <= params.session_duration <= 43200:
         # The service's bounds (reference §2.1); a clear message before any network call.
         raise ClientConfigurationError("--session-duration must be between 900 and 43200")
-    base = params.endpoint or default_endpoint(params.trust_anchor_arn, region)
+    fips = params.use_fips_endpoint or _is_fips_region(params.region or "")
+    base = params.endpoint or default_endpoint(params.trust_anchor_arn, region, fips=fips)
     try:
         url = httpx.URL(base)
     except httpx.InvalidURL as exc:

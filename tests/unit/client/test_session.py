@@ -438,3 +438,54 @@ def test_every_key_type_signs_a_verifying_request(
     assert received.verified
     expected = {"r": "AWS4-X509-RSA-SHA256", "p": "AWS4-X509-ECDSA-SHA256", "m": "AWS4-X509-MLDSA"}
     assert received.headers["authorization"].startswith(expected[key_type[0]] + " ")
+
+
+@pytest.mark.parametrize(
+    ("region", "use_fips", "host", "scope_region"),
+    [
+        pytest.param(
+            None, False, "rolesanywhere.us-east-1.amazonaws.com", "us-east-1", id="ok/plain"
+        ),
+        pytest.param(
+            None, True, "rolesanywhere-fips.us-east-1.amazonaws.com", "us-east-1", id="ok/flag"
+        ),
+        pytest.param(
+            "us-east-1-fips",
+            False,
+            "rolesanywhere-fips.us-east-1.amazonaws.com",
+            "us-east-1",
+            id="ok/suffix-microformat",
+        ),
+        pytest.param(
+            "fips-us-east-1",
+            False,
+            "rolesanywhere-fips.us-east-1.amazonaws.com",
+            "us-east-1",
+            id="ok/prefix-microformat",
+        ),
+    ],
+)
+def test_default_and_fips_endpoints(
+    files: Files, region: str | None, use_fips: bool, host: str, scope_region: str
+) -> None:
+    """The regional (or FIPS) host is used; a FIPS region never reaches the signing scope."""
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(403, json={"message": "stop here"})
+
+    params = SessionParameters(
+        trust_anchor_arn=ANCHOR,
+        profile_arn=PROFILE,
+        role_arn=ROLE,
+        region=region,
+        use_fips_endpoint=use_fips,
+    )
+    with pytest.raises(CreateSessionRefusedError, match="stop here"):
+        create_session(_source(files), params, transport=httpx.MockTransport(answer))
+    (request,) = seen
+    assert request.url.scheme == "https"
+    assert request.url.host == host
+    assert request.headers["host"] == host
+    assert f"/{scope_region}/rolesanywhere/aws4_request" in request.headers["authorization"]
