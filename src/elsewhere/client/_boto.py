@@ -80,6 +80,7 @@ def _settings(
     pkcs8_password: str | None,
     pkcs11_lib: str | None,
     reuse_pin: bool,
+    use_fips_endpoint: bool,
 ) -> _Settings:
     source = build_credential_source(
         certificate=certificate,
@@ -99,6 +100,7 @@ def _settings(
         verify_ssl=not no_verify_ssl,
         with_proxy=with_proxy,
         role_session_name=role_session_name,
+        use_fips_endpoint=use_fips_endpoint,
     )
     resolve_region(params)  # fail early on bad ARNs or a region mismatch
     return _Settings(source=source, params=params)
@@ -131,6 +133,7 @@ class RolesAnywhereCredentialProvider(botocore.credentials.CredentialProvider): 
         pkcs8_password: str | None = None,
         pkcs11_lib: str | None = None,
         reuse_pin: bool = False,
+        use_fips_endpoint: bool = False,
         clock: Clock | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
@@ -151,6 +154,7 @@ class RolesAnywhereCredentialProvider(botocore.credentials.CredentialProvider): 
             pkcs8_password=pkcs8_password,
             pkcs11_lib=pkcs11_lib,
             reuse_pin=reuse_pin,
+            use_fips_endpoint=use_fips_endpoint,
         )
         self._clock = clock
         self._transport = transport
@@ -187,6 +191,7 @@ def session(
     pkcs8_password: str | None = None,
     pkcs11_lib: str | None = None,
     reuse_pin: bool = False,
+    use_fips_endpoint: bool = False,
     region_name: str | None = None,
     clock: Clock | None = None,
     transport: httpx.BaseTransport | None = None,
@@ -212,6 +217,7 @@ def session(
         pkcs8_password=pkcs8_password,
         pkcs11_lib=pkcs11_lib,
         reuse_pin=reuse_pin,
+        use_fips_endpoint=use_fips_endpoint,
         clock=clock,
         transport=transport,
     )
