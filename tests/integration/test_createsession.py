@@ -758,6 +758,69 @@ class TestSessionCredentials:
         assert err.value.response["Error"]["Code"] == "AccessDenied"
 
 
+def test_session_calls_follow_role_policies(
+    server: ServerProcess, setup: Callable[..., tuple[Chain, str, str, str]]
+) -> None:
+    """Session credentials may call what the role allows, and a deny on aws:TokenIssueTime
+    revokes sessions issued before it (the console's "Revoke active sessions")."""
+    chain, anchor, role, profile = setup()
+    role_name = role.rsplit("/", 1)[1]
+    put_role_policy(
+        server,
+        role_name,
+        "read-profiles",
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "rolesanywhere:ListProfiles", "Resource": "*"}
+                ],
+            }
+        ),
+    )
+    wait_for_snapshot()
+    creds = send(
+        server, signed_request(server, chain, anchor=anchor, profile=profile, role=role)
+    ).json()["credentialSet"][0]["credentials"]
+    ra = boto3.client(
+        "rolesanywhere",
+        aws_access_key_id=creds["accessKeyId"],
+        aws_secret_access_key=creds["secretAccessKey"],
+        aws_session_token=creds["sessionToken"],
+        region_name=server.region,
+        endpoint_url=server.endpoint,
+        config=Config(retries={"max_attempts": 1}),
+    )
+    ra.list_profiles()
+    with pytest.raises(ClientError) as err:
+        ra.list_trust_anchors()
+    assert err.value.response["Error"]["Code"] == "AccessDeniedException"
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    put_role_policy(
+        server,
+        role_name,
+        "AWSRevokeOlderSessions",
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Deny",
+                        "Action": ["*"],
+                        "Resource": ["*"],
+                        "Condition": {"DateLessThan": {"aws:TokenIssueTime": later}},
+                    }
+                ],
+            }
+        ),
+    )
+    wait_for_snapshot()
+    with pytest.raises(ClientError) as err:
+        ra.list_profiles()
+    assert err.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "explicit deny" in err.value.response["Error"]["Message"]
+
+
 def test_subjects_flushed_on_graceful_shutdown(tmp_path: Any) -> None:
     """Subjects queued at SIGTERM are written before the process exits."""
     handle = start_server(tmp_path / "data")
