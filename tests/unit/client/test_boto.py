@@ -70,3 +70,16 @@ def test_bad_parameters_fail_when_the_session_is_built(files: Files, server: Fak
     kwargs["profile_arn"] = PROFILE.replace("us-east-1", "eu-west-1")
     with pytest.raises(ClientConfigurationError, match="same region"):
         session(**kwargs)
+
+
+def test_session_takes_the_same_parameters_as_the_cli() -> None:
+    """Every credential-process flag (but --debug and the unsupported --cert-selector) is a kwarg."""
+    import inspect
+
+    from elsewhere.cli._client import credential_process
+
+    flags = {p.name for p in credential_process.params} - {"debug", "cert_selector"}
+    kwargs = set(inspect.signature(session).parameters)
+    provider = set(inspect.signature(RolesAnywhereCredentialProvider.__init__).parameters)
+    assert flags <= kwargs
+    assert flags <= provider
