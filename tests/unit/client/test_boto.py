@@ -73,7 +73,7 @@ def test_bad_parameters_fail_when_the_session_is_built(files: Files, server: Fak
 
 
 def test_session_takes_the_same_parameters_as_the_cli() -> None:
-    """Every credential-process flag (but --debug and the unsupported --cert-selector) is a kwarg."""
+    """Every credential-process flag but --debug and --cert-selector is also a keyword."""
     import inspect
 
     from elsewhere.cli._client import credential_process
