@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from elsewhere.domain import Tag
 from elsewhere.domain._iam import ManagedPolicy, PolicyVersion, Role, User
 from elsewhere.storage._schema import UtcDateTime, metadata
+from elsewhere.storage._upsert import upsert
 
 __all__ = [
     "MemoryIamStore",
@@ -629,8 +630,7 @@ class SqlIamStore:
         t = iam_inline_policies
         key = {"owner_kind": kind, "owner_key": owner.lower(), "policy_name": policy_name}
         with self._db.write() as conn:
-            conn.execute(sa.delete(t).where(*(t.c[k] == v for k, v in key.items())))
-            conn.execute(sa.insert(t).values(**key, document=document))
+            upsert(conn, t, [{**key, "document": document}], list(key))
 
     def get_inline_policy(self, kind: str, owner: str, policy_name: str) -> str | None:
         """The inline policy's document, or None."""

@@ -49,6 +49,7 @@ from elsewhere.storage._subjects import (
     MAX_INSTANCE_PROPERTIES_PER_SUBJECT,
     properties_key,
 )
+from elsewhere.storage._upsert import upsert
 
 __all__ = ["SqlStore", "open_store", "upgrade_schema"]
 
@@ -334,19 +335,15 @@ class _SqlTags:
         t = s.resource_tags
         latest = {tag.key: tag.value for tag in tags}
         with self._db.write() as conn:
-            if latest:
-                conn.execute(
-                    sa.delete(t).where(
-                        t.c.resource_arn == resource_arn, t.c.tag_key.in_(list(latest))
-                    )
-                )
-                conn.execute(
-                    sa.insert(t),
-                    [
-                        {"resource_arn": resource_arn, "tag_key": k, "tag_value": v}
-                        for k, v in latest.items()
-                    ],
-                )
+            upsert(
+                conn,
+                t,
+                [
+                    {"resource_arn": resource_arn, "tag_key": k, "tag_value": v}
+                    for k, v in latest.items()
+                ],
+                ["resource_arn", "tag_key"],
+            )
 
     def remove(self, resource_arn: str, keys: Sequence[str]) -> None:
         """Remove tags by key."""
@@ -597,8 +594,7 @@ class _SqlSettings:
         """Set the value."""
         t = s.settings
         with self._db.write() as conn:
-            conn.execute(sa.delete(t).where(t.c.name == name))
-            conn.execute(sa.insert(t).values(name=name, value=value))
+            upsert(conn, t, [{"name": name, "value": value}], ["name"])
 
 
 class _SqlSecrets:
@@ -616,8 +612,7 @@ class _SqlSecrets:
         """Set the secret."""
         t = s.secrets
         with self._db.write() as conn:
-            conn.execute(sa.delete(t).where(t.c.name == name))
-            conn.execute(sa.insert(t).values(name=name, value=bytes(value)))
+            upsert(conn, t, [{"name": name, "value": bytes(value)}], ["name"])
 
     def get_or_create(self, name: str, value: bytes) -> bytes:
         """The stored secret; store ``value`` first if there is none (first writer wins)."""
