@@ -9,7 +9,7 @@ PORT   ?= 8080
 DATA   ?= .elsewhere
 PYTEST_ARGS ?=
 
-.PHONY: serve test lint unit integration bench clean
+.PHONY: serve test lint unit integration bench clean system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,21 @@ unit: $(VENV)/.installed-dev
 integration: $(VENV)/.installed-dev
 	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
 
-test: $(VENV)/.installed-dev
+# Machine packages some tests use: SoftHSM2 (PKCS#11 tests) and PostgreSQL (storage on
+# PostgreSQL). Installed with apt-get when missing and we are root; otherwise those tests skip
+# and say why.
+system-deps:
+	@if ! command -v softhsm2-util >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing softhsm2 and postgresql with apt-get"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2 postgresql >/dev/null) \
+	      || echo "could not install softhsm2/postgresql: their tests will skip"; \
+	  else \
+	    echo "softhsm2 or postgresql missing and not root: their tests will skip"; \
+	  fi; \
+	fi
+
+test: $(VENV)/.installed-dev system-deps
 	$(MAKE) lint
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
