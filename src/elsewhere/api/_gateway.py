@@ -115,6 +115,8 @@ class Gateway:
         self._clock = clock
         self._settings = settings or GatewaySettings()
         self._sessions = sessions
+        # Services whose handlers only compute (STS answers from the in-memory snapshot).
+        self._inline_services = frozenset({"sts"})
         self._on_startup = on_startup or []
         self._on_shutdown = on_shutdown or []
         self._rest = {"rolesanywhere": RestJsonProtocol(load_service_model("rolesanywhere"))}
@@ -223,7 +225,10 @@ class Gateway:
             method=method,
             raw_path=path,
             raw_query=raw_query,
-            headers=tuple((n.decode("latin-1"), v.decode("latin-1")) for n, v in scope["headers"]),
+            # botocore signs header values as UTF-8 text.
+            headers=tuple(
+                (n.decode("latin-1"), v.decode("utf-8", "replace")) for n, v in scope["headers"]
+            ),
             body=body,
         )
         form_error: ElsewhereError | None = None
@@ -241,7 +246,9 @@ class Gateway:
                 client = scope.get("client")
                 source_ip = client[0] if client else ""
                 secure = scope.get("scheme") == "https"
-                return await run_in_threadpool(self._sessions, request, signed, source_ip, secure)
+                # CPU-bound and free of store reads (the snapshot is in memory): run inline; a
+                # thread hop would only add latency under the GIL.
+                return self._sessions(request, signed, source_ip, secure)
             raise UnknownOperation(
                 "X.509 signatures are accepted only on POST /sessions.",
             )
@@ -255,9 +262,8 @@ class Gateway:
                 f"Credential should be scoped to correct service: '{service}'. ",
                 reason=f"unknown signing service {service!r}",
             )
-        principal = await run_in_threadpool(
-            self._auth.authenticate, request, signed, service=service, now=self._clock.now()
-        )
+        # Inline: the root key is cached and an IAM user's key is one indexed read.
+        principal = self._auth.authenticate(request, signed, service=service, now=self._clock.now())
         ctx.principal = principal.arn
         client = scope.get("client")
         call = CallInfo(
@@ -292,11 +298,18 @@ class Gateway:
         handler = self._handlers.get(service)
         if handler is None:
             raise UnknownOperation(f"The {service} API is not served by this endpoint.")
+        inline = service in self._inline_services
         if self._authorizer is not None:
             # Every call is authorized between authentication and the handler (issue 3 §3).
-            await run_in_threadpool(
-                self._authorizer.authorize_call, service, operation, params, principal, call
-            )
+            if inline or principal.kind == "root":
+                self._authorizer.authorize_call(service, operation, params, principal, call)
+            else:
+                await run_in_threadpool(
+                    self._authorizer.authorize_call, service, operation, params, principal, call
+                )
+        if inline:
+            return handler(operation, params, principal)
+        # Control-plane and IAM handlers read and write the store: keep them off the event loop.
         return await run_in_threadpool(handler, operation, params, principal)
 
     def _query_params(
