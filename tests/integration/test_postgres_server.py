@@ -183,7 +183,7 @@ def _signed_create_session(
     return sign_x509_request(
         unsigned,
         certificate=chain.leaf,
-        private_key=chain.leaf_key,  # type: ignore[arg-type]
+        private_key=chain.leaf_key,
         region=node.region,
         now=dt.datetime.now(dt.UTC),
         intermediates=chain.intermediates,
