@@ -257,7 +257,7 @@ def _parse_input(request: HttpRequest) -> _Input:
     if request.body.strip():
         try:
             parsed = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             raise SerializationError(reason="CreateSession body is not JSON") from None
         if not isinstance(parsed, dict):
             raise SerializationError(reason="CreateSession body is not a JSON object")
