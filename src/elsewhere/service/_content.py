@@ -33,7 +33,7 @@ def check_session_policy(text: str, validator: SessionPolicyValidator | None) ->
     """Raise ``ValidationError`` unless ``text`` is a JSON object; then run the grammar hook."""
     try:
         document = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
         raise ValidationError(
             "Invalid session policy: not valid JSON", reason=f"sessionPolicy: {exc}"
         ) from exc
