@@ -100,7 +100,8 @@ def _run_as() -> _RunAs:
     useradd = shutil.which("useradd")
     if useradd is None:
         raise RuntimeError("running as root with no 'postgres' user and no useradd to create one")
-    subprocess.run(
+    # Not check=True: another xdist worker may create the user at the same moment.
+    made = subprocess.run(
         [
             useradd,
             "--system",
@@ -110,11 +111,17 @@ def _run_as() -> _RunAs:
             "/usr/sbin/nologin",
             FALLBACK_SYSTEM_USER,
         ],
-        check=True,
+        check=False,
         capture_output=True,
+        text=True,
         timeout=30,
     )
-    entry = pwd.getpwnam(FALLBACK_SYSTEM_USER)
+    try:
+        entry = pwd.getpwnam(FALLBACK_SYSTEM_USER)
+    except KeyError:
+        raise RuntimeError(
+            f"useradd {FALLBACK_SYSTEM_USER} failed: {made.stderr.strip()}"
+        ) from None
     return _RunAs(entry.pw_uid, entry.pw_gid)
 
 
