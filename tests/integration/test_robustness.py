@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import random
 import re
 import socket
 import time
@@ -25,10 +26,12 @@ from urllib.parse import quote, urlencode
 import httpx
 import pytest
 from botocore.exceptions import ClientError
+from botocore.model import ListShape, MapShape, Shape, StructureShape
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from elsewhere.sigv4 import HttpRequest, format_amz_date, sign_hmac_request
+from elsewhere.pki import Chain, quick_chain
+from elsewhere.sigv4 import HttpRequest, format_amz_date, sign_hmac_request, sign_x509_request
 from tests.conftest import ServerProcess, start_server
 
 pytestmark = pytest.mark.integration
@@ -469,6 +472,43 @@ class TestWrongTypes:
             _assert_no_5xx(answer)
             if b'"x"' not in body:
                 assert answer.status_code == 400
+
+    @pytest.mark.parametrize("depth", [1000, 3000, 20_000])
+    def test_deep_policy_documents(
+        self, srv: ServerProcess, http: httpx.Client, depth: int
+    ) -> None:
+        """Policy text nested past the JSON decoder's recursion limit is a 4xx everywhere."""
+        for doc in ("[" * depth + "]" * depth, '{"a":' * depth + "1" + "}" * depth):
+            body = json.dumps({"name": "deep", "roleArns": [], "sessionPolicy": doc}).encode()
+            headers = (("content-type", JSON),)
+            answer = http.post(
+                "/profiles",
+                content=body,
+                headers=_sign(srv, "POST", "/profiles", body, headers=headers),
+            )
+            code, _ = _assert_json_error(answer.status_code, answer.headers, answer.content)
+            assert code == "ValidationException"
+            for service, pairs in (
+                ("iam", [("Action", "CreatePolicy"), ("PolicyName", "deep")]),
+                ("iam", [("Action", "CreateRole"), ("RoleName", "deep")]),
+                ("iam", [("Action", "PutRolePolicy"), ("RoleName", "deep"), ("PolicyName", "p")]),
+                ("iam", [("Action", "SimulateCustomPolicy"), ("ActionNames.member.1", "s3:Get")]),
+                ("sts", [("Action", "AssumeRole"), ("RoleSessionName", "deep")]),
+            ):
+                name = {"CreateRole": "AssumeRolePolicyDocument", "AssumeRole": "Policy"}.get(
+                    pairs[0][1], "PolicyDocument"
+                )
+                if pairs[0][1] == "SimulateCustomPolicy":
+                    name = "PolicyInputList.member.1"
+                extra = [("RoleArn", f"arn:aws:iam::{srv.account_id}:role/deep")]
+                form = urlencode([*pairs, (name, doc), *extra]).encode()
+                headers = (("content-type", FORM),)
+                answer = http.post(
+                    "/",
+                    content=form,
+                    headers=_sign(srv, "POST", "/", form, headers=headers, service=service),
+                )
+                _assert_xml_error(answer.status_code, answer.headers, answer.content)
 
     def test_huge_strings(self, srv: ServerProcess, http: httpx.Client) -> None:
         """Strings just under the body limit in JSON and in a form are 400 validation errors."""
@@ -1346,3 +1386,218 @@ class TestSecretsStayOutOfTheLog:
         log = srv.log()
         for secret in (key["SecretAccessKey"], creds["SecretAccessKey"], token, token[:32]):
             assert secret not in log
+
+
+@dataclass(frozen=True)
+class SessionSetup:
+    """A trust anchor, profile and role that accept ``chain``'s leaf."""
+
+    chain: Chain
+    query: str
+
+
+@pytest.fixture(scope="module")
+def session_setup(srv: ServerProcess) -> SessionSetup:
+    """Configure CreateSession for one P-256 chain."""
+    chain = quick_chain(dt.datetime.now(dt.UTC), "p256")
+    name = f"robust-{uuid.uuid4().hex[:8]}"
+    trust = {
+        "Effect": "Allow",
+        "Principal": {"Service": "rolesanywhere.amazonaws.com"},
+        "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"],
+    }
+    role = srv.client("iam").create_role(
+        RoleName=name,
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [trust]}),
+    )["Role"]["Arn"]
+    ra = srv.client("rolesanywhere")
+    anchor = ra.create_trust_anchor(
+        name=name,
+        enabled=True,
+        source={
+            "sourceType": "CERTIFICATE_BUNDLE",
+            "sourceData": {"x509CertificateData": chain.anchor_pem},
+        },
+    )["trustAnchor"]["trustAnchorArn"]
+    profile = ra.create_profile(name=name, roleArns=[role], enabled=True)["profile"]["profileArn"]
+    time.sleep(0.5)  # the configuration snapshot's documented staleness bound is 1 s
+    query = "&".join(
+        f"{k}={quote(v, safe='')}"
+        for k, v in (("profileArn", profile), ("roleArn", role), ("trustAnchorArn", anchor))
+    )
+    return SessionSetup(chain, query)
+
+
+def _x509_send(
+    srv: ServerProcess, setup: SessionSetup, query: str, body: bytes, ctype: str = JSON
+) -> httpx.Response:
+    """POST /sessions signed with the setup's leaf key (so the body and query are trusted)."""
+    request = HttpRequest(
+        "POST",
+        "/sessions",
+        query,
+        (("Host", f"127.0.0.1:{srv.port}"), ("Content-Type", ctype)),
+        body,
+    )
+    signed = sign_x509_request(
+        request,
+        certificate=setup.chain.leaf,
+        private_key=setup.chain.leaf_key,  # type: ignore[arg-type]
+        region=srv.region,
+        now=dt.datetime.now(dt.UTC),
+        intermediates=setup.chain.intermediates,
+    )
+    url = f"{srv.endpoint}/sessions" + (f"?{query}" if query else "")
+    return httpx.post(url, headers=list(signed.headers), content=body, timeout=30)
+
+
+SESSION_BODIES = [
+    b"null",
+    b"[]",
+    b"5",
+    b"{",
+    b"\xff",
+    b'{"durationSeconds":"x"}',
+    b'{"durationSeconds":1e999}',
+    b'{"durationSeconds":1.5}',
+    b'{"durationSeconds":-1}',
+    b'{"durationSeconds":99999999999999999999999999}',
+    b'{"durationSeconds":true}',
+    b'{"roleSessionName":5}',
+    b'{"roleSessionName":"' + b"a" * 5000 + b'"}',
+    b'{"roleSessionName":"\\u0000"}',
+    b'{"profileArn":{}}',
+    b'{"trustAnchorArn":"arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/\\ud800"}',
+    b"[" * 100_000 + b"]" * 100_000,
+    b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+]
+
+
+class TestCreateSessionValidlySigned:
+    """CreateSession with a good signature over garbage: the pipeline past authentication."""
+
+    def test_good_request_works(self, srv: ServerProcess, session_setup: SessionSetup) -> None:
+        """The setup is right: a plain request gets credentials."""
+        answer = _x509_send(srv, session_setup, session_setup.query, b'{"durationSeconds":900}')
+        assert answer.status_code == 201, answer.text[:300]
+        token = answer.json()["credentialSet"][0]["credentials"]["sessionToken"]
+        assert token not in srv.log()
+
+    @pytest.mark.parametrize("body", SESSION_BODIES, ids=lambda b: repr(b[:24]))
+    def test_garbage_body(
+        self, srv: ServerProcess, session_setup: SessionSetup, body: bytes
+    ) -> None:
+        """A signed garbage body is a 4xx JSON error (SerializationException or validation)."""
+        answer = _x509_send(srv, session_setup, session_setup.query, body)
+        code, _ = _assert_json_error(answer.status_code, answer.headers, answer.content)
+        assert code in {"SerializationException", "ValidationException"}
+
+    @pytest.mark.parametrize(
+        "query",
+        [
+            "",
+            "profileArn=%ff&roleArn=%zz&trustAnchorArn=%00",
+            "profileArn=" + "a" * 20_000,
+            "profileArn=x&profileArn=y",
+            "durationSeconds=x&" + "&".join(f"k{i}=v" for i in range(2000)),
+        ],
+        ids=["empty", "percent", "long", "twice", "many"],
+    )
+    def test_garbage_query(
+        self, srv: ServerProcess, session_setup: SessionSetup, query: str
+    ) -> None:
+        """A signed garbage query is a 4xx JSON error."""
+        answer = _x509_send(srv, session_setup, query, b"{}")
+        _assert_json_error(answer.status_code, answer.headers, answer.content)
+
+
+class TestQueryOperationsFuzz:
+    """Every IAM and STS operation with seeded-random members drawn from its input shape."""
+
+    STRINGS = (
+        "",
+        "a",
+        "x" * 300,
+        "/",
+        "/a/",
+        "*",
+        "\u0000",
+        "\u00b2",
+        "v\u00b2",
+        "-1",
+        "%",
+        "rob",
+        "arn:aws:iam::123456789012:role/rob",
+        "arn:aws:iam::aws:policy/ReadOnlyAccess",
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}',
+        '{"Statement":{"Effect":"Deny","NotAction":"s3:*","NotResource":"*"}}',
+        "[]",
+        "null",
+    )
+    NUMBERS = ("0", "-1", "1", "1000", "99999999999", "x", "\u00b2")
+
+    def _value(self, rnd: random.Random, shape: Shape, name: str) -> str:
+        """A value for a scalar member, biased towards ones that reach the service."""
+        kind = shape.type_name
+        if kind in ("integer", "long"):
+            return rnd.choice(self.NUMBERS)
+        if kind == "boolean":
+            return rnd.choice(("true", "false", "yes"))
+        if kind == "timestamp":
+            return rnd.choice(("2020-01-01T00:00:00Z", "9999-12-31T23:59:59-01:00", "x"))
+        if rnd.random() < 0.6:
+            if name.endswith("Name"):
+                return rnd.choice(("rob", "robust"))
+            if name == "VersionId":
+                return rnd.choice(("v1", "v\u00b2", "v99999999999999999999"))
+            if name == "Marker":
+                return rnd.choice(("1", "\u00b2", "999999999999"))
+        return rnd.choice(self.STRINGS)
+
+    def _flatten(
+        self, rnd: random.Random, prefix: str, shape: Shape, out: list[tuple[str, str]], depth: int
+    ) -> None:
+        """The query pairs of a random value for ``shape`` (botocore's serialization)."""
+        if depth > 4:
+            return
+        kind = shape.type_name
+        if isinstance(shape, StructureShape):
+            for name, member in shape.members.items():
+                if rnd.random() < 0.7:
+                    self._flatten(
+                        rnd, f"{prefix}.{name}" if prefix else name, member, out, depth + 1
+                    )
+        elif isinstance(shape, ListShape):
+            for _ in range(rnd.choice((1, 2))):
+                index = rnd.choice((1, 1, 2, 999_999))
+                self._flatten(rnd, f"{prefix}.member.{index}", shape.member, out, depth + 1)
+        elif isinstance(shape, MapShape):
+            self._flatten(rnd, f"{prefix}.entry.1.key", shape.key, out, depth + 1)
+            self._flatten(rnd, f"{prefix}.entry.1.value", shape.value, out, depth + 1)
+        elif kind != "blob":
+            out.append((prefix, self._value(rnd, shape, prefix.rsplit(".", 1)[-1])))
+
+    @pytest.mark.parametrize("service", ["iam", "sts"])
+    def test_every_operation(self, srv: ServerProcess, http: httpx.Client, service: str) -> None:
+        """Two random requests per operation: each a success or a 4xx XML error."""
+        from elsewhere.protocol import load_service_model
+
+        model = load_service_model(service)
+        rnd = random.Random(f"robustness-{service}")  # seeded: failures reproduce
+        version = model.metadata["apiVersion"]
+        for operation in model.operation_names:
+            shape = model.operation_model(operation).input_shape
+            for _ in range(2):
+                pairs = [("Action", operation), ("Version", version)]
+                if shape is not None:
+                    self._flatten(rnd, "", shape, pairs, 0)
+                body = urlencode(pairs).encode()
+                headers = (("content-type", FORM),)
+                answer = http.post(
+                    "/",
+                    content=body,
+                    headers=_sign(srv, "POST", "/", body, headers=headers, service=service),
+                )
+                assert answer.status_code < 500, (operation, pairs, answer.text[:300])
+                if answer.status_code >= 400:
+                    _assert_xml_error(answer.status_code, answer.headers, answer.content)
