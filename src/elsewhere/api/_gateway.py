@@ -46,6 +46,17 @@ log = logging.getLogger("elsewhere.access")
 errlog = logging.getLogger("elsewhere.errors")
 
 _QUERY_VERSIONS = {"2010-05-08": "iam", "2011-06-15": "sts"}
+# Reasons echo caller input (validation messages quote values): escape control characters so a
+# value holding "\n" cannot forge a log line, and cut very long reasons.
+_LOG_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}
+_MAX_LOGGED_REASON = 4096
+
+
+def _loggable(text: str) -> str:
+    """``text`` fit for one log line."""
+    if len(text) > _MAX_LOGGED_REASON:
+        text = f"{text[:_MAX_LOGGED_REASON]}...({len(text)} characters)"
+    return text.translate(_LOG_ESCAPES)
 
 
 class OperationHandler(Protocol):
@@ -347,7 +358,7 @@ class Gateway:
             ctx.request_id,
             ctx.operation,
             exc.code_for(ctx.protocol),
-            exc.reason,
+            _loggable(exc.reason),
         )
         if ctx.query is not None and ctx.protocol == "query":
             return ctx.query.serialize_error(exc, ctx.request_id)
