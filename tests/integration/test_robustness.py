@@ -1601,3 +1601,38 @@ class TestQueryOperationsFuzz:
                 assert answer.status_code < 500, (operation, pairs, answer.text[:300])
                 if answer.status_code >= 400:
                     _assert_xml_error(answer.status_code, answer.headers, answer.content)
+
+
+class TestLogHygiene:
+    """What callers send cannot forge or flood the log."""
+
+    def test_newline_cannot_forge_a_line(self, srv: ServerProcess, http: httpx.Client) -> None:
+        """A value with a newline, quoted back in a validation reason, stays on its own line."""
+        marker = f"forged-{uuid.uuid4().hex}"
+        forged = f"x\n2026-01-01 00:00:00,000 INFO elsewhere.access 10.0.0.1 GET /{marker} 200"
+        body = json.dumps({"name": forged, "roleArns": ["bad"]}).encode()
+        headers = (("content-type", JSON),)
+        answer = http.post(
+            "/profiles",
+            content=body,
+            headers=_sign(srv, "POST", "/profiles", body, headers=headers),
+        )
+        _assert_json_error(answer.status_code, answer.headers, answer.content)
+        lines = [line for line in srv.log().splitlines() if marker in line]
+        assert lines, "the reason is logged"
+        assert all("request_id=" in line for line in lines)
+        assert not any(line.startswith("2026-01-01") for line in lines)
+
+    def test_huge_value_is_cut_in_the_log(self, srv: ServerProcess, http: httpx.Client) -> None:
+        """A 500 KB value quoted in a reason does not put 500 KB in the log."""
+        before = srv.log_path.stat().st_size
+        body = json.dumps({"name": "B" * 500_000, "roleArns": []}).encode()
+        headers = (("content-type", JSON),)
+        answer = http.post(
+            "/profiles",
+            content=body,
+            headers=_sign(srv, "POST", "/profiles", body, headers=headers),
+        )
+        _assert_json_error(answer.status_code, answer.headers, answer.content)
+        time.sleep(0.1)
+        assert srv.log_path.stat().st_size - before < 20_000
