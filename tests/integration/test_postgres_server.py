@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -118,7 +119,13 @@ def _stop_all(nodes: list[ServerProcess]) -> None:
     for node in nodes:
         if node.process.poll() is None:
             node.process.send_signal(signal.SIGTERM)
-    codes = [node.stop() for node in nodes]
+    codes = []
+    for node in nodes:
+        # Wait, do not call stop(): a second SIGTERM during shutdown would kill the process.
+        try:
+            codes.append(node.process.wait(timeout=15))
+        except subprocess.TimeoutExpired:
+            codes.append(node.stop(signal.SIGKILL))
     assert codes == [0] * len(nodes), "\n".join(node.log() for node in nodes)
 
 
