@@ -554,6 +554,50 @@ LABEL_GARBAGE = [
 class TestPathsAndEncodings:
     """Percent-encoding garbage, invalid UTF-8, and raw bytes the HTTP parser refuses."""
 
+    @FUZZ
+    @given(
+        method=st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        segments=st.lists(
+            st.sampled_from(
+                [
+                    "profile",
+                    "profiles",
+                    "trustanchor",
+                    "crl",
+                    "subject",
+                    "tags",
+                    "enable",
+                    "disable",
+                    "mappings",
+                    RESOURCE,
+                    "",
+                    ".",
+                    "..",
+                ]
+            )
+            | st.text(max_size=12).map(lambda t: quote(t, safe="")),
+            max_size=5,
+        ),
+        query=st.text(max_size=40).map(lambda t: quote(t, safe="=&")),
+    )
+    def test_random_paths(
+        self, srv: ServerProcess, method: str, segments: list[str], query: str
+    ) -> None:
+        """Any signed method, path and query: a success or a 4xx JSON error."""
+        path = "/" + "/".join(segments)
+        answer = _raw(
+            srv,
+            _request_head(
+                srv,
+                method,
+                path + (f"?{query}" if query else ""),
+                [*_sign(srv, method, path, query=query), ("Content-Length", "0")],
+            ),
+        )
+        assert answer.status < 500, answer.body[:300]
+        if answer.status >= 400:
+            _assert_json_error(answer.status, answer.headers, answer.body)
+
     @pytest.mark.parametrize("label", LABEL_GARBAGE)
     def test_label_garbage(self, srv: ServerProcess, http: httpx.Client, label: str) -> None:
         """Garbage in a path label is a 4xx JSON error, signed and unsigned."""
