@@ -120,7 +120,7 @@ class SubjectRecorder:
                 if not batch:
                     return
                 try:
-                    self._subjects.record_authentications(batch)
+                    self._subjects.record_authentications(_coalesce(batch))
                 except Exception:
                     # Put the batch back in front so a later flush retries it, then let the
                     # caller (or the thread's loop) see the failure.
@@ -148,3 +148,21 @@ class SubjectRecorder:
             with self._lock:
                 if self._closed:
                     return
+
+
+def _coalesce(batch: list[AuthenticationRecord]) -> list[AuthenticationRecord]:
+    """Keep the latest attempt per subject, certificate, outcome and instance properties.
+
+    The store keeps one row per (subject, issuer, serial) with its last ``seenAt`` and
+    ``failed``, so earlier attempts of the same certificate in one batch would only be written
+    and overwritten; a workload that asks for credentials in a loop costs one write per flush.
+    """
+    latest: dict[tuple[object, ...], AuthenticationRecord] = {}
+    for rec in batch:
+        props = tuple(sorted(rec.instance_properties.items())) if rec.instance_properties else ()
+        key = (rec.x509_subject, rec.issuer, rec.serial_number, rec.failed, props)
+        seen = latest.get(key)
+        if seen is None or rec.seen_at >= seen.seen_at:
+            latest.pop(key, None)
+            latest[key] = rec
+    return sorted(latest.values(), key=lambda r: r.seen_at)
