@@ -181,3 +181,38 @@ def test_explicit_subject_id_is_used_for_a_new_subject(store: Store) -> None:
     (subject,) = store.subjects.list_page(None, 10)
     assert subject.id == first
     assert subject.arn == f"arn:aws:rolesanywhere:{REGION}:{ACCOUNT}:subject/{first}"
+
+
+def test_repeated_attempts_of_one_certificate_are_one_write() -> None:
+    """A batch keeps the latest attempt per certificate and outcome; older ones are not written."""
+    written: list[list[object]] = []
+
+    class Capture:
+        def record_authentications(self, batch: list[object]) -> None:
+            written.append(list(batch))
+
+    rec = SubjectRecorder(Capture(), account_id=ACCOUNT, region=REGION, background=False)  # type: ignore[arg-type]
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    for i in range(5):
+        rec.record(
+            x509_subject="CN=w",
+            seen_at=start + dt.timedelta(seconds=i),
+            serial_number="1",
+            issuer="CN=ca",
+            x509_certificate_data="pem",
+            failed=False,
+        )
+    rec.record(
+        x509_subject="CN=w",
+        seen_at=start + dt.timedelta(seconds=9),
+        serial_number="2",
+        issuer="CN=ca",
+        x509_certificate_data="pem",
+        failed=True,
+    )
+    rec.flush()
+    (batch,) = written
+    assert [(r.serial_number, r.seen_at.second, r.failed) for r in batch] == [  # type: ignore[attr-defined]
+        ("1", 4, False),
+        ("2", 9, True),
+    ]
