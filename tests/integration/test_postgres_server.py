@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -92,14 +93,13 @@ def _anchor(ra: Any, chain: Chain) -> dict[str, Any]:
     return dict(out["trustAnchor"])
 
 
-@pytest.fixture(scope="module")
-def replicas(
-    postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory
+@contextmanager
+def _replicas(
+    postgres_server: PostgresServer, base: Path
 ) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     """Two servers on one new PostgreSQL database: the first migrates it, the second joins."""
     name = unique_database_name("elsewhere_replicas")
     url = postgres_server.create_database(name)
-    base = tmp_path_factory.mktemp("replicas")
     one = _start(base / "one", url)
     nodes = [one]
     try:
@@ -129,9 +129,8 @@ def _stop_all(nodes: list[ServerProcess]) -> None:
     assert codes == [0] * len(nodes), "\n".join(node.log() for node in nodes)
 
 
-def test_control_plane_on_a_fresh_database(replicas: tuple[ServerProcess, ServerProcess]) -> None:
+def _check_control_plane(node: ServerProcess) -> None:
     """The server migrated an empty database and serves the control plane from it."""
-    node = replicas[0]
     assert not (node.data_dir / "elsewhere.db").exists()
     ra = node.client("rolesanywhere")
     before = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)
@@ -156,9 +155,8 @@ def test_control_plane_on_a_fresh_database(replicas: tuple[ServerProcess, Server
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 
 
-def test_two_replicas_share_one_database(replicas: tuple[ServerProcess, ServerProcess]) -> None:
+def _check_shared_state(one: ServerProcess, two: ServerProcess) -> None:
     """What one replica writes the other reads; the second found the root key in the database."""
-    one, two = replicas
     assert two.admin_keys() == one.admin_keys()
     ra_one, ra_two = one.client("rolesanywhere"), two.client("rolesanywhere")
     anchor = _anchor(ra_one, quick_chain(NOW))
@@ -206,11 +204,8 @@ def _post(node: ServerProcess, request: HttpRequest) -> httpx.Response:
     )
 
 
-def test_session_from_one_replica_works_on_the_other(
-    replicas: tuple[ServerProcess, ServerProcess],
-) -> None:
+def _check_session_across_replicas(one: ServerProcess, two: ServerProcess) -> None:
     """Configure on replica one, CreateSession on replica two, use the credentials on one."""
-    one, two = replicas
     role = one.client("iam").create_role(
         RoleName=_name("role"), AssumeRolePolicyDocument=json.dumps(TRUST)
     )["Role"]["Arn"]
@@ -253,6 +248,19 @@ def test_session_from_one_replica_works_on_the_other(
     # One second is the bound; the rest is slack for one request on a loaded CI machine.
     assert refused.status_code == 403, refused.text
     assert time.monotonic() - disabled_at < 2.5
+
+
+def test_replicas_share_one_postgres_database(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    """Control plane on a migrated-at-start database; two replicas share state and sessions.
+
+    One test, not three, so that the two server processes start once even under xdist.
+    """
+    with _replicas(postgres_server, tmp_path) as (one, two):
+        _check_control_plane(one)
+        _check_shared_state(one, two)
+        _check_session_across_replicas(one, two)
 
 
 @pytest.mark.xfail(
