@@ -1,0 +1,53 @@
+"""``elsewhere quickstart``: a development CA, trust anchor, role, profile and workload certificate.
+
+The building blocks (``ensure_*``, ``build_trust_policy``, ``prove_credentials``) are usable on
+their own, e.g. by tests that need a working Roles Anywhere setup against a server.
+"""
+
+from elsewhere.quickstart._setup import (
+    DEFAULT_DIRECTORY,
+    DEFAULT_ENDPOINT,
+    DEFAULT_NAME,
+    DEFAULT_WORKLOAD_CN,
+    AdminConnection,
+    QuickstartError,
+    QuickstartOptions,
+    QuickstartResult,
+    StartedServer,
+    Step,
+    build_trust_policy,
+    credential_process_command,
+    ensure_ca,
+    ensure_profile,
+    ensure_role,
+    ensure_trust_anchor,
+    ensure_workload_certificate,
+    load_admin_credentials,
+    prove_credentials,
+    run_quickstart,
+    start_background_server,
+)
+
+__all__ = [
+    "DEFAULT_DIRECTORY",
+    "DEFAULT_ENDPOINT",
+    "DEFAULT_NAME",
+    "DEFAULT_WORKLOAD_CN",
+    "AdminConnection",
+    "QuickstartError",
+    "QuickstartOptions",
+    "QuickstartResult",
+    "StartedServer",
+    "Step",
+    "build_trust_policy",
+    "credential_process_command",
+    "ensure_ca",
+    "ensure_profile",
+    "ensure_role",
+    "ensure_trust_anchor",
+    "ensure_workload_certificate",
+    "load_admin_credentials",
+    "prove_credentials",
+    "run_quickstart",
+    "start_background_server",
+]
