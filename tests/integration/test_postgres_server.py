@@ -263,11 +263,6 @@ def test_replicas_share_one_postgres_database(
         _check_session_across_replicas(one, two)
 
 
-@pytest.mark.xfail(
-    strict=False,  # a race: it passes when the two starts do not overlap
-    reason="first-start bootstrap race in app/_build.py: both replicas see no root key, each "
-    "creates one and writes its own admin.credentials; needs a get-or-create of the setting",
-)
 def test_replicas_starting_together_agree_on_the_root_key(
     tmp_path: Path, empty_database: str
 ) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
+import os
 import signal
 import stat
 import subprocess
@@ -21,7 +23,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from elsewhere.pki import issue_certificate, quick_chain
 from elsewhere.sigv4 import HttpRequest, sign_hmac_request
-from tests.conftest import ServerProcess, free_port, start_server
+from tests.conftest import ELSEWHERE, ServerProcess, free_port, start_server
 
 pytestmark = pytest.mark.integration
 
@@ -99,6 +101,22 @@ class TestFirstStart:
             assert got["profile"]["name"] == "kept"
         finally:
             second.stop()
+
+    def test_wrong_master_key_is_a_clear_error(self, tmp_path: Path) -> None:
+        """A store opened with another master.key refuses to start and says why."""
+        data = tmp_path / "data"
+        first = start_server(data)
+        assert first.stop() == 0
+        (data / "master.key").write_bytes(base64.b64encode(os.urandom(32)) + b"\n")
+        result = subprocess.run(
+            [ELSEWHERE, "server", "--port", str(free_port()), "--data-dir", str(data)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 1
+        assert "does not match the store" in result.stderr
+        assert "Traceback" not in result.stderr
 
     def test_sigint_is_graceful(self, tmp_path: Path) -> None:
         """SIGINT stops the server cleanly, like SIGTERM."""

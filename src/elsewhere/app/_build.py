@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from elsewhere.api import Gateway, GatewaySettings
@@ -18,7 +19,7 @@ from elsewhere.app._settings import ServerSettings
 from elsewhere.clock import Clock, SystemClock
 from elsewhere.domain import AccessKey
 from elsewhere.protocol import Response
-from elsewhere.service import ControlPlane, ControlPlaneSettings
+from elsewhere.service import ControlPlane, ControlPlaneSettings, Store
 from elsewhere.service._authn import AccessKeySecret, Authenticator, Principal
 from elsewhere.service._authz import Authorizer
 from elsewhere.service._iam import IamService, validate_session_policy
@@ -31,11 +32,15 @@ from elsewhere.sigv4 import HttpRequest, SignedRequest
 from elsewhere.storage import open_store
 from elsewhere.tokens import new_access_key_id, new_secret_access_key
 
-__all__ = ["Application", "build_application"]
+__all__ = ["Application", "StartupError", "build_application"]
 
 log = logging.getLogger("elsewhere.server")
 
-ROOT_KEY_SETTING = "root_access_key_id"
+ROOT_KEY_ID_NAME = "root_access_key_id"
+
+
+class StartupError(Exception):
+    """The server cannot start; the message says why and what to do."""
 
 
 class SecretBox:
@@ -81,6 +86,51 @@ def _root_principal(settings: ServerSettings, access_key_id: str) -> Principal:
     )
 
 
+def _bootstrap_root_key(
+    store: Store, box: SecretBox, settings: ServerSettings, clock: Clock, credentials_file: Path
+) -> tuple[str, bool]:
+    """The root access key id, created on first start; and whether this start created it.
+
+    Several replicas may start at once on an empty database: each makes a candidate key, the
+    first to record its id wins (an atomic get-or-create), and the others delete theirs and
+    use the winner's.
+    """
+    existing = store.secrets.get(ROOT_KEY_ID_NAME)
+    if existing is None:
+        candidate = new_access_key_id("AKIA", os.urandom)
+        secret = new_secret_access_key(os.urandom)
+        store.access_keys.add(
+            AccessKey(
+                access_key_id=candidate,
+                secret_access_key=box.seal(secret, context=candidate),
+                principal_arn=_root_principal(settings, candidate).arn,
+                user_name="root",
+                status="Active",
+                created_at=clock.now(),
+            )
+        )
+        winner = store.secrets.get_or_create(ROOT_KEY_ID_NAME, candidate.encode()).decode()
+        if winner == candidate:
+            write_admin_credentials(credentials_file, candidate, secret)
+            return candidate, True
+        store.access_keys.remove(candidate)
+        existing = winner.encode()
+    root_id = existing.decode()
+    record = store.access_keys.get(root_id)
+    if record is None:
+        raise StartupError(f"the store names root key {root_id} but holds no such key")
+    try:
+        secret = box.open(record.secret_access_key, context=root_id)
+    except (InvalidTag, ValueError) as exc:
+        raise StartupError(
+            f"{settings.data_dir / 'master.key'} does not match the store: the root key cannot "
+            "be opened. Every replica needs the master.key the store was created with."
+        ) from exc
+    if not credentials_file.exists():
+        write_admin_credentials(credentials_file, root_id, secret)
+    return root_id, False
+
+
 def build_application(settings: ServerSettings, *, clock: Clock | None = None) -> Application:
     """Open (and migrate) the store, make the root key on first start, and build the gateway."""
     clock = clock or SystemClock()
@@ -90,30 +140,7 @@ def build_application(settings: ServerSettings, *, clock: Clock | None = None) -
     store = open_store(settings.effective_database_url)
 
     credentials_file = settings.data_dir / "admin.credentials"
-    created = False
-    root_id = store.settings.get(ROOT_KEY_SETTING)
-    if root_id is None:
-        root_id = new_access_key_id("AKIA", os.urandom)
-        secret = new_secret_access_key(os.urandom)
-        store.access_keys.add(
-            AccessKey(
-                access_key_id=root_id,
-                secret_access_key=box.seal(secret, context=root_id),
-                principal_arn=_root_principal(settings, root_id).arn,
-                user_name="root",
-                status="Active",
-                created_at=clock.now(),
-            )
-        )
-        store.settings.put(ROOT_KEY_SETTING, root_id)
-        write_admin_credentials(credentials_file, root_id, secret)
-        created = True
-    elif not credentials_file.exists():
-        record = store.access_keys.get(root_id)
-        if record is not None:
-            write_admin_credentials(
-                credentials_file, root_id, box.open(record.secret_access_key, context=root_id)
-            )
+    root_id, created = _bootstrap_root_key(store, box, settings, clock, credentials_file)
 
     secrets_cache: dict[str, AccessKeySecret] = {}
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from elsewhere.app import ServerSettings, run_server
+from elsewhere.app import ServerSettings, StartupError, run_server
 
 __all__ = ["register"]
 
@@ -120,7 +120,10 @@ def server(
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
-    run_server(settings, announce=lambda line: click.echo(line, err=False))
+    try:
+        run_server(settings, announce=lambda line: click.echo(line, err=False))
+    except (StartupError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def register(cli: click.Group) -> None:
