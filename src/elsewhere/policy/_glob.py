@@ -97,22 +97,62 @@ def is_plain(tokens: Sequence[Token]) -> bool:
     return all(kind == LITERAL or ("*" not in text and "?" not in text) for kind, text, _ in tokens)
 
 
-def _glob_text(text: str, star: str, one: str) -> str:
-    out = []
+class _Star:
+    """A ``*`` wildcard while a template is being built; :func:`_atomize` turns it into regex."""
+
+    __slots__ = ("any_run",)
+
+    def __init__(self, any_run: str) -> None:
+        self.any_run = any_run  # ".*" or "[^:]*"
+
+
+def _glob_text(text: str, star: str, one: str) -> list[str | _Star]:
+    out: list[str | _Star] = []
     for ch in text:
         if ch == "*":
-            out.append(star)
+            out.append(_Star(star))
         elif ch == "?":
             out.append(one)
         else:
             out.append(re.escape(ch))
-    return "".join(out)
+    return out
 
 
 # A compiled pattern template: regex source pieces, with variables left as (key, default)
 # placeholders to fill per request, and None for an unresolvable ``${...}``.
 Piece = str | tuple[str, str | None] | None
 Template = tuple[Piece, ...]
+_Building = str | tuple[str, str | None] | None | _Star
+
+
+def _atomize(pieces: list[_Building]) -> list[Piece]:
+    """Make wildcard matching linear: no pattern may make the regex engine backtrack for long.
+
+    ``*a*a*a*b`` as ``.*a.*a.*a.*b`` backtracks exponentially on a long run of ``a`` (a request
+    value an attacker controls, such as aws:UserAgent). A glob's middle stars only ever need the
+    leftmost place where the text after them matches (the classic wildcard-matching argument:
+    any later placement leaves a suffix the next star can absorb), so each star but the last
+    becomes a lazy run inside an atomic group, ``(?>.*?text)``, which commits to that place.
+    The last star stays greedy; the match is anchored at the end, so it backtracks linearly.
+    """
+    stars = [i for i, p in enumerate(pieces) if isinstance(p, _Star)]
+    out: list[Piece] = []
+    open_group = False
+    for i, p in enumerate(pieces):
+        if isinstance(p, _Star):
+            if open_group:
+                out.append(")")
+                open_group = False
+            if i == stars[-1]:
+                out.append(p.any_run)
+            else:
+                out.append("(?>" + p.any_run + "?")
+                open_group = True
+        else:
+            out.append(p)
+    if open_group:  # pragma: no cover - the last star never opens a group
+        out.append(")")
+    return out
 
 
 def _piece(kind: int, text: str, default: str | None) -> Piece:
@@ -125,10 +165,13 @@ def _piece(kind: int, text: str, default: str | None) -> Piece:
 
 def string_template(tokens: Sequence[Token]) -> Template:
     """Template for a StringLike / Action pattern: ``*`` any run, ``?`` one character."""
-    return tuple(
-        _glob_text(text, ".*", ".") if kind == TEXT else _piece(kind, text, default)
-        for kind, text, default in tokens
-    )
+    pieces: list[_Building] = []
+    for kind, text, default in tokens:
+        if kind == TEXT:
+            pieces.extend(_glob_text(text, ".*", "."))
+        else:
+            pieces.append(_piece(kind, text, default))
+    return _merge(_atomize(pieces))
 
 
 def string_glob_source(tokens: Sequence[Token]) -> str:
@@ -149,8 +192,8 @@ def arn_template(tokens: tuple[Token, ...], *, fold_prefix: bool, pad: bool) -> 
     segments is padded with ``*`` segments when ``pad`` is set or its text ends with ``*``
     (the newer Resource page: a segment-final ``*`` may expand beyond colon boundaries).
     """
-    prefix: list[Piece] = []
-    resource: list[Piece] = []
+    prefix: list[_Building] = []
+    resource: list[_Building] = []
     seps = 0
     cur = prefix
     for kind, text, default in tokens:
@@ -165,13 +208,13 @@ def arn_template(tokens: tuple[Token, ...], *, fold_prefix: bool, pad: bool) -> 
                     if seps == 5:
                         cur = resource
                 elif ch == "*":
-                    cur.append("[^:]*")
+                    cur.append(_Star("[^:]*"))
                 elif ch == "?":
                     cur.append("[^:]")
                 else:
                     cur.append(re.escape(ch))
             elif ch == "*":
-                cur.append(".*")
+                cur.append(_Star(".*"))
             elif ch == "?":
                 cur.append(".")
             else:
@@ -181,12 +224,17 @@ def arn_template(tokens: tuple[Token, ...], *, fold_prefix: bool, pad: bool) -> 
         ends_with_star = last[0] == TEXT and last[1].endswith("*")
         if not (pad or ends_with_star):
             return None
-        prefix.extend([":[^:]*"] * (4 - seps))
+        for _ in range(4 - seps):
+            prefix.extend([":", _Star("[^:]*")])
         prefix.append(":")
-        resource = [".*"]
+        resource = [_Star(".*")]
+    # Each star of the first five segments cannot cross a colon and the text after it reaches
+    # the segment's closing colon, so it has one possible place: atomizing the prefix on its own
+    # is exact. The resource part is a glob of its own, anchored at the end of the ARN.
+    head = _atomize(prefix) if prefix else []
     if fold_prefix:
-        prefix = ["(?i:", *prefix, ")"]
-    return _merge([*prefix, *resource])
+        head = ["(?i:", *head, ")"]
+    return _merge([*head, *_atomize(resource)])
 
 
 def _merge(pieces: list[Piece]) -> Template:
