@@ -37,6 +37,7 @@ __all__ = [
     "PackedPolicyTooLarge",
     "PayloadTooLarge",
     "RequestEntityTooLarge",
+    "RequestTimeout",
     "ResourceNotFound",
     "SerializationError",
     "SignatureExpired",
@@ -60,11 +61,22 @@ class ElsewhereError(Exception):
     query_status: ClassVar[int | None] = None
     sender_fault: ClassVar[bool] = True
     default_message: ClassVar[str] = "An internal error occurred."
+    query_default_message: ClassVar[str | None] = None
 
     def __init__(self, message: str | None = None, *, reason: str | None = None) -> None:
         self.message = message if message is not None else self.default_message
         self.reason = reason if reason is not None else self.message
         super().__init__(self.message)
+
+    def message_for(self, protocol: str) -> str:
+        """The public message in ``protocol`` ("json" or "query")."""
+        if (
+            protocol == "query"
+            and self.query_default_message is not None
+            and self.message == self.default_message
+        ):
+            return self.query_default_message
+        return self.message
 
     def code_for(self, protocol: str) -> str:
         """The wire code in ``protocol`` ("json" or "query")."""
@@ -129,6 +141,15 @@ class RequestEntityTooLarge(ElsewhereError):
 PayloadTooLarge = RequestEntityTooLarge
 
 
+class RequestTimeout(ElsewhereError):
+    """The client stopped sending the body before it was complete (408)."""
+
+    code = "RequestTimeoutException"
+    query_code = "RequestTimeout"
+    status = 408
+    default_message = "The request body was not received in time."
+
+
 class UnknownOperation(ElsewhereError):
     """No operation matches the method and path."""
 
@@ -167,6 +188,7 @@ class MissingAuthenticationToken(AuthenticationError):
     code = "MissingAuthenticationTokenException"
     query_code = "MissingAuthenticationToken"
     default_message = "Missing Authentication Token"
+    query_default_message = "Request is missing Authentication Token"
 
 
 class IncompleteSignature(AuthenticationError):

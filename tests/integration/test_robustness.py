@@ -1066,11 +1066,6 @@ class TestAuthorizationGarbage:
         code, _ = _assert_xml_error(answer.status_code, answer.headers, answer.content)
         assert (answer.status_code, code) == (403, "MissingAuthenticationToken")
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="the query form of MissingAuthenticationToken still says 'Missing Authentication "
-        "Token'; AWS says 'Request is missing Authentication Token' (aws-protocols.md §4.5)",
-    )
     def test_query_missing_token_text(self, http: httpx.Client) -> None:
         """Unsigned STS calls get AWS's query-protocol text for a missing token."""
         answer = http.post(

@@ -8,6 +8,7 @@ rendered in the protocol of the service the request was for (aws-protocols.md §
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import logging
 import time
@@ -26,6 +27,7 @@ from elsewhere.errors import (
     InvalidSignature,
     MissingAuthenticationToken,
     RequestEntityTooLarge,
+    RequestTimeout,
     UnknownOperation,
 )
 from elsewhere.protocol import (
@@ -83,6 +85,7 @@ class GatewaySettings:
 
     max_body_bytes: int = 1024 * 1024
     max_header_bytes: int = 16 * 1024
+    body_timeout_seconds: float = 30.0
 
 
 @dataclass
@@ -200,7 +203,14 @@ class Gateway:
         chunks: list[bytes] = []
         size = 0
         while True:
-            message = await receive()
+            try:
+                # A client that stops sending mid-body must not hold a request open forever.
+                message = await asyncio.wait_for(receive(), self._settings.body_timeout_seconds)
+            except TimeoutError as exc:
+                raise RequestTimeout(
+                    f"No part of the request body arrived for "
+                    f"{self._settings.body_timeout_seconds:g} seconds."
+                ) from exc
             if message["type"] == "http.disconnect":
                 break
             chunk = message.get("body", b"")
@@ -270,7 +280,7 @@ class Gateway:
             ctx.protocol, ctx.query = "query", self._query[service]
         else:
             raise InvalidSignature(
-                f"Credential should be scoped to correct service: '{service}'. ",
+                "Credential should be scoped to correct service: 'rolesanywhere'. ",
                 reason=f"unknown signing service {service!r}",
             )
         # Inline: the root key is cached and an IAM user's key is one indexed read.

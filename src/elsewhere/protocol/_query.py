@@ -275,7 +275,7 @@ class QueryProtocol:
         parts = [
             f'<ErrorResponse xmlns="{_escape(self.namespace)}">',
             f"<Error><Type>{kind}</Type><Code>{_escape(error.code_for('query'))}</Code>",
-            f"<Message>{_escape(error.message)}</Message></Error>",
+            f"<Message>{_escape(error.message_for('query'))}</Message></Error>",
             f"<RequestId>{_escape(request_id)}</RequestId>",
             "</ErrorResponse>",
         ]
