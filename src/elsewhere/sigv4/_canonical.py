@@ -8,6 +8,7 @@ behaviour the server must reproduce because botocore is the client most of our c
 from __future__ import annotations
 
 import hashlib
+import re
 from urllib.parse import quote, unquote_to_bytes
 
 from elsewhere.sigv4._model import CredentialScope, HttpRequest
@@ -29,6 +30,11 @@ EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 # RFC 3986 §2.3 unreserved characters; everything else is percent-encoded (uppercase hex).
 _UNRESERVED = "-_.~"
+# A component already in canonical form: unreserved characters and uppercase %XX escapes, none
+# of which stands for an unreserved character (those would be decoded). Most clients send exactly
+# this, so the decode/re-encode round trip can be skipped.
+_CANONICAL_COMPONENT = re.compile(r"(?:[A-Za-z0-9\-_.~]|%[0-9A-F]{2})*")
+_ESCAPED_UNRESERVED = re.compile(r"%(?:[46][1-9A-F]|[57][0-9A]|3[0-9]|2[DE]|5F|7E)")
 
 
 def remove_dot_segments(path: str) -> str:
@@ -78,6 +84,14 @@ def _decode_query_component(text: str) -> bytes:
     return unquote_to_bytes(text)
 
 
+def _canonical_component(text: str) -> str:
+    if _CANONICAL_COMPONENT.fullmatch(text) and (
+        "%" not in text or _ESCAPED_UNRESERVED.search(text) is None
+    ):
+        return text
+    return encode_query_component(_decode_query_component(text))
+
+
 def canonical_query_string(raw_query: str, *, exclude: frozenset[str] = frozenset()) -> str:
     """The canonical query string of a raw query.
 
@@ -91,15 +105,9 @@ def canonical_query_string(raw_query: str, *, exclude: frozenset[str] = frozense
         if not piece:
             continue
         key, _, value = piece.partition("=")
-        key_bytes = _decode_query_component(key)
-        if exclude and key_bytes.decode("utf-8", "replace") in exclude:
+        if exclude and _decode_query_component(key).decode("utf-8", "replace") in exclude:
             continue
-        pairs.append(
-            (
-                encode_query_component(key_bytes),
-                encode_query_component(_decode_query_component(value)),
-            )
-        )
+        pairs.append((_canonical_component(key), _canonical_component(value)))
     pairs.sort()
     return "&".join(f"{k}={v}" for k, v in pairs)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 
 __all__ = ["CredentialScope", "HttpRequest", "SignedRequest"]
 
@@ -18,14 +19,22 @@ class HttpRequest:
     headers: tuple[tuple[str, str], ...]  # (name, value) as received; duplicates allowed
     body: bytes
 
+    @cached_property
+    def _by_name(self) -> dict[str, list[str]]:
+        # Built on first lookup: verification asks for a dozen headers, and a scan that folds
+        # every name each time costs more than the whole canonical request.
+        index: dict[str, list[str]] = {}
+        for n, v in self.headers:
+            index.setdefault(n.lower(), []).append(v)
+        return index
+
     def header_values(self, name: str) -> list[str]:
         """Every value of header ``name`` (case-insensitive), in the order received."""
-        lname = name.lower()
-        return [v for n, v in self.headers if n.lower() == lname]
+        return list(self._by_name.get(name.lower(), ()))
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (case-insensitive), or None."""
-        values = self.header_values(name)
+        values = self._by_name.get(name.lower())
         return values[0] if values else None
 
 
