@@ -148,6 +148,7 @@ class _LeafFacts:
     issuer: str
     source_identity: str | None
     session_name: str
+    serial: str  # decimal, as credentials, claims and subject records spell it
 
 
 def _leaf_facts(header: str) -> _LeafFacts:
@@ -160,10 +161,18 @@ def _leaf_facts(header: str) -> _LeafFacts:
         issuer=format_subject_dn(leaf.issuer),
         source_identity=source_identity(leaf),
         session_name=default_session_name(leaf),
+        serial=str(leaf.serial_number),
     )
 
 
 _MAX_LEAF_CACHE = 10_000
+# Inputs (query string and body) up to this size are remembered once validated; a workload
+# sends the same ARNs and body on every call.
+_MAX_CACHED_INPUT = 4096
+# The principal of every trust-policy evaluation (reference §4.3).
+_SERVICE = PolicyPrincipal(
+    arn=SERVICE_PRINCIPAL, account="", type="Service", service=SERVICE_PRINCIPAL
+)
 
 
 def subject_id_for(account: str, region: str, x509_subject: str) -> str:
@@ -333,7 +342,9 @@ def _parse_input(request: HttpRequest) -> _Input:
 
 
 def _rfc3339(when: dt.datetime) -> str:
-    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Formatted by hand: strftime costs several times more, twice per request.
+    t = when.astimezone(dt.UTC)
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}Z"
 
 
 class SubjectIdFeed:
@@ -378,9 +389,15 @@ class CreateSessionHandler:
         self._random = random
         self.subject_ids = subject_ids or SubjectIdFeed()
         # Parsed leaves and their mapped tags, so a repeat caller costs only its signature check.
+        # Every cache holds values derived from its key alone (no decisions): each request is
+        # still verified, validated (the path cache is keyed as DESIGN.md says) and evaluated.
         self._leaves: dict[str, _LeafFacts] = {}
-        self._tags: dict[tuple[str, str, str], tuple[Any, ...]] = {}
+        self._tags: dict[tuple[str, str, dt.datetime], tuple[Any, ...]] = {}
+        self._packed: dict[tuple[str, str, dt.datetime], int] = {}
         self._chains: dict[str, tuple[x509.Certificate, ...]] = {}
+        self._inputs: dict[tuple[str, bytes], _Input] = {}
+        self._subjects: dict[str, tuple[str, str]] = {}
+        self._contexts: dict[tuple[object, ...], dict[str, ContextValue]] = {}
 
     def __call__(
         self, request: HttpRequest, signed: SignedRequest, source_ip: str, secure: bool
@@ -390,7 +407,7 @@ class CreateSessionHandler:
         snapshot = self._snapshots.current()
         facts = self._authenticate(request, signed, now)
         leaf = facts.certificate
-        params = _parse_input(request)
+        params = self._input(request)
         chain_header = request.header("x-amz-x509-chain") or ""
         intermediates: tuple[x509.Certificate, ...] = ()
         if chain_header.strip():
@@ -406,25 +423,51 @@ class CreateSessionHandler:
         anchor = self._anchor(snapshot, params.trust_anchor_arn)
         self._snapshots.validate(anchor, leaf, facts.der, intermediates, chain_header, now=now)
         # From here the certificate is authenticated: every outcome is recorded for the subject.
-        subject = facts.subject
-        subject_id = subject_id_for(self._settings.account_id, self._settings.region, subject)
+        subject_id, subject_arn = self._subject(facts.subject)
         try:
             body = self._issue(snapshot, params, facts, anchor, request, source_ip, secure, now)
         except ElsewhereError:
             self._record(subject_id, facts, now, params, failed=True)
             raise
         self._record(subject_id, facts, now, params, failed=False)
-        body["subjectArn"] = format_rolesanywhere_arn(
-            self._settings.partition,
-            self._settings.region,
-            self._settings.account_id,
-            "subject",
-            subject_id,
-        )
+        body["subjectArn"] = subject_arn
         payload = json.dumps(body, separators=(",", ":")).encode("utf-8")
         return SessionAnswer(201, (("Content-Type", "application/json"),), payload)
 
     # -- steps -------------------------------------------------------------------------------------
+
+    def _input(self, request: HttpRequest) -> _Input:
+        """The validated input, from the cache when this exact query and body were seen."""
+        key = (request.raw_query, request.body)
+        if len(key[0]) + len(key[1]) > _MAX_CACHED_INPUT:
+            return _parse_input(request)
+        params = self._inputs.get(key)
+        if params is None:
+            params = _parse_input(request)
+            if len(self._inputs) >= _MAX_LEAF_CACHE:
+                self._inputs.clear()
+            self._inputs[key] = params
+        return params
+
+    def _subject(self, subject: str) -> tuple[str, str]:
+        """The subject's id and ARN (name-based, so computed once per subject)."""
+        known = self._subjects.get(subject)
+        if known is None:
+            subject_id = subject_id_for(self._settings.account_id, self._settings.region, subject)
+            known = (
+                subject_id,
+                format_rolesanywhere_arn(
+                    self._settings.partition,
+                    self._settings.region,
+                    self._settings.account_id,
+                    "subject",
+                    subject_id,
+                ),
+            )
+            if len(self._subjects) >= _MAX_LEAF_CACHE:
+                self._subjects.clear()
+            self._subjects[subject] = known
+        return known
 
     def _authenticate(
         self, request: HttpRequest, signed: SignedRequest, now: dt.datetime
@@ -504,7 +547,7 @@ class CreateSessionHandler:
                 reason=f"duration {duration}s above the role's maximum "
                 f"{role.view.max_session_duration}s",
             )
-        tag_key = (facts.pem, profile.arn, profile.updated_at.isoformat())
+        tag_key = (facts.pem, profile.arn, profile.updated_at)
         mapped = self._tags.get(tag_key)
         if mapped is None:
             mapped = map_principal_tags(facts.certificate, profile)
@@ -524,9 +567,15 @@ class CreateSessionHandler:
         self._check_trust(
             role, anchor, tags, identity, session_name, request, source_ip, secure, now
         )
-        packed = validate_packed_policy_size(
-            profile.session_policy, profile.managed_policy_arns, tags
-        )
+        packed = self._packed.get(tag_key)
+        if packed is None:
+            # A function of the profile's policies and the tags alone (tokens._packed).
+            packed = validate_packed_policy_size(
+                profile.session_policy, profile.managed_policy_arns, tags
+            )
+            if len(self._packed) >= _MAX_LEAF_CACHE:
+                self._packed.clear()
+            self._packed[tag_key] = packed
         claims = SessionClaims(
             account=role.view.account,
             role_arn=role.view.arn,
@@ -541,7 +590,7 @@ class CreateSessionHandler:
             principal_tags=tags,
             session_policy=profile.session_policy,
             managed_policy_arns=profile.managed_policy_arns,
-            certificate_serial=str(facts.certificate.serial_number),
+            certificate_serial=facts.serial,
             certificate_subject=facts.subject,
             certificate_issuer=facts.issuer,
         )
@@ -587,36 +636,47 @@ class CreateSessionHandler:
         unable = f"Unable to assume role for {role.view.arn}."
         if role.trust is None:
             raise SessionDenied(unable, reason="the role's trust policy is missing or invalid")
-        keys: dict[str, object] = {
-            "aws:SourceArn": anchor.record.arn,
-            "aws:SourceAccount": self._settings.account_id,
-            "sts:SourceIdentity": identity,
-            "sts:RoleSessionName": session_name,
-            "aws:CurrentTime": _rfc3339(now),
-            "aws:EpochTime": int(now.timestamp()),
-            "aws:SecureTransport": secure,
-            "aws:PrincipalServiceName": SERVICE_PRINCIPAL,
-        }
+        # The keys that depend only on the role, anchor, certificate and profile are wrapped
+        # once; the request's own keys (time, address, transport, agent) are added every time.
+        static_key = (
+            role.view.arn,
+            role.view.tags,
+            anchor.record.arn,
+            tags,
+            identity,
+            session_name,
+        )
+        static = self._contexts.get(static_key)
+        if static is None:
+            keys: dict[str, object] = {
+                "aws:SourceArn": anchor.record.arn,
+                "aws:SourceAccount": self._settings.account_id,
+                "sts:SourceIdentity": identity,
+                "sts:RoleSessionName": session_name,
+                "aws:PrincipalServiceName": SERVICE_PRINCIPAL,
+            }
+            for key, value in role.view.tags:
+                keys[f"aws:ResourceTag/{key}"] = value
+            for key, value in tags:
+                keys[f"aws:PrincipalTag/{key}"] = value
+                keys[f"aws:RequestTag/{key}"] = value
+            if tags:
+                keys["aws:TagKeys"] = [k for k, _ in tags]
+            static = {key.lower(): ContextValue.of(value) for key, value in keys.items()}
+            if len(self._contexts) >= _MAX_LEAF_CACHE:
+                self._contexts.clear()
+            self._contexts[static_key] = static
+        values = dict(static)
+        values["aws:currenttime"] = ContextValue((_rfc3339(now),))
+        values["aws:epochtime"] = ContextValue((str(int(now.timestamp())),), False, "numeric")
+        values["aws:securetransport"] = ContextValue(
+            ("true" if secure else "false",), False, "boolean"
+        )
         if source_ip:
-            keys["aws:SourceIp"] = source_ip
+            values["aws:sourceip"] = ContextValue((source_ip,))
         agent = request.header("user-agent")
         if agent is not None:
-            keys["aws:UserAgent"] = agent
-        for key, value in role.view.tags:
-            keys[f"aws:ResourceTag/{key}"] = value
-        for key, value in tags:
-            keys[f"aws:PrincipalTag/{key}"] = value
-            keys[f"aws:RequestTag/{key}"] = value
-        if tags:
-            keys["aws:TagKeys"] = [k for k, _ in tags]
-        # Wrap each value once; the three evaluations below share them.
-        values = {key: ContextValue.of(value) for key, value in keys.items()}
-        principal = PolicyPrincipal(
-            arn=SERVICE_PRINCIPAL,
-            account="",
-            type="Service",
-            service=SERVICE_PRINCIPAL,
-        )
+            values["aws:useragent"] = ContextValue((agent,))
         actions = ["sts:AssumeRole", "sts:SetSourceIdentity"]
         if tags:
             actions.append("sts:TagSession")
@@ -624,7 +684,7 @@ class CreateSessionHandler:
         for action in actions:
             decision = evaluate(
                 RequestContext(
-                    action=action, resource=role.view.arn, principal=principal, keys=values
+                    action=action, resource=role.view.arn, principal=_SERVICE, keys=values
                 ),
                 policies,
             )
@@ -644,16 +704,16 @@ class CreateSessionHandler:
     ) -> None:
         if self._recorder is None:
             return
-        self.subject_ids.set(subject_id)
         try:
             self._recorder.record(
                 x509_subject=facts.subject,
                 seen_at=now,
-                serial_number=str(facts.certificate.serial_number),
+                serial_number=facts.serial,
                 issuer=facts.issuer,
                 x509_certificate_data=facts.pem,
                 failed=failed,
                 instance_properties=params.instance_properties,
+                subject_id=subject_id,
             )
         except RuntimeError:
             _log.warning("subject recorder closed; %s not recorded", facts.subject)
