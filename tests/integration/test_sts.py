@@ -1,4 +1,4 @@
-"""STS through boto3 against a real server: GetCallerIdentity and AssumeRole with the root key."""
+"""STS through boto3 against a real server: GetCallerIdentity, and AssumeRole by an IAM user."""
 
 from __future__ import annotations
 
@@ -30,6 +30,35 @@ def _trusting_root(server: ServerProcess) -> dict[str, Any]:
     }
 
 
+def _user_sts(server: ServerProcess, *, allow: bool = True) -> tuple[Any, str]:
+    """An STS client for a new IAM user whose policy allows AssumeRole (or allows nothing)."""
+    iam = server.client("iam")
+    name = _name("caller")
+    arn = iam.create_user(UserName=name)["User"]["Arn"]
+    if allow:
+        iam.put_user_policy(
+            UserName=name,
+            PolicyName="assume",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"],
+                            "Resource": "*",
+                        }
+                    ],
+                }
+            ),
+        )
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    client = server.client(
+        "sts", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]
+    )
+    return client, arn
+
+
 def test_get_caller_identity_root(server: ServerProcess) -> None:
     """The root key is arn:aws:iam::<account>:root with the account as UserId."""
     out = server.client("sts").get_caller_identity()
@@ -48,10 +77,31 @@ def test_get_caller_identity_presigned_root(server: ServerProcess) -> None:
     assert f"<Arn>arn:aws:iam::{server.account_id}:root</Arn>" in answer.text
 
 
-def test_assume_role_from_root_with_tags_and_source_identity(server: ServerProcess) -> None:
+def test_root_may_not_assume_roles(server: ServerProcess) -> None:
+    """The root key is refused with STS's text, whatever the trust policy says."""
+    role = make_role(server, _trusting_root(server))
+    with pytest.raises(ClientError) as err:
+        server.client("sts").assume_role(RoleArn=role, RoleSessionName="root")
+    assert err.value.response["Error"]["Code"] == "AccessDenied"
+    assert err.value.response["Error"]["Message"] == "Roles may not be assumed by root accounts."
+
+
+def test_account_trust_needs_the_callers_own_allow(server: ServerProcess) -> None:
+    """A role trusting the account needs the user's own policy to allow sts:AssumeRole."""
+    role = make_role(server, _trusting_root(server))
+    allowed, _ = _user_sts(server)
+    assert allowed.assume_role(RoleArn=role, RoleSessionName="yes")["Credentials"]
+    refused, arn = _user_sts(server, allow=False)
+    with pytest.raises(ClientError) as err:
+        refused.assume_role(RoleArn=role, RoleSessionName="no")
+    assert err.value.response["Error"]["Code"] == "AccessDenied"
+    assert err.value.response["Error"]["Message"].startswith(f"User: {arn} is not authorized")
+
+
+def test_assume_role_with_tags_and_source_identity(server: ServerProcess) -> None:
     """AssumeRole returns the STS shape; the credentials identify the session."""
     role = make_role(server, _trusting_root(server), max_session_duration=7200)
-    sts = server.client("sts")
+    sts, _ = _user_sts(server)
     out = sts.assume_role(
         RoleArn=role,
         RoleSessionName="ops",
@@ -80,15 +130,15 @@ def test_assume_role_from_root_with_tags_and_source_identity(server: ServerProce
 
 
 def test_assume_role_refused_by_trust_policy(server: ServerProcess) -> None:
-    """A role that trusts only rolesanywhere refuses root: 403 AccessDenied with AWS's text."""
+    """A role that trusts only rolesanywhere refuses a user: 403 AccessDenied with AWS's text."""
     role = make_role(server)
+    sts, arn = _user_sts(server)
     with pytest.raises(ClientError) as err:
-        server.client("sts").assume_role(RoleArn=role, RoleSessionName="nope")
+        sts.assume_role(RoleArn=role, RoleSessionName="nope")
     error = err.value.response["Error"]
     assert error["Code"] == "AccessDenied"
     assert error["Message"] == (
-        f"User: arn:aws:iam::{server.account_id}:root is not authorized to perform: "
-        f"sts:AssumeRole on resource: {role}"
+        f"User: {arn} is not authorized to perform: sts:AssumeRole on resource: {role}"
     )
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
 
@@ -96,8 +146,9 @@ def test_assume_role_refused_by_trust_policy(server: ServerProcess) -> None:
 def test_assume_role_duration_above_maximum(server: ServerProcess) -> None:
     """DurationSeconds above MaxSessionDuration: 400 ValidationError with AWS's text."""
     role = make_role(server, _trusting_root(server))
+    sts, _ = _user_sts(server)
     with pytest.raises(ClientError) as err:
-        server.client("sts").assume_role(RoleArn=role, RoleSessionName="long", DurationSeconds=7200)
+        sts.assume_role(RoleArn=role, RoleSessionName="long", DurationSeconds=7200)
     error = err.value.response["Error"]
     assert error["Code"] == "ValidationError"
     assert error["Message"] == (
@@ -108,8 +159,9 @@ def test_assume_role_duration_above_maximum(server: ServerProcess) -> None:
 def test_assume_role_malformed_session_policy(server: ServerProcess) -> None:
     """A session policy that does not parse: MalformedPolicyDocument."""
     role = make_role(server, _trusting_root(server))
+    sts, _ = _user_sts(server)
     with pytest.raises(ClientError) as err:
-        server.client("sts").assume_role(
+        sts.assume_role(
             RoleArn=role, RoleSessionName=_name("s"), Policy=json.dumps({"Statement": "x"})
         )
     assert err.value.response["Error"]["Code"] == "MalformedPolicyDocument"

@@ -218,22 +218,23 @@ def build_application(settings: ServerSettings, *, clock: Clock | None = None) -
         recorder.close()
         snapshots.close()
 
+    authorizer = Authorizer(
+        store,
+        account_id=settings.account_id,
+        region=settings.region,
+        partition=settings.partition,
+        snapshots=snapshots,
+    )
     gateway = Gateway(
         authenticator=Authenticator(
             lookup, region=settings.region, session_resolver=SessionResolver(snapshots)
         ),
         handlers={
             "rolesanywhere": rolesanywhere,
-            "sts": StsService(snapshots, clock),
+            "sts": StsService(snapshots, clock, caller_view=authorizer.principal_view),
             "iam": iam.handle,
         },
-        authorizer=Authorizer(
-            store,
-            account_id=settings.account_id,
-            region=settings.region,
-            partition=settings.partition,
-            snapshots=snapshots,
-        ),
+        authorizer=authorizer,
         clock=clock,
         settings=GatewaySettings(max_body_bytes=settings.max_body_bytes),
         sessions=create_session,

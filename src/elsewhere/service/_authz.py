@@ -134,7 +134,7 @@ class Authorizer:
         ``context`` holds request keys (``aws:SourceIp``, ``aws:RequestTag/k``, ...); the
         principal's own keys (``aws:PrincipalArn``, ``aws:username``, tags, ...) are added here.
         """
-        policies, subject, keys = self._principal_view(principal)
+        policies, subject, keys = self.principal_view(principal)
         request = RequestContext(
             action=action, resource=resource, principal=subject, keys={**keys, **context}
         )
@@ -146,9 +146,10 @@ class Authorizer:
             )
         return decision
 
-    def _principal_view(
+    def principal_view(
         self, principal: Principal
     ) -> tuple[PolicySet, PolicyPrincipal, dict[str, Any]]:
+        """The principal's policies, its policy-engine principal and its principal keys."""
         keys: dict[str, Any] = {
             "aws:PrincipalArn": principal.arn,
             "aws:PrincipalAccount": principal.account,

@@ -43,6 +43,10 @@ _CHAIN_LIMIT = 3600
 _DEFAULT_DURATION = 3600
 
 
+#: The caller's policies, policy-engine principal and principal keys (the Authorizer's view).
+CallerView = Callable[[Principal], tuple[PolicySet, PolicyPrincipal, dict[str, Any]]]
+
+
 def _iso(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -56,9 +60,11 @@ class StsService:
         clock: Clock,
         *,
         random: Callable[[int], bytes] = os.urandom,
+        caller_view: CallerView | None = None,
     ) -> None:
         self._snapshots = snapshots
         self._clock = clock
+        self._caller_view = caller_view
         self._random = random
 
     def __call__(self, operation: str, params: dict[str, Any], caller: Principal) -> dict[str, Any]:
@@ -158,12 +164,20 @@ class StsService:
             keys.update(session_context_keys(parent))
             principal = policy_principal(parent)
             own = session_policies(parent, snapshot)
+        elif caller.kind == "root":
+            # IAM User Guide, "Switch to an IAM role (AWS API)"; STS's answer to a root caller.
+            raise AccessDenied("Roles may not be assumed by root accounts.", reason="root caller")
+        elif self._caller_view is not None:
+            # An IAM user: its own policies must allow sts:AssumeRole too when the trust policy
+            # trusts the account rather than naming the user (iam-policy-evaluation.md §6.6).
+            own, principal, caller_keys = self._caller_view(caller)
+            keys.update(caller_keys)
         else:
             principal = PolicyPrincipal(
                 arn=caller.arn,
                 account=caller.account,
-                type="Account" if caller.kind == "root" else "User",
-                unique_id=caller.user_id if caller.kind == "user" else "",
+                type="User",
+                unique_id=caller.user_id,
             )
             own = PolicySet()
         if identity is not None:

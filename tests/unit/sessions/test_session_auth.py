@@ -30,13 +30,13 @@ from elsewhere.sigv4 import HttpRequest, parse_signed_request, sign_hmac_request
 
 from .conftest import ACCOUNT, NOW, REGION, World, session_request
 
-ROOT = Principal(
-    arn=f"arn:aws:iam::{ACCOUNT}:root",
+OPS = Principal(
+    arn=f"arn:aws:iam::{ACCOUNT}:user/ops",
     account=ACCOUNT,
-    kind="root",
-    user_id=ACCOUNT,
-    name="root",
-    access_key_id="AKIAEXAMPLEEXAMPLE00",
+    kind="user",
+    user_id="AIDAEXAMPLEEXAMPLE001",
+    name="ops",
+    access_key_id="AKIAEXAMPLEEXAMPLE01",
 )
 
 
@@ -169,7 +169,7 @@ def test_ok_transitive_tags_follow_the_chain(world: World) -> None:
             "Statement": [
                 {
                     "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                    "Principal": {"AWS": OPS.arn},
                     "Action": ["sts:AssumeRole", "sts:TagSession"],
                 }
             ],
@@ -183,7 +183,7 @@ def test_ok_transitive_tags_follow_the_chain(world: World) -> None:
             "Tags": [{"Key": "team", "Value": "red"}, {"Key": "tmp", "Value": "x"}],
             "TransitiveTagKeys": ["team"],
         },
-        ROOT,
+        OPS,
     )
     creds = {
         "accessKeyId": first["Credentials"]["AccessKeyId"],
