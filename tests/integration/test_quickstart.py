@@ -22,7 +22,7 @@ from botocore.config import Config
 from click.testing import CliRunner
 
 from elsewhere.cli._quickstart import quickstart
-from tests.conftest import ELSEWHERE, ServerProcess, free_port
+from tests.conftest import ELSEWHERE, ServerProcess, free_port, start_server
 
 pytestmark = pytest.mark.integration
 
@@ -209,3 +209,23 @@ def test_wrong_admin_key_is_refused(server: ServerProcess, tmp_path: Path) -> No
     )
     assert result.exit_code == 1
     assert "the admin credentials are not this server's" in result.stderr
+
+
+def test_region_is_discovered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server acting as eu-west-1 is found through AWS_REGION; otherwise a clear error."""
+    handle = start_server(tmp_path / "data", args=("--region", "eu-west-1"))
+    try:
+        for name in ("ELSEWHERE_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"):
+            monkeypatch.delenv(name, raising=False)
+        args = ["--endpoint", handle.endpoint, "--credentials-file", str(handle.credentials_file)]
+        args += ["--dir", str(tmp_path / "qs")]
+        refused = CliRunner().invoke(quickstart, args)
+        assert refused.exit_code == 1
+        assert "does not act as region 'us-east-1'; pass --region" in refused.stderr
+        monkeypatch.setenv("AWS_REGION", "eu-west-1")
+        found = CliRunner().invoke(quickstart, args)
+        assert found.exit_code == 0, found.output
+        assert "arn:aws:rolesanywhere:eu-west-1:123456789012:trust-anchor/" in found.stdout
+        assert "region = eu-west-1" in found.stdout
+    finally:
+        handle.stop()

@@ -40,7 +40,11 @@ def _echo_step(step: Step) -> None:
     show_default=True,
     help="Profile of --credentials-file to use.",
 )
-@click.option("--region", help="The server's region [default: AWS_REGION, else us-east-1].")
+@click.option(
+    "--region",
+    help="The server's region (given to --start-server). [default: the first the server "
+    "accepts of $ELSEWHERE_REGION, us-east-1, $AWS_REGION, $AWS_DEFAULT_REGION]",
+)
 @click.option("--account-id", help="The server's account (checked; given to --start-server).")
 @click.option(
     "--dir",

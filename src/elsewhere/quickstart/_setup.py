@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ __all__ = [
     "StartedServer",
     "Step",
     "build_trust_policy",
+    "candidate_regions",
     "credential_process_command",
     "ensure_ca",
     "ensure_profile",
@@ -627,7 +628,6 @@ def start_background_server(
         argv += ["--account-id", account_id]
     try:
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ELSEWHERE_")}
         with log_path.open("ab") as log:
             # A session of its own: the server outlives this command and ignores its Ctrl-C.
             process = subprocess.Popen(  # noqa: S603 - our own executable, no shell
@@ -635,7 +635,6 @@ def start_background_server(
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=env,
                 start_new_session=True,
             )
         pid_path.write_text(f"{process.pid}\n")
@@ -663,36 +662,64 @@ def start_background_server(
 # --- the whole thing --------------------------------------------------------------------------
 
 
-def _discover(admin: AdminConnection, account_id: str | None) -> str:
-    """Check the admin key and the region against the server; return the account id."""
+def _check_account(admin: AdminConnection, account_id: str | None) -> str:
+    """Check the admin key with STS (any region signs it); return the server's account id."""
     sts = admin.client("sts")
     identity = _aws_call(
         "sts GetCallerIdentity with the admin credentials", sts.get_caller_identity
     )
+    sts.close()
     account = str(identity["Account"])
     if account_id and account_id != account:
         raise QuickstartError(
             f"the server acts as account {account}, not {account_id} (--account-id)"
         )
+    return account
+
+
+def _accepts_region(admin: AdminConnection) -> bool:
+    """Whether the server's rolesanywhere API accepts signatures scoped to ``admin.region``."""
     rolesanywhere = admin.client("rolesanywhere")
     try:
         rolesanywhere.list_trust_anchors(pageSize=1)
     except ClientError as exc:
-        error = exc.response.get("Error", {})
-        if "region" in str(error.get("Message", "")):
-            raise QuickstartError(
-                f"the server at {admin.endpoint} does not act as region {admin.region!r}; "
-                "pass --region with the server's region"
-            ) from None
+        # The server refuses another region's scope without naming its own (as AWS does):
+        # "Credential should be scoped to a valid region, not '<region>'".
+        if "scoped to a valid region" in str(exc.response.get("Error", {}).get("Message", "")):
+            return False
         _aws_call("rolesanywhere ListTrustAnchors", _reraise, exc=exc)
     except BotoCoreError as exc:
         raise QuickstartError(f"rolesanywhere ListTrustAnchors failed: {exc}") from None
-    return account
+    finally:
+        rolesanywhere.close()
+    return True
 
 
-def _default_region() -> str:
-    # An explicit --region wins; otherwise the usual AWS variables, then elsewhere's default.
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+def candidate_regions(region: str | None) -> tuple[str, ...]:
+    """Regions to try, in order: ``--region`` alone if given; else ``ELSEWHERE_REGION``, the
+    server's default ``us-east-1``, then ``AWS_REGION`` and ``AWS_DEFAULT_REGION``."""
+    if region:
+        return (region,)
+    names = (
+        os.environ.get("ELSEWHERE_REGION"),
+        "us-east-1",
+        os.environ.get("AWS_REGION"),
+        os.environ.get("AWS_DEFAULT_REGION"),
+    )
+    return tuple(dict.fromkeys(n for n in names if n))
+
+
+def _discover(admin: AdminConnection, region: str | None) -> AdminConnection:
+    """The admin connection signed for the region the server acts as."""
+    tried = candidate_regions(region)
+    for name in tried:
+        candidate = replace(admin, region=name)
+        if _accepts_region(candidate):
+            return candidate
+    raise QuickstartError(
+        f"the server at {admin.endpoint} does not act as region "
+        f"{' or '.join(repr(t) for t in tried)}; pass --region with the server's region"
+    )
 
 
 def run_quickstart(
@@ -712,10 +739,11 @@ def run_quickstart(
         access_key_id=key,
         secret_access_key=secret,
         session_token=token,
-        region=options.region or _default_region(),
+        region=candidate_regions(options.region)[0],
         verify_ssl=options.verify_ssl,
     )
-    account = _discover(admin, options.account_id)
+    account = _check_account(admin, options.account_id)
+    admin = _discover(admin, options.region)
     steps: list[Step] = []
 
     def record(step: Step) -> None:

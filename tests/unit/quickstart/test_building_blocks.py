@@ -14,6 +14,7 @@ from elsewhere.policy import PolicyKind, parse_policy
 from elsewhere.quickstart import (
     QuickstartError,
     build_trust_policy,
+    candidate_regions,
     credential_process_command,
     ensure_ca,
     ensure_workload_certificate,
@@ -151,3 +152,15 @@ def test_broken_ca_directory_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "ca.pem").write_text("junk")
     with pytest.raises(QuickstartError, match="development CA in"):
         ensure_ca(tmp_path, now=NOW)
+
+
+def test_candidate_regions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--region alone if given; else ELSEWHERE_REGION, us-east-1, AWS_REGION, AWS_DEFAULT_REGION."""
+    for name in ("ELSEWHERE_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    assert candidate_regions("eu-west-1") == ("eu-west-1",)
+    assert candidate_regions(None) == ("us-east-1",)
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("ELSEWHERE_REGION", "ap-south-1")
+    assert candidate_regions(None) == ("ap-south-1", "us-east-1", "eu-west-1")
