@@ -359,3 +359,72 @@ class TestTagsNotificationsSubjects:
         with pytest.raises(ClientError) as exc:
             ra.get_subject(subjectId=str(uuid.uuid4()))
         assert _error(exc)[0] == "ResourceNotFoundException"
+
+
+class TestRemainingOperations:
+    """Operations not exercised above, so every one of the 30 runs through boto3."""
+
+    def test_update_crl_and_trust_anchor_source(self, ra: Any) -> None:
+        """UpdateCrl replaces the name and data; UpdateTrustAnchor replaces the bundle."""
+        anchor = _anchor(ra)
+        chain = quick_chain(NOW, "p256")
+        first = chain.crl([], now=NOW).public_bytes(serialization.Encoding.DER)
+        second = chain.crl([chain.leaf.serial_number], now=NOW).public_bytes(
+            serialization.Encoding.PEM
+        )
+        crl = ra.import_crl(name=_name("c"), crlData=first, trustAnchorArn=anchor["trustAnchorArn"])
+        updated = ra.update_crl(crlId=crl["crl"]["crlId"], name="renamed", crlData=second)["crl"]
+        assert updated["name"] == "renamed"
+        assert updated["crlData"] == second
+        other = quick_chain(NOW, "rsa2048").anchor_pem
+        source = {"sourceType": "CERTIFICATE_BUNDLE", "sourceData": {"x509CertificateData": other}}
+        after = ra.update_trust_anchor(trustAnchorId=anchor["trustAnchorId"], source=source)
+        assert after["trustAnchor"]["source"]["sourceData"]["x509CertificateData"] == other
+
+    def test_every_operation_is_served(self, ra: Any) -> None:
+        """The model's 30 operations all route to elsewhere (none is an unknown operation)."""
+        names = ra.meta.service_model.operation_names
+        assert len(names) == 30
+        probe_id = str(uuid.uuid4())
+        for name in names:
+            method = getattr(ra, _snake(name))
+            kwargs = _probe_arguments(ra, name, probe_id)
+            try:
+                method(**kwargs)
+            except ClientError as exc:
+                code = exc.response["Error"]["Code"]
+                assert code in {"ResourceNotFoundException", "ValidationException"}, (name, code)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _probe_arguments(ra: Any, name: str, probe_id: str) -> dict[str, Any]:
+    """Minimal valid-looking arguments for an operation, naming resources that do not exist."""
+    shape = ra.meta.service_model.operation_model(name).input_shape
+    if shape is None:
+        return {}
+    arn = f"arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/{probe_id}"
+    samples: dict[str, Any] = {
+        "trustAnchorId": probe_id,
+        "profileId": probe_id,
+        "crlId": probe_id,
+        "subjectId": probe_id,
+        "resourceArn": arn,
+        "trustAnchorArn": arn,
+        "name": "probe",
+        "roleArns": [ROLE],
+        "crlData": b"not a crl",
+        "source": {
+            "sourceType": "CERTIFICATE_BUNDLE",
+            "sourceData": {"x509CertificateData": "not pem"},
+        },
+        "tags": [{"key": "k", "value": "v"}],
+        "tagKeys": ["k"],
+        "certificateField": "x509Subject",
+        "mappingRules": [{"specifier": "CN"}],
+        "notificationSettings": [{"enabled": True, "event": "CA_CERTIFICATE_EXPIRY"}],
+        "notificationSettingKeys": [{"event": "CA_CERTIFICATE_EXPIRY"}],
+    }
+    return {m: samples[m] for m in shape.required_members}

@@ -356,3 +356,78 @@ class TestAwsCli:
         result = server.aws("rolesanywhere", "get-profile", "--profile-id", str(uuid.uuid4()))
         assert result.returncode != 0
         assert "ResourceNotFoundException" in result.stderr
+
+
+class TestAwsCliFlows:
+    """A whole configuration made with the AWS CLI alone."""
+
+    def test_profile_crl_tags(self, server: ServerProcess, tmp_path: Path) -> None:
+        """create-profile, import-crl from a file, tag-resource, list-tags, delete: all with aws."""
+        now = dt.datetime.now(dt.UTC)
+        chain = quick_chain(now, "p256")
+        pem = chain.anchor_pem
+        anchor = server.aws(
+            "rolesanywhere",
+            "create-trust-anchor",
+            "--name",
+            f"cli-{uuid.uuid4().hex[:8]}",
+            "--source",
+            f"sourceType=CERTIFICATE_BUNDLE,sourceData={{x509CertificateData={pem}}}",
+        )
+        assert anchor.returncode == 0, anchor.stderr
+        anchor_arn = json.loads(anchor.stdout)["trustAnchor"]["trustAnchorArn"]
+        crl_file = tmp_path / "ca.crl"
+        crl_file.write_bytes(chain.crl([7], now=now).public_bytes(serialization.Encoding.DER))
+        crl = server.aws(
+            "rolesanywhere",
+            "import-crl",
+            "--name",
+            "cli-crl",
+            "--trust-anchor-arn",
+            anchor_arn,
+            "--crl-data",
+            f"fileb://{crl_file}",
+            "--enabled",
+        )
+        assert crl.returncode == 0, crl.stderr
+        crl_id = json.loads(crl.stdout)["crl"]["crlId"]
+        profile = server.aws(
+            "rolesanywhere",
+            "create-profile",
+            "--name",
+            "cli-profile",
+            "--enabled",
+            "--role-arns",
+            "arn:aws:iam::123456789012:role/cli",
+            "--duration-seconds",
+            "900",
+        )
+        assert profile.returncode == 0, profile.stderr
+        profile_arn = json.loads(profile.stdout)["profile"]["profileArn"]
+        tagged = server.aws(
+            "rolesanywhere",
+            "tag-resource",
+            "--resource-arn",
+            profile_arn,
+            "--tags",
+            "key=team,value=platform",
+        )
+        assert tagged.returncode == 0, tagged.stderr
+        tags = server.aws("rolesanywhere", "list-tags-for-resource", "--resource-arn", profile_arn)
+        assert json.loads(tags.stdout)["tags"] == [{"key": "team", "value": "platform"}]
+        deleted = server.aws("rolesanywhere", "delete-crl", "--crl-id", crl_id)
+        assert json.loads(deleted.stdout)["crl"]["crlId"] == crl_id
+
+    def test_validation_error_reaches_the_user(self, server: ServerProcess) -> None:
+        """A constraint violation is printed with AWS's ValidationException text."""
+        result = server.aws(
+            "rolesanywhere",
+            "create-profile",
+            "--name",
+            "bad!name",
+            "--role-arns",
+            "arn:aws:iam::123456789012:role/x",
+        )
+        assert result.returncode != 0
+        assert "ValidationException" in result.stderr
+        assert "1 validation error detected" in result.stderr
