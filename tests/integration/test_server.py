@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import signal
+import ssl
 import stat
 import subprocess
 import uuid
@@ -171,6 +172,11 @@ class TestFirstStart:
             assert client.list_trust_anchors()["trustAnchors"] == []
             with pytest.raises(httpx.HTTPError):
                 httpx.get(f"http://127.0.0.1:{handle.port}/ping", timeout=2)
+            # An idle pooled TLS connection must not hold the shutdown for its grace period.
+            with httpx.Client(verify=ssl.create_default_context(cafile=str(ca))) as idle:
+                assert idle.get(f"{handle.endpoint}/ping").status_code == 200
+                assert handle.stop() == 0
+            assert "graceful shutdown exceeded" not in handle.log()
         finally:
             handle.stop()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
+import socket
 import threading
 from collections.abc import Callable, Iterator
 
@@ -24,6 +25,20 @@ class _Server(uvicorn.Server):
     uvicorn re-raises the signal after its graceful shutdown, which kills the process before
     the store is closed; elsewhere finishes its own shutdown and exits with status 0 instead.
     """
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Drop idle keep-alive connections at once, then shut down gracefully.
+
+        An idle TLS connection's close waits for the client's close_notify, which a pooled
+        client never sends; without this, stopping a TLS server takes the whole grace period.
+        Connections with a request in flight still finish it.
+        """
+        for connection in list(self.server_state.connections):
+            cycle = getattr(connection, "cycle", None)
+            transport = getattr(connection, "transport", None)
+            if (cycle is None or cycle.response_complete) and transport is not None:
+                transport.abort()
+        await super().shutdown(sockets)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
