@@ -126,12 +126,55 @@ def _print_text(result: dict[str, Any]) -> None:
         )
 
 
+def _from_server(
+    arn: str, endpoint: str, profile: str | None, no_verify_ssl: bool
+) -> tuple[tuple[x509.Certificate, ...], list[x509.CertificateRevocationList], str | None]:
+    """A trust anchor's certificates and enabled CRLs read from a running server.
+
+    The third value is a refusal reason when the anchor itself would refuse (disabled).
+    """
+    import boto3  # only this mode talks to a server
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    parts = arn.split(":")
+    if len(parts) != 6 or not parts[5].startswith("trust-anchor/"):
+        raise click.UsageError(f"--trust-anchor-arn {arn!r} is not a trust anchor ARN")
+    try:
+        session = boto3.Session(profile_name=profile, region_name=parts[3])
+        client = session.client("rolesanywhere", endpoint_url=endpoint, verify=not no_verify_ssl)
+        anchor = client.get_trust_anchor(trustAnchorId=parts[5].split("/", 1)[1])["trustAnchor"]
+        crls: list[dict[str, Any]] = []
+        for page in client.get_paginator("list_crls").paginate():
+            crls.extend(page["crls"])
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise click.UsageError(
+            f"{endpoint}: {error.get('Code', 'error')}: {error.get('Message', '')}"
+        ) from None
+    except BotoCoreError as exc:
+        raise click.UsageError(f"{endpoint}: {exc}") from None
+    source = anchor["source"]
+    if source.get("sourceType") != "CERTIFICATE_BUNDLE":
+        raise click.UsageError(f"{arn} is a {source.get('sourceType')} anchor, not a bundle")
+    try:
+        anchors = parse_ca_bundle(source["sourceData"]["x509CertificateData"], max_certificates=100)
+        revocations = [
+            parse_crl(c["crlData"])
+            for c in crls
+            if c.get("trustAnchorArn") == anchor["trustAnchorArn"] and c.get("enabled")
+        ]
+    except ValidationError as exc:
+        raise click.UsageError(f"{arn}: {exc.message}") from None
+    refusal = None if anchor.get("enabled") else f"trust anchor {arn} is disabled"
+    return anchors, revocations, refusal
+
+
 @click.command("verify-certificate")
 @click.option(
     "--trust-anchor-bundle",
     "anchor_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
+    default=None,
     help="PEM bundle of the trust anchor (its x509CertificateData).",
 )
 @click.option(
@@ -148,27 +191,65 @@ def _print_text(result: dict[str, Any]) -> None:
     help="CRL imported for the trust anchor (PEM or DER). Repeatable.",
 )
 @click.option(
+    "--trust-anchor-arn",
+    "anchor_arn",
+    help="Check against this trust anchor of a running server (its bundle and enabled CRLs) "
+    "instead of --trust-anchor-bundle/--crl.",
+)
+@click.option(
+    "--endpoint",
+    default="http://127.0.0.1:8080",
+    show_default=True,
+    help="The server's URL, with --trust-anchor-arn.",
+)
+@click.option(
+    "--profile",
+    "aws_profile",
+    default=None,
+    help="AWS credentials profile, with --trust-anchor-arn.",
+)
+@click.option("--no-verify-ssl", is_flag=True, help="Do not verify the server's TLS certificate.")
+@click.option(
     "--at", "at", help="Judge at this time (ISO 8601, default now), e.g. 2026-01-01T00:00:00Z."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @click.argument("leaf_path", type=click.Path(dir_okay=False, path_type=Path))
 def verify_certificate(
-    anchor_path: Path,
+    anchor_path: Path | None,
     chain_path: Path | None,
     crl_paths: tuple[Path, ...],
+    anchor_arn: str | None,
+    endpoint: str,
+    aws_profile: str | None,
+    no_verify_ssl: bool,
     at: str | None,
     as_json: bool,
     leaf_path: Path,
 ) -> None:
-    """Say offline whether CreateSession would accept LEAF_PATH for this trust anchor, and why.
+    """Say whether CreateSession would accept LEAF_PATH for this trust anchor, and why.
+
+    Offline with --trust-anchor-bundle (and --crl); or against a running server's trust anchor
+    with --trust-anchor-arn (its certificates, whether it is enabled, and its enabled CRLs).
 
     Exit status: 0 accepted, 1 refused, 2 usage error (unreadable or invalid input files).
     """
     now = _parse_at(at)
-    try:
-        anchors = parse_ca_bundle(_read(anchor_path).decode("utf-8", "replace"))
-    except ValidationError as exc:
-        raise click.UsageError(f"trust anchor bundle {anchor_path}: {exc.message}") from None
+    if (anchor_path is None) == (anchor_arn is None):
+        raise click.UsageError("give exactly one of --trust-anchor-bundle and --trust-anchor-arn")
+    refusal: str | None = None
+    server_crls: list[x509.CertificateRevocationList] = []
+    if anchor_arn is not None:
+        if crl_paths:
+            raise click.UsageError("--crl goes with --trust-anchor-bundle; the server's are used")
+        anchors, server_crls, refusal = _from_server(
+            anchor_arn, endpoint, aws_profile, no_verify_ssl
+        )
+    else:
+        assert anchor_path is not None
+        try:
+            anchors = parse_ca_bundle(_read(anchor_path).decode("utf-8", "replace"))
+        except ValidationError as exc:
+            raise click.UsageError(f"trust anchor bundle {anchor_path}: {exc.message}") from None
     leaf_bundle = _load_certs(leaf_path, "certificate file")
     # A bundle given as the certificate starts with the leaf; the rest is chain, as the
     # credential helper sends it (reference §3.5).
@@ -176,13 +257,13 @@ def verify_certificate(
     intermediates = list(extra)
     if chain_path is not None:
         intermediates += _load_certs(chain_path, "intermediates file")
-    crls = []
+    crls = list(server_crls)
     for crl_path in crl_paths:
         try:
             crls.append(parse_crl(_read(crl_path)))
         except ValidationError as exc:
             raise click.UsageError(f"{crl_path}: {exc.message}") from None
-    result = _evaluate(leaf, intermediates, anchors, crls, now)
+    result = _refusal(refusal) if refusal else _evaluate(leaf, intermediates, anchors, crls, now)
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
