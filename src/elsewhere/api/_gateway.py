@@ -138,6 +138,8 @@ class Gateway:
         self._query_ops = {
             name: frozenset(load_service_model(name).operation_names) for name in self._query
         }
+        self._date_second = -1
+        self._date_value = b""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """ASGI entry point."""
@@ -156,6 +158,8 @@ class Gateway:
             errlog.exception("unhandled error request_id=%s", ctx.request_id)
             response = self._render_error(InternalError(), ctx)
         await self._send(send, response, ctx)
+        if not log.isEnabledFor(logging.INFO):
+            return  # the line's arguments cost more than the check
         log.info(
             "%s %s %s %d %.1fms op=%s principal=%s request_id=%s%s",
             scope.get("client", ("-",))[0] if scope.get("client") else "-",
@@ -253,12 +257,16 @@ class Gateway:
             body=body,
         )
         form_error: ElsewhereError | None = None
-        try:
-            form = self._query_params(request, headers)
-        except ElsewhereError as exc:
-            # Raised once the signing scope says which protocol to answer in (XML for iam/sts).
-            form, form_error = [], exc
-        self._guess_protocol(form, ctx)
+        form: list[tuple[str, str]] = []
+        if not self._is_x509_session(method, path, headers):
+            # CreateSession is JSON whatever its query says: its form is not parsed at all.
+            try:
+                form = self._query_params(request, headers)
+            except ElsewhereError as exc:
+                # Raised once the signing scope says which protocol to answer in (XML for
+                # iam/sts).
+                form, form_error = [], exc
+            self._guess_protocol(form, ctx)
 
         signed = parse_signed_request(request)  # MissingAuthenticationToken / IncompleteSignature
         if signed.algorithm.startswith("AWS4-X509"):
@@ -333,6 +341,15 @@ class Gateway:
         # Control-plane and IAM handlers read and write the store: keep them off the event loop.
         return await run_in_threadpool(handler, operation, params, principal)
 
+    def _is_x509_session(self, method: str, path: str, headers: Mapping[str, str]) -> bool:
+        """Whether this looks like an X.509-signed ``POST /sessions`` (checked again later)."""
+        return (
+            self._sessions is not None
+            and method == "POST"
+            and path.rstrip("/") == "/sessions"
+            and headers.get("authorization", "").lstrip().startswith("AWS4-X509")
+        )
+
     def _query_params(
         self, request: HttpRequest, headers: Mapping[str, str]
     ) -> list[tuple[str, str]]:
@@ -378,13 +395,21 @@ class Gateway:
             return self._query["sts"].serialize_error(exc, ctx.request_id)
         return render_json_error(exc, ctx.request_id)
 
+    def _date_header(self) -> bytes:
+        """The ``Date`` header value, formatted once per second."""
+        now = self._clock.now()
+        second = int(now.timestamp())
+        if second != self._date_second:
+            self._date_value = email.utils.format_datetime(now, usegmt=True).encode()
+            self._date_second = second
+        return self._date_value
+
     async def _send(self, send: Send, response: Response, ctx: _Context) -> None:
         headers = [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in response.headers]
         names = {n for n, _ in headers}
         if b"x-amzn-requestid" not in names:
             headers.append((b"x-amzn-requestid", ctx.request_id.encode()))
-        date = email.utils.format_datetime(self._clock.now(), usegmt=True)
-        headers.append((b"date", date.encode()))
+        headers.append((b"date", self._date_header()))
         headers.append((b"content-length", str(len(response.body)).encode()))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": response.body})

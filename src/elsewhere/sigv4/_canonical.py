@@ -33,8 +33,10 @@ _UNRESERVED = "-_.~"
 # A component already in canonical form: unreserved characters and uppercase %XX escapes, none
 # of which stands for an unreserved character (those would be decoded). Most clients send exactly
 # this, so the decode/re-encode round trip can be skipped.
-_CANONICAL_COMPONENT = re.compile(r"(?:[A-Za-z0-9\-_.~]|%[0-9A-F]{2})*")
-_ESCAPED_UNRESERVED = re.compile(r"%(?:[46][1-9A-F]|[57][0-9A]|3[0-9]|2[DE]|5F|7E)")
+_CANONICAL_CHARS = re.compile(r"[A-Za-z0-9\-_.~%]*")
+_NOT_CANONICAL_ESCAPE = re.compile(
+    r"%(?![0-9A-F]{2})|%(?:[46][1-9A-F]|[57][0-9A]|3[0-9]|2[DE]|5F|7E)"
+)
 
 
 def remove_dot_segments(path: str) -> str:
@@ -85,8 +87,8 @@ def _decode_query_component(text: str) -> bytes:
 
 
 def _canonical_component(text: str) -> str:
-    if _CANONICAL_COMPONENT.fullmatch(text) and (
-        "%" not in text or _ESCAPED_UNRESERVED.search(text) is None
+    if _CANONICAL_CHARS.fullmatch(text) and (
+        "%" not in text or _NOT_CANONICAL_ESCAPE.search(text) is None
     ):
         return text
     return encode_query_component(_decode_query_component(text))
