@@ -228,12 +228,21 @@ def test_update_once_then_profile(server: ServerProcess, setup: Setup, tmp_path:
 
 @pytest.fixture
 def serving(server: ServerProcess, setup: Setup, tmp_path: Path) -> Iterator[str]:
-    """``elsewhere serve`` running on a free port; yields its URL."""
+    """``elsewhere serve`` running on a free port (container endpoint on); yields its URL."""
     port = free_port()
     log = tmp_path / "serve.log"
+    token_file = tmp_path / "container-token"
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [ELSEWHERE, "serve", *setup.flags(server), "--port", str(port)],
+            [
+                ELSEWHERE,
+                "serve",
+                *setup.flags(server),
+                "--port",
+                str(port),
+                "--container-token-file",
+                str(token_file),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=sink,
             env=_clean_env(tmp_path),
@@ -266,6 +275,28 @@ def test_serve_feeds_botocore_imds(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", serving)
     sts: Any = boto3.Session(region_name=server.region).client(
+        "sts", endpoint_url=server.endpoint, config=Config(retries={"max_attempts": 1})
+    )
+    assert ":assumed-role/" in sts.get_caller_identity()["Arn"]
+
+
+def test_serve_feeds_botocore_container_provider(
+    server: ServerProcess, serving: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """botocore's container provider (FULL_URI + token file), pointed at serve, gets credentials."""
+    for name, value in _clean_env(tmp_path).items():
+        if name.startswith("AWS_"):
+            monkeypatch.setenv(name, value)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", serving + "/v1/credentials")
+    monkeypatch.setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", str(tmp_path / "container-token"))
+    session = boto3.Session(region_name=server.region)
+    credentials = session.get_credentials()
+    assert credentials is not None
+    assert credentials.method == "container-role"
+    sts: Any = session.client(
         "sts", endpoint_url=server.endpoint, config=Config(retries={"max_attempts": 1})
     )
     assert ":assumed-role/" in sts.get_caller_identity()["Arn"]
