@@ -12,6 +12,12 @@ token sealing). Each figure is the median of rounds; every round is bounded in t
 - ``createsession.rsa2048.ratio_to_trivial``: the first divided by the third.
 - ``createsession.rsa2048.p99_ms_at_half_load``: p99 latency of RSA-2048 CreateSession at an
   open-loop rate of half the measured maximum (p50 is printed as well).
+- ``*.load_cpu_share``: CPU time of the load process over the round's length; near 1.0 the load
+  generator, not the server, set the closed-loop rate.
+- ``*.per_cpu_second``: requests served per CPU-second of the server process (user + system
+  time, all its threads, from ``/proc``), measured over the same rounds. On a shared machine the
+  closed-loop rate also depends on what else runs; this is the per-core capacity, and
+  ``createsession.rsa2048.cpu_ratio_to_trivial`` the ratio that follows from it.
 """
 
 from __future__ import annotations
@@ -72,7 +78,8 @@ async def _exchange(
     return status
 
 
-async def _closed_loop(port: int, requests: list[bytes], seconds: float) -> tuple[int, int]:
+async def _closed_loop(port: int, requests: list[bytes], seconds: float) -> tuple[int, int, float]:
+    """Requests done, failed, and the share of the round the load process spent on a CPU."""
     done = 0
     errors = 0
     deadline = time.perf_counter() + seconds
@@ -90,8 +97,9 @@ async def _closed_loop(port: int, requests: list[bytes], seconds: float) -> tupl
                 errors += 1
         writer.close()
 
+    cpu = time.process_time()
     await asyncio.gather(*(worker(k) for k in range(_CONNECTIONS)))
-    return done, errors
+    return done, errors, (time.process_time() - cpu) / seconds
 
 
 async def _open_loop(port: int, requests: list[bytes], rate: float, seconds: float) -> list[float]:
@@ -318,15 +326,37 @@ def _trivial_requests(server: _Server) -> list[bytes]:
     return out
 
 
-def _rate(port: int, requests: list[bytes]) -> float:
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of process ``pid`` (every thread), or None without ``/proc``."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _rate(server: _Server, requests: list[bytes]) -> tuple[float, float | None, float]:
+    """Median closed-loop rate, requests per server CPU-second (None if unknown), load share.
+
+    A load share near 1.0 means the load process, not the server, limited the rate.
+    """
+    port = server.port
     _in_load_process("closed", port, requests, 0.5)  # warm the caches and the connections
     rates = []
+    per_cpu: list[float] = []
+    load: list[float] = []
     for _ in range(_ROUNDS):
-        done, errors = _in_load_process("closed", port, requests, _SECONDS)
+        before = _cpu_seconds(server.process.pid)
+        done, errors, load_share = _in_load_process("closed", port, requests, _SECONDS)
+        load.append(load_share)
+        after = _cpu_seconds(server.process.pid)
         if errors:
             raise RuntimeError(f"{errors} requests failed during the benchmark")
         rates.append(done / _SECONDS)
-    return statistics.median(rates)
+        if before is not None and after is not None and after > before:
+            per_cpu.append(done / (after - before))
+    median_cpu = statistics.median(per_cpu) if per_cpu else None
+    return statistics.median(rates), median_cpu, statistics.median(load)
 
 
 def run() -> Iterator[tuple[str, float, str]]:
@@ -339,12 +369,20 @@ def run() -> Iterator[tuple[str, float, str]]:
         p256 = _session_requests(server, "p256", role)
         trivial = _trivial_requests(server)
         time.sleep(0.5)  # let the configuration snapshot see the new anchors and profiles
-        rsa_rate = _rate(server.port, rsa)
+        rsa_rate, rsa_cpu, rsa_load = _rate(server, rsa)
         yield "createsession.rsa2048.per_second", rsa_rate, "req/s"
-        yield "createsession.p256.per_second", _rate(server.port, p256), "req/s"
-        trivial_rate = _rate(server.port, trivial)
+        p256_rate, p256_cpu, _ = _rate(server, p256)
+        yield "createsession.p256.per_second", p256_rate, "req/s"
+        trivial_rate, trivial_cpu, trivial_load = _rate(server, trivial)
         yield "trivial.per_second", trivial_rate, "req/s"
         yield "createsession.rsa2048.ratio_to_trivial", rsa_rate / trivial_rate, "ratio"
+        if rsa_cpu is not None and p256_cpu is not None and trivial_cpu is not None:
+            yield "createsession.rsa2048.per_cpu_second", rsa_cpu, "req/cpu-s"
+            yield "createsession.p256.per_cpu_second", p256_cpu, "req/cpu-s"
+            yield "trivial.per_cpu_second", trivial_cpu, "req/cpu-s"
+            yield "createsession.rsa2048.cpu_ratio_to_trivial", rsa_cpu / trivial_cpu, "ratio"
+        yield "createsession.rsa2048.load_cpu_share", rsa_load, "ratio"
+        yield "trivial.load_cpu_share", trivial_load, "ratio"
         p50s, p99s = [], []
         for _ in range(_ROUNDS):
             latencies = sorted(_in_load_process("open", server.port, rsa, rsa_rate / 2))
