@@ -44,6 +44,9 @@ class Writer:
 
     def uint(self, value: int) -> None:
         """An unsigned LEB128 varint."""
+        if 0 <= value < 0x80:  # almost every length and count: one byte
+            self._out.append(value)
+            return
         if value < 0:
             raise ValueError("uint must be non-negative")
         while True:

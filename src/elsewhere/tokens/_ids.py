@@ -41,7 +41,6 @@ ACCESS_KEY_ID_LENGTH = 20
 UNIQUE_ID_LENGTH = 21
 SECRET_ACCESS_KEY_LENGTH = 40
 
-_BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _ACCESS_KEY_TAIL = ACCESS_KEY_ID_LENGTH - 4
 _UNIQUE_ID_TAIL = UNIQUE_ID_LENGTH - 4
 # 30 random bytes are exactly 40 base64 characters, the length of an AWS secret access key.
@@ -82,11 +81,10 @@ def take_random(random: RandomSource, size: int) -> bytes:
 
 def _base32_tail(data: bytes, length: int) -> str:
     """The first ``length`` base32 characters of ``data`` (5 bits each, most significant first)."""
-    bits = int.from_bytes(data, "big")
-    spare = len(data) * 8 - 5 * length
-    bits >>= spare
-    chars = [_BASE32[(bits >> (5 * i)) & 31] for i in range(length)]
-    return "".join(reversed(chars))
+    if 5 * length > 8 * len(data):
+        raise ValueError("not enough random bytes for the id")
+    # RFC 4648 §6 base32 reads the bits most significant first, in this alphabet.
+    return base64.b32encode(data)[:length].decode("ascii")
 
 
 def new_access_key_id(kind: IdPrefix | str, random: RandomSource) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -124,9 +125,12 @@ class KeyRing:
                 secret_key=_hkdf(k.key, _INFO_SECRET),
             )
 
-    @property
+    @cached_property
     def current(self) -> RingKey:
-        """The key that seals new tokens: the newest active one (ties: highest id)."""
+        """The key that seals new tokens: the newest active one (ties: highest id).
+
+        Computed once per ring (rings are immutable), as every sealed token asks for it.
+        """
         active = [k for k in self.keys if k.state is KeyState.ACTIVE]
         if not active:
             raise KeyRingError(reason="the key ring has no active key")

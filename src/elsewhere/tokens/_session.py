@@ -259,7 +259,7 @@ def _secret(secret_key: bytes, access_key_id: str, token: str) -> str:
         + b"\x00"
         + hashlib.sha256(token.encode("ascii", "replace")).digest()
     )
-    mac = hmac.new(secret_key, message, hashlib.sha256).digest()
+    mac = hmac.digest(secret_key, message, "sha256")
     return base64.b64encode(mac[:_SECRET_BYTES]).decode("ascii")
 
 
