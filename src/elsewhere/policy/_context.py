@@ -178,6 +178,19 @@ class RequestContext:
         object.__setattr__(self, "action_lower", self.action.lower())
         object.__setattr__(self, "values", _normalise_keys(self.keys))
 
+    def for_action(self, action: str) -> RequestContext:
+        """This request for another action; the normalised keys are shared, not rebuilt.
+
+        A caller that evaluates several actions for one request (``sts:AssumeRole`` then
+        ``sts:TagSession``) pays for key normalisation once.
+        """
+        other = object.__new__(RequestContext)
+        for name in ("resource", "principal", "keys", "resource_account", "values"):
+            object.__setattr__(other, name, getattr(self, name))
+        object.__setattr__(other, "action", action)
+        object.__setattr__(other, "action_lower", action.lower())
+        return other
+
     def owner_account(self) -> str:
         """The account that owns the resource (for same- vs cross-account evaluation)."""
         if self.resource_account:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import json.encoder
 import logging
 import os
 import re
@@ -23,7 +24,7 @@ import threading
 import unicodedata
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -341,6 +342,43 @@ def _parse_input(request: HttpRequest) -> _Input:
     )
 
 
+@dataclass(frozen=True)
+class _Issued:
+    """The credentials of one session, as the 201 answer names them."""
+
+    session_arn: str
+    assumed_role_id: str
+    access_key_id: str
+    expiration: str
+    secret_access_key: str = field(repr=False)
+    session_token: str = field(repr=False)
+    packed_policy_size: int
+    role_arn: str
+    source_identity: str
+
+
+_json_text = json.encoder.encode_basestring_ascii
+
+
+def _format_answer(issued: _Issued, subject_arn: str) -> bytes:
+    """The 201 body of reference §2.2, byte for byte what ``json.dumps`` with compact separators
+    writes for it (keys in this order), without building the nested dicts first.
+    """
+    return (
+        '{"credentialSet":[{"assumedRoleUser":{"arn":'
+        f"{_json_text(issued.session_arn)},"
+        f'"assumedRoleId":{_json_text(issued.assumed_role_id)}}},'
+        f'"credentials":{{"accessKeyId":{_json_text(issued.access_key_id)},'
+        f'"expiration":{_json_text(issued.expiration)},'
+        f'"secretAccessKey":{_json_text(issued.secret_access_key)},'
+        f'"sessionToken":{_json_text(issued.session_token)}}},'
+        f'"packedPolicySize":{int(issued.packed_policy_size)},'
+        f'"roleArn":{_json_text(issued.role_arn)},'
+        f'"sourceIdentity":{_json_text(issued.source_identity)}}}],'
+        f'"subjectArn":{_json_text(subject_arn)}}}'
+    ).encode("ascii")
+
+
 def _rfc3339(when: dt.datetime) -> str:
     # Formatted by hand: strftime costs several times more, twice per request.
     t = when.astimezone(dt.UTC)
@@ -430,9 +468,9 @@ class CreateSessionHandler:
             self._record(subject_id, facts, now, params, failed=True)
             raise
         self._record(subject_id, facts, now, params, failed=False)
-        body["subjectArn"] = subject_arn
-        payload = json.dumps(body, separators=(",", ":")).encode("utf-8")
-        return SessionAnswer(201, (("Content-Type", "application/json"),), payload)
+        return SessionAnswer(
+            201, (("Content-Type", "application/json"),), _format_answer(body, subject_arn)
+        )
 
     # -- steps -------------------------------------------------------------------------------------
 
@@ -519,7 +557,7 @@ class CreateSessionHandler:
         source_ip: str,
         secure: bool,
         now: dt.datetime,
-    ) -> dict[str, Any]:
+    ) -> _Issued:
         role_arn = params.role_arn
         unable = f"Unable to assume role for {role_arn}."
         profile = snapshot.profile(params.profile_arn)
@@ -600,25 +638,17 @@ class CreateSessionHandler:
         creds = issue_credentials(
             claims, ring, access_key_random=self._random, nonce=self._random(12)
         )
-        return {
-            "credentialSet": [
-                {
-                    "assumedRoleUser": {
-                        "arn": claims.session_arn,
-                        "assumedRoleId": claims.assumed_role_id,
-                    },
-                    "credentials": {
-                        "accessKeyId": creds.access_key_id,
-                        "expiration": _rfc3339(creds.expiration),
-                        "secretAccessKey": creds.secret_access_key,
-                        "sessionToken": creds.session_token,
-                    },
-                    "packedPolicySize": packed,
-                    "roleArn": role.view.arn,
-                    "sourceIdentity": identity,
-                }
-            ]
-        }
+        return _Issued(
+            session_arn=claims.session_arn,
+            assumed_role_id=claims.assumed_role_id,
+            access_key_id=creds.access_key_id,
+            expiration=_rfc3339(creds.expiration),
+            secret_access_key=creds.secret_access_key,
+            session_token=creds.session_token,
+            packed_policy_size=packed,
+            role_arn=role.view.arn,
+            source_identity=identity,
+        )
 
     def _check_trust(
         self,
@@ -681,13 +711,11 @@ class CreateSessionHandler:
         if tags:
             actions.append("sts:TagSession")
         policies = PolicySet(resource=role.trust)
+        context = RequestContext(
+            action=actions[0], resource=role.view.arn, principal=_SERVICE, keys=values
+        )
         for action in actions:
-            decision = evaluate(
-                RequestContext(
-                    action=action, resource=role.view.arn, principal=_SERVICE, keys=values
-                ),
-                policies,
-            )
+            decision = evaluate(context.for_action(action), policies)
             if decision.result != ALLOWED:
                 raise SessionDenied(
                     unable, reason=f"trust policy does not allow {action}: {decision.reason}"
