@@ -209,7 +209,9 @@ class Gateway:
         while True:
             try:
                 # A client that stops sending mid-body must not hold a request open forever.
-                message = await asyncio.wait_for(receive(), self._settings.body_timeout_seconds)
+                # asyncio.timeout arms one timer; wait_for would also wrap receive() in a task.
+                async with asyncio.timeout(self._settings.body_timeout_seconds):
+                    message = await receive()
             except TimeoutError as exc:
                 raise RequestTimeout(
                     f"No part of the request body arrived for "
