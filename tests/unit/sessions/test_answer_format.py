@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from dataclasses import dataclass
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from elsewhere.service._sessions import _format_answer, _Issued
+from elsewhere.service._sessions import _format_answer
 
 _text = st.text(max_size=40)
+
+
+@dataclass(frozen=True)
+class _Issued:
+    session_arn: str
+    assumed_role_id: str
+    access_key_id: str
+    expiration: str
+    secret_access_key: str
+    session_token: str
+    packed_policy_size: int
+    role_arn: str
+    source_identity: str
+
+
+def _answer(issued: _Issued, subject_arn: str) -> bytes:
+    return _format_answer(**dataclasses.asdict(issued), subject_arn=subject_arn)
 
 
 def _reference(issued: _Issued, subject_arn: str) -> bytes:
@@ -54,7 +73,7 @@ def _reference(issued: _Issued, subject_arn: str) -> bytes:
 )
 def test_ok_answer_matches_json_dumps(issued: _Issued, subject_arn: str) -> None:
     """Any strings (quotes, controls, non-ASCII) give the bytes ``json.dumps`` gives."""
-    assert _format_answer(issued, subject_arn) == _reference(issued, subject_arn)
+    assert _answer(issued, subject_arn) == _reference(issued, subject_arn)
 
 
 def test_ok_answer_parses_to_the_documented_shape() -> None:
@@ -70,7 +89,7 @@ def test_ok_answer_parses_to_the_documented_shape() -> None:
         role_arn="arn:aws:iam::123456789012:role/r",
         source_identity='CN="quoted"',
     )
-    body = json.loads(_format_answer(issued, "arn:aws:rolesanywhere:us-east-1:1:subject/x"))
+    body = json.loads(_answer(issued, "arn:aws:rolesanywhere:us-east-1:1:subject/x"))
     (entry,) = body["credentialSet"]
     assert entry["packedPolicySize"] == 7
     assert entry["sourceIdentity"] == 'CN="quoted"'
