@@ -165,3 +165,51 @@ def test_assume_role_malformed_session_policy(server: ServerProcess) -> None:
             RoleArn=role, RoleSessionName=_name("s"), Policy=json.dumps({"Statement": "x"})
         )
     assert err.value.response["Error"]["Code"] == "MalformedPolicyDocument"
+
+
+def _ring_key_id(token: str) -> int:
+    """The ring key id a session token was sealed with (version byte, then 4-byte key id)."""
+    import base64
+
+    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    return int.from_bytes(raw[1:5], "big")
+
+
+def test_key_rotation_keeps_live_sessions(fresh_server: ServerProcess) -> None:
+    """`elsewhere keys rotate` on a live server: old tokens still work, new ones use the new key."""
+    import subprocess
+    import time
+
+    from tests.conftest import ELSEWHERE
+
+    server = fresh_server
+    role = make_role(server, _trusting_root(server))
+    sts, _ = _user_sts(server)
+    before = sts.assume_role(RoleArn=role, RoleSessionName="before")["Credentials"]
+    rotated = subprocess.run(
+        [ELSEWHERE, "keys", "rotate", "--data-dir", str(server.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    ring = [line.split("\t") for line in rotated.stdout.splitlines()]
+    assert [state for _, state, _ in ring] == ["retired", "active"]
+    new_key = int(ring[-1][0])
+    assert _ring_key_id(before["SessionToken"]) != new_key
+
+    deadline = time.monotonic() + 5
+    while True:
+        after = sts.assume_role(RoleArn=role, RoleSessionName="after")["Credentials"]
+        if _ring_key_id(after["SessionToken"]) == new_key or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert _ring_key_id(after["SessionToken"]) == new_key
+    for creds in (before, after):
+        identity = server.client(
+            "sts",
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        ).get_caller_identity()
+        assert ":assumed-role/" in identity["Arn"]
