@@ -166,8 +166,19 @@ class _Scan:
         present = req.values.keys()
         trace = self.trace
         allowed = False
+        action = req.action_lower
         for pol in policies:
             for st in pol.statements:
+                # Most statements of a policy name other actions: settle the literal-only case
+                # here, without a call (this loop runs for every statement of every request).
+                if (
+                    not st.action_any
+                    and st.action_regex is None
+                    and not st.not_action
+                    and action not in st.action_literals
+                ):
+                    trace.append((kind, pol, st, ACTION_MISMATCH))
+                    continue
                 reason = st.check(req)
                 if reason is ACTION_MISMATCH:
                     trace.append((kind, pol, st, reason))
