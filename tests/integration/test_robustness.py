@@ -43,8 +43,9 @@ MIB = 1024 * 1024
 FAKE_SESSION_TOKEN = "IQoJb3JpZ2luX2VjRobustnessCanary" + "x" * 64
 STS_NS = "{https://sts.amazonaws.com/doc/2011-06-15/}"
 IAM_NS = "{https://iam.amazonaws.com/doc/2010-05-08/}"
-# What uvicorn's HTTP parser answers, before elsewhere sees the request (see the report).
-PARSER_REFUSAL = b"Invalid HTTP request received."
+# What the server answers when uvicorn's HTTP parser refuses the bytes before the gateway sees
+# them (elsewhere.app renders it in AWS's JSON error format).
+PARSER_REFUSAL = b'{"message": "Invalid HTTP request received."}'
 SIGNED_00 = "SignedHeaders=host;x-amz-date, Signature=00"
 
 FUZZ = settings(
@@ -237,9 +238,11 @@ def _assert_no_5xx(answer: httpx.Response, *, parser_may_refuse: bool = False) -
 
 
 def _assert_parser_refusal(answer: RawAnswer) -> None:
-    """uvicorn's HTTP parser refused the bytes before elsewhere saw them: a plain 400."""
+    """The HTTP parser refused the bytes before the gateway saw them: a 400 in AWS's format."""
     assert answer.status == 400
     assert answer.body == PARSER_REFUSAL
+    code, _ = _assert_json_error(answer.status, answer.headers, answer.body)
+    assert code == "BadRequestException"
 
 
 # --- random and malformed bodies --------------------------------------------------------------

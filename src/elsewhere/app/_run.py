@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import logging
 import signal
 import socket
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from elsewhere.app._build import build_application
 from elsewhere.app._settings import ServerSettings
@@ -18,6 +21,27 @@ from elsewhere.app._settings import ServerSettings
 __all__ = ["run_server"]
 
 log = logging.getLogger("elsewhere.server")
+
+
+class _AwsHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP protocol, but a request its parser refuses is answered in AWS's format.
+
+    Such a request never reaches the gateway (a control byte in the request line, an unknown
+    method, a malformed Content-Length), so it gets its own JSON error with a request id.
+    """
+
+    def send_400_response(self, msg: str) -> None:
+        body = json.dumps({"message": msg}).encode()
+        head = (
+            b"HTTP/1.1 400 Bad Request\r\n"
+            b"content-type: application/json\r\n"
+            b"x-amzn-errortype: BadRequestException\r\n"
+            b"x-amzn-requestid: " + str(uuid.uuid4()).encode() + b"\r\n"
+            b"content-length: " + str(len(body)).encode() + b"\r\n"
+            b"connection: close\r\n\r\n"
+        )
+        self.transport.write(head + body)
+        self.transport.close()
 
 
 class _Server(uvicorn.Server):
@@ -98,6 +122,7 @@ def run_server(settings: ServerSettings, *, announce: Callable[[str], None]) -> 
         # No WebSocket API: an Upgrade request is answered as plain HTTP (an AWS-format 4xx)
         # instead of uvicorn's bare 500 for an app that never completes the handshake.
         ws="none",
+        http=_AwsHttpToolsProtocol,
     )
     try:
         _Server(config).run()
