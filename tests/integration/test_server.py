@@ -437,3 +437,49 @@ class TestAwsCliFlows:
         assert result.returncode != 0
         assert "ValidationException" in result.stderr
         assert "1 validation error detected" in result.stderr
+
+
+class TestSlowClients:
+    """Clients that send too slowly are cut off with AWS-format answers."""
+
+    def test_trickled_headers_time_out(self, tmp_path: Path) -> None:
+        """Headers not complete within --request-timeout get 408 and the connection closes."""
+        import socket
+        import time
+
+        handle = start_server(tmp_path / "data", args=("--request-timeout", "1"))
+        try:
+            with socket.create_connection(("127.0.0.1", handle.port), timeout=10) as sock:
+                sock.sendall(b"GET /trustanchors HTTP/1.1\r\nHost: x\r\n")  # never finished
+                started = time.monotonic()
+                data = b""
+                while chunk := sock.recv(4096):
+                    data += chunk
+                waited = time.monotonic() - started
+            head, _, body = data.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 408 ")
+            assert b"x-amzn-errortype: RequestTimeoutException" in head
+            assert b"x-amzn-requestid: " in head
+            assert json.loads(body)["message"].startswith("The request headers were not received")
+            assert waited < 9  # cut off by the server, not by this test's socket timeout
+            assert httpx.get(f"{handle.endpoint}/ping").status_code == 200
+        finally:
+            handle.stop()
+
+    def test_stalled_body_times_out(self, tmp_path: Path) -> None:
+        """A body that stops arriving gets 408 RequestTimeoutException from the gateway."""
+        import socket
+
+        handle = start_server(tmp_path / "data", args=("--request-timeout", "1"))
+        try:
+            with socket.create_connection(("127.0.0.1", handle.port), timeout=10) as sock:
+                sock.sendall(
+                    b"POST /trustanchors HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"
+                )
+                data = b""
+                while b"\r\n\r\n" not in data and (chunk := sock.recv(4096)):
+                    data += chunk
+            assert data.startswith(b"HTTP/1.1 408 ")
+            assert b"requesttimeoutexception" in data.lower()
+        finally:
+            handle.stop()

@@ -236,7 +236,10 @@ def build_application(settings: ServerSettings, *, clock: Clock | None = None) -
         },
         authorizer=authorizer,
         clock=clock,
-        settings=GatewaySettings(max_body_bytes=settings.max_body_bytes),
+        settings=GatewaySettings(
+            max_body_bytes=settings.max_body_bytes,
+            body_timeout_seconds=settings.request_timeout_seconds,
+        ),
         sessions=create_session,
         on_shutdown=[stop_sessions],
     )

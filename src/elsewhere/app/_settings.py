@@ -23,6 +23,7 @@ class ServerSettings:
     tls_key: Path | None = None
     max_certificates_per_anchor: int = 2
     max_body_bytes: int = 1024 * 1024
+    request_timeout_seconds: float = 30.0
     log_level: str = "info"
 
     @property

@@ -80,6 +80,14 @@ __all__ = ["register"]
     help="CA certificates allowed in one trust anchor's bundle.",
 )
 @click.option(
+    "--request-timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0.5, 3600),
+    envvar="ELSEWHERE_REQUEST_TIMEOUT",
+    help="Seconds a client may take to send a request's headers, or a pause inside its body.",
+)
+@click.option(
     "--log-level",
     default="info",
     show_default=True,
@@ -96,6 +104,7 @@ def server(
     tls_certificate: Path | None,
     tls_key: Path | None,
     max_certificates_per_anchor: int,
+    request_timeout: float,
     log_level: str,
 ) -> None:
     """Run the elsewhere service (rolesanywhere, IAM, STS, CreateSession) on one address."""
@@ -113,6 +122,7 @@ def server(
         tls_certificate=tls_certificate,
         tls_key=tls_key,
         max_certificates_per_anchor=max_certificates_per_anchor,
+        request_timeout_seconds=request_timeout,
         log_level=log_level,
     )
     logging.basicConfig(
