@@ -392,9 +392,32 @@ class ControlPlane:
             alias_name=alias_name or None,
         )
         self._store.trust_anchors.add(anchor)
+        self._back_out_over_quota(
+            self._store.trust_anchors,
+            anchor.id,
+            self._store.trust_anchors.count,
+            self._settings.max_trust_anchors,
+            f"The account already has the maximum of {self._settings.max_trust_anchors} "
+            "trust anchors",
+        )
         if tags:
             self._store.tags.put(anchor.arn, tags)
         return anchor
+
+    @staticmethod
+    def _back_out_over_quota(
+        repo: Repository[Any], record_id: str, count: Callable[[], int], limit: int, message: str
+    ) -> None:
+        """Remove a record just added if the quota is now exceeded, and refuse the call.
+
+        The check before the insert and the insert are separate transactions; a replica that
+        inserted at the same moment can push the count past the limit. Counting again after
+        the insert keeps the quota a hard limit (under a race at the very edge, both callers may
+        be refused; a retry succeeds).
+        """
+        if count() > limit:
+            repo.remove(record_id)
+            raise ValidationError(message, reason=f"quota race: {count()} > {limit} after insert")
 
     def get_trust_anchor(self, identifier: str) -> TrustAnchor:
         """The trust anchor named by id or ARN; 404 if there is none."""
@@ -598,6 +621,13 @@ class ControlPlane:
             tip_configuration=tip_configuration,
         )
         self._store.profiles.add(profile)
+        self._back_out_over_quota(
+            self._store.profiles,
+            profile.id,
+            self._store.profiles.count,
+            self._settings.max_profiles,
+            f"The account already has the maximum of {self._settings.max_profiles} profiles",
+        )
         if tags:
             self._store.tags.put(profile.arn, tags)
         return profile
@@ -823,6 +853,14 @@ class ControlPlane:
             alias_name=alias_name or None,
         )
         self._store.crls.add(crl)
+        self._back_out_over_quota(
+            self._store.crls,
+            crl.id,
+            lambda: sum(1 for c in self._store.crls.list_all() if c.trust_anchor_arn == anchor.arn),
+            self._settings.max_crls_per_anchor,
+            f"The trust anchor already has the maximum of {self._settings.max_crls_per_anchor}"
+            " CRLs",
+        )
         if tags:
             self._store.tags.put(crl.arn, tags)
         return crl
