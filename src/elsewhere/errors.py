@@ -25,7 +25,6 @@ __all__ = [
     "IncompleteSignature",
     "InternalError",
     "InvalidAction",
-    "InvalidClientTokenId",
     "InvalidInput",
     "InvalidSignature",
     "LimitExceeded",
@@ -35,7 +34,6 @@ __all__ = [
     "NoSuchEntity",
     "NotFound",
     "PackedPolicyTooLarge",
-    "PayloadTooLarge",
     "RequestEntityTooLarge",
     "RequestTimeout",
     "ResourceNotFound",
@@ -44,7 +42,6 @@ __all__ = [
     "TooManyTags",
     "UnknownOperation",
     "UnrecognizedClient",
-    "UnsupportedMediaType",
     "ValidationError",
 ]
 
@@ -121,14 +118,6 @@ class SerializationError(ElsewhereError):
     default_message = "The request body could not be parsed."
 
 
-class UnsupportedMediaType(ElsewhereError):
-    """A body arrived with a content type the operation does not take."""
-
-    code = "UnsupportedMediaTypeException"
-    status = 415
-    default_message = "Unsupported media type."
-
-
 class RequestEntityTooLarge(ElsewhereError):
     """The body, a header or the URL is above elsewhere's limits (413)."""
 
@@ -136,9 +125,6 @@ class RequestEntityTooLarge(ElsewhereError):
     query_code = "RequestEntityTooLarge"
     status = 413
     default_message = "Request entity too large."
-
-
-PayloadTooLarge = RequestEntityTooLarge
 
 
 class RequestTimeout(ElsewhereError):
@@ -221,9 +207,6 @@ class UnrecognizedClient(AuthenticationError):
     code = "UnrecognizedClientException"
     query_code = "InvalidClientTokenId"
     default_message = "The security token included in the request is invalid."
-
-
-InvalidClientTokenId = UnrecognizedClient
 
 
 class ExpiredToken(AuthenticationError):
