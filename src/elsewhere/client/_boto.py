@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -57,55 +56,6 @@ def refreshable_credentials(
     )
 
 
-@dataclass(frozen=True)
-class _Settings:
-    source: CredentialSource
-    params: SessionParameters
-
-
-def _settings(
-    *,
-    certificate: str | None,
-    private_key: str | None,
-    intermediates: str | None,
-    trust_anchor_arn: str,
-    profile_arn: str,
-    role_arn: str,
-    session_duration: int,
-    region: str | None,
-    endpoint: str | None,
-    no_verify_ssl: bool,
-    with_proxy: bool,
-    role_session_name: str | None,
-    pkcs8_password: str | None,
-    pkcs11_lib: str | None,
-    reuse_pin: bool,
-    use_fips_endpoint: bool,
-) -> _Settings:
-    source = build_credential_source(
-        certificate=certificate,
-        private_key=private_key,
-        intermediates=intermediates,
-        pkcs8_password=pkcs8_password,
-        pkcs11_lib=pkcs11_lib,
-        reuse_pin=reuse_pin,
-    )
-    params = SessionParameters(
-        trust_anchor_arn=trust_anchor_arn,
-        profile_arn=profile_arn,
-        role_arn=role_arn,
-        session_duration=session_duration,
-        region=region,
-        endpoint=endpoint,
-        verify_ssl=not no_verify_ssl,
-        with_proxy=with_proxy,
-        role_session_name=role_session_name,
-        use_fips_endpoint=use_fips_endpoint,
-    )
-    resolve_region(params)  # fail early on bad ARNs or a region mismatch
-    return _Settings(source=source, params=params)
-
-
 class RolesAnywhereCredentialProvider(botocore.credentials.CredentialProvider):  # type: ignore[misc]
     """A botocore credential provider; register it in a botocore session's provider chain.
 
@@ -138,37 +88,40 @@ class RolesAnywhereCredentialProvider(botocore.credentials.CredentialProvider): 
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         super().__init__()
-        self._settings = _settings(
+        self._source = build_credential_source(
             certificate=certificate,
             private_key=private_key,
             intermediates=intermediates,
+            pkcs8_password=pkcs8_password,
+            pkcs11_lib=pkcs11_lib,
+            reuse_pin=reuse_pin,
+        )
+        self._params = SessionParameters(
             trust_anchor_arn=trust_anchor_arn,
             profile_arn=profile_arn,
             role_arn=role_arn,
             session_duration=session_duration,
             region=region,
             endpoint=endpoint,
-            no_verify_ssl=no_verify_ssl,
+            verify_ssl=not no_verify_ssl,
             with_proxy=with_proxy,
             role_session_name=role_session_name,
-            pkcs8_password=pkcs8_password,
-            pkcs11_lib=pkcs11_lib,
-            reuse_pin=reuse_pin,
             use_fips_endpoint=use_fips_endpoint,
         )
+        resolve_region(self._params)  # fail early on bad ARNs or a region mismatch
         self._clock = clock
         self._transport = transport
 
     @property
     def signing_region(self) -> str:
         """The region CreateSession is signed for."""
-        return resolve_region(self._settings.params)
+        return resolve_region(self._params)
 
     def load(self) -> Any:
         """Call CreateSession and return self-refreshing botocore credentials."""
         return refreshable_credentials(
-            self._settings.source,
-            self._settings.params,
+            self._source,
+            self._params,
             clock=self._clock,
             transport=self._transport,
         )
