@@ -324,10 +324,6 @@ class MemoryIamStore:
         """ARNs of the managed policies attached to the role."""
         return self.list_attached_policy_arns(ROLE, role_name)
 
-    def list_attached_user_policy_arns(self, user_name: str) -> list[str]:
-        """ARNs of the managed policies attached to the user."""
-        return self.list_attached_policy_arns(USER, user_name)
-
     def _attachment_count(self, arn: str) -> int:
         return sum(arn in arns for arns in self._iam.attached.values())
 
@@ -720,10 +716,6 @@ class SqlIamStore:
     def list_attached_role_policy_arns(self, role_name: str) -> list[str]:
         """ARNs of the managed policies attached to the role."""
         return self.list_attached_policy_arns(ROLE, role_name)
-
-    def list_attached_user_policy_arns(self, user_name: str) -> list[str]:
-        """ARNs of the managed policies attached to the user."""
-        return self.list_attached_policy_arns(USER, user_name)
 
     # managed policies
 
