@@ -143,23 +143,13 @@ class _MemoryIam:
     counters: dict[str, int] = field(default_factory=dict)
 
 
-_init_lock = threading.Lock()
-
-
 class MemoryIamStore:
     """IAM records in this process (mixed into ``MemoryStore``)."""
 
     _version: _Counter
-    _iam_state: _MemoryIam
 
-    @property
-    def _iam(self) -> _MemoryIam:
-        state: _MemoryIam | None = self.__dict__.get("_iam_state")
-        if state is None:
-            with _init_lock:
-                state = self.__dict__.setdefault("_iam_state", _MemoryIam())
-        assert state is not None
-        return state
+    def __init__(self) -> None:
+        self._iam = _MemoryIam()
 
     def _bump(self) -> None:
         self._version.value += 1

@@ -288,6 +288,7 @@ class MemoryStore(MemoryIamStore):
     """A store that lives in this process only (the ports' reference fake)."""
 
     def __init__(self) -> None:
+        super().__init__()
         lock = threading.RLock()
         self._version = _Version()
         self._trust_anchors: _MemoryRepository[TrustAnchor] = _MemoryRepository(lock, self._version)
