@@ -14,6 +14,7 @@ import datetime as dt
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, mldsa, padding, rsa
 
@@ -159,7 +160,12 @@ def verify_x509_signature(
     family = _family(signed.algorithm)
     if family is None:
         raise InvalidSignature(reason=f"algorithm {signed.algorithm} is not X.509")
-    public_key = certificate.public_key()
+    try:
+        public_key = certificate.public_key()
+    except (UnsupportedAlgorithm, ValueError):
+        # An unknown SubjectPublicKeyInfo algorithm or malformed key bytes: cryptography parses
+        # the key only here, so this is the first place such a certificate can be refused.
+        raise InvalidSignature(reason="the certificate's public key is not usable") from None
     missing = required_x509_headers(request, signed) - {h.lower() for h in signed.signed_headers}
     if missing:
         raise InvalidSignature(reason=f"required headers not signed: {', '.join(sorted(missing))}")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import string
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -143,6 +145,22 @@ def test_order_signature_before_trust(world: World) -> None:
     assert err.value.message == "Invalid signature"
     with pytest.raises(UntrustedCertificate):
         world.call(request)
+
+
+def test_fail_leaf_with_unknown_key_algorithm(world: World) -> None:
+    """A leaf whose public key algorithm cryptography does not know is an Invalid signature."""
+    chain, anchor, role, profile = _setup(world)
+    request = session_request(chain, anchor=anchor, profile=profile, role=role)
+    der = chain.leaf.public_bytes(serialization.Encoding.DER)
+    # id-ecPublicKey (1.2.840.10045.2.1) turned into the unassigned 1.2.840.10045.2.9.
+    ec_oid = bytes.fromhex("06072a8648ce3d0201")
+    assert der.count(ec_oid) == 1
+    bad = base64.b64encode(der.replace(ec_oid, bytes.fromhex("06072a8648ce3d0209"))).decode()
+    headers = tuple((n, bad if n.lower() == "x-amz-x509" else v) for n, v in request.headers)
+    forged = HttpRequest(request.method, request.raw_path, request.raw_query, headers, request.body)
+    with pytest.raises(AccessDenied) as err:
+        world.call(forged)
+    assert err.value.message == "Invalid signature"
 
 
 def test_order_trust_before_profile(world: World) -> None:
