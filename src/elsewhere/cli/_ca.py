@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -23,6 +25,15 @@ _DIR_OPTION = click.option(
     envvar="ELSEWHERE_CA_DIR",
     help="Directory of the CA (ca.pem, ca.key, intermediate.*, index.json).",
 )
+
+
+@contextmanager
+def _ca_errors() -> Iterator[None]:
+    """A broken CA directory or an unwritable output is one line on stderr, not a traceback."""
+    try:
+        yield
+    except (pki.CaStoreError, ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _write_pem(path: Path, data: bytes) -> None:
@@ -54,7 +65,7 @@ def init(
     directory: Path, key_type: str, subject: str, with_intermediate: bool, days: float
 ) -> None:
     """Create a root CA (and optionally an intermediate) in --dir."""
-    try:
+    with _ca_errors():
         store = pki.CaStore.init(
             directory,
             now=SystemClock().now(),
@@ -63,9 +74,7 @@ def init(
             with_intermediate=with_intermediate,
             days=days,
         )
-    except (pki.CaStoreError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
-    root = store.root.certificate
+        root = store.root.certificate
     click.echo(f"Created CA {root.subject.rfc4514_string()} in {directory}")
     click.echo(f"Trust anchor bundle: {directory / 'ca.pem'}")
     if with_intermediate:
@@ -102,18 +111,16 @@ def issue(
 ) -> None:
     """Issue a workload certificate and its private key (written with mode 0600)."""
     store = pki.CaStore(directory)
-    try:
+    with _ca_errors():
         issued = store.issue(
             now=SystemClock().now(), subject=subject, sans=sans, days=days, key_type=key_type
         )
         intermediate = store.intermediate
-    except (pki.CaStoreError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
-    _write_pem(out_cert, _cert_pem(issued.certificate))
-    out_key.parent.mkdir(parents=True, exist_ok=True)
-    pki.write_private_key(out_key, issued.key)
-    if out_chain is not None:
-        _write_pem(out_chain, _cert_pem(intermediate.certificate) if intermediate else b"")
+        _write_pem(out_cert, _cert_pem(issued.certificate))
+        out_key.parent.mkdir(parents=True, exist_ok=True)
+        pki.write_private_key(out_key, issued.key)
+        if out_chain is not None:
+            _write_pem(out_chain, _cert_pem(intermediate.certificate) if intermediate else b"")
     cert = issued.certificate
     click.echo(f"Issued {cert.subject.rfc4514_string()} serial {cert.serial_number:x}")
     click.echo(f"  valid until {cert.not_valid_after_utc.isoformat()}")
@@ -138,10 +145,8 @@ def revoke(directory: Path, serial: str | None, cert_path: Path | None) -> None:
             raise click.UsageError(f"{cert_path} is not a PEM certificate: {exc}") from None
     else:
         raise click.UsageError("give exactly one of --serial or --cert")
-    try:
+    with _ca_errors():
         record = pki.CaStore(directory).revoke(number, now=SystemClock().now())
-    except pki.CaStoreError as exc:
-        raise click.ClickException(str(exc)) from None
     click.echo(f"Revoked serial {number:x} ({record.subject}) at {record.revoked_at}")
 
 
@@ -156,12 +161,10 @@ def revoke(directory: Path, serial: str | None, cert_path: Path | None) -> None:
 @click.option("--der", is_flag=True, help="Write DER instead of PEM.")
 def crl(directory: Path, out: Path, issuer: str | None, der: bool) -> None:
     """Write a freshly signed CRL listing every revoked serial of that CA."""
-    try:
-        revocations = pki.CaStore(directory).crl(now=SystemClock().now(), issuer=issuer)
-    except pki.CaStoreError as exc:
-        raise click.ClickException(str(exc)) from None
     encoding = serialization.Encoding.DER if der else serialization.Encoding.PEM
-    _write_pem(out, revocations.public_bytes(encoding))
+    with _ca_errors():
+        revocations = pki.CaStore(directory).crl(now=SystemClock().now(), issuer=issuer)
+        _write_pem(out, revocations.public_bytes(encoding))
     click.echo(f"Wrote CRL with {len(revocations)} revoked certificate(s) to {out}")
 
 

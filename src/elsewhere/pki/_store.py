@@ -64,10 +64,17 @@ def _write_cert(path: Path, cert: x509.Certificate) -> None:
 
 
 def _load_pair(directory: Path, stem: str) -> CertifiedKey:
-    cert = x509.load_pem_x509_certificate((directory / f"{stem}.pem").read_bytes())
-    key = serialization.load_pem_private_key((directory / f"{stem}.key").read_bytes(), None)
+    cert_path, key_path = directory / f"{stem}.pem", directory / f"{stem}.key"
+    try:
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    except ValueError as exc:
+        raise CaStoreError(f"{cert_path} is not a PEM certificate: {exc}") from None
+    try:
+        key = serialization.load_pem_private_key(key_path.read_bytes(), None)
+    except (ValueError, TypeError) as exc:  # TypeError: an encrypted key
+        raise CaStoreError(f"{key_path} is not an unencrypted PEM private key: {exc}") from None
     if not isinstance(key, PrivateKey):
-        raise CaStoreError(f"{directory / (stem + '.key')} holds an unsupported key type")
+        raise CaStoreError(f"{key_path} holds an unsupported key type")
     return CertifiedKey(cert, key)
 
 
@@ -140,7 +147,10 @@ class CaStore:
         path = self.directory / "index.json"
         if not path.exists():
             return {"issued": [], "crl_number": {}}
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise CaStoreError(f"{path} is not a CA index (JSON): {exc}") from None
         return data
 
     def _save_index(self, index: dict[str, Any]) -> None:

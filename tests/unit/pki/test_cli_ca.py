@@ -190,3 +190,43 @@ def test_subprocess(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert "Issued CN=sub serial" in run.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "broken", "content", "args", "needle"),
+    [
+        ("fail/index-not-json", "index.json", "garbage", ["ca", "crl", "--out", "c.pem"], "index"),
+        ("fail/key-not-pem", "ca.key", "garbage", ["ca", "crl", "--out", "c.pem"], "ca.key"),
+        (
+            "fail/unwritable-output",
+            None,
+            "",
+            ["ca", "issue", "--subject", "CN=a", "--out-cert", "k/a.pem", "--out-key", "a.key"],
+            "k",
+        ),
+    ],
+)
+def test_broken_files_are_one_line_errors(
+    cli: click.Group,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    broken: str | None,
+    content: str,
+    args: list[str],
+    needle: str,
+) -> None:
+    """A damaged CA directory or an unwritable output exits 1 with a message, not a traceback."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["ca", "init", "--dir", "ca"]).exit_code == 0
+    monkeypatch.setenv("ELSEWHERE_CA_DIR", "ca")
+    if broken is not None:
+        (tmp_path / "ca" / broken).write_text(content)
+    else:
+        (tmp_path / "k").write_text("a file where a directory is needed")
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Error:" in result.output
+    assert needle in result.output
