@@ -14,7 +14,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from starlette.concurrency import run_in_threadpool
@@ -25,7 +25,6 @@ from elsewhere.errors import (
     ElsewhereError,
     InternalError,
     InvalidSignature,
-    MissingAuthenticationToken,
     RequestEntityTooLarge,
     RequestTimeout,
     UnknownOperation,
@@ -96,7 +95,6 @@ class _Context:
     rest: RestJsonProtocol | None = None
     operation: str = "-"
     principal: str = "-"
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def _header_map(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
@@ -119,7 +117,6 @@ class Gateway:
         clock: Clock,
         settings: GatewaySettings | None = None,
         sessions: SessionHandler | None = None,
-        on_startup: list[Callable[[], Awaitable[None]]] | None = None,
         on_shutdown: list[Callable[[], Awaitable[None]]] | None = None,
         authorizer: Authorizer | None = None,
     ) -> None:
@@ -131,7 +128,6 @@ class Gateway:
         self._sessions = sessions
         # Services whose handlers only compute (STS answers from the in-memory snapshot).
         self._inline_services = frozenset({"sts"})
-        self._on_startup = on_startup or []
         self._on_shutdown = on_shutdown or []
         self._rest = {"rolesanywhere": RestJsonProtocol(load_service_model("rolesanywhere"))}
         self._query = {name: QueryProtocol(load_service_model(name)) for name in ("iam", "sts")}
@@ -161,7 +157,7 @@ class Gateway:
         if not log.isEnabledFor(logging.INFO):
             return  # the line's arguments cost more than the check
         log.info(
-            "%s %s %s %d %.1fms op=%s principal=%s request_id=%s%s",
+            "%s %s %s %d %.1fms op=%s principal=%s request_id=%s",
             scope.get("client", ("-",))[0] if scope.get("client") else "-",
             scope["method"],
             scope.get("raw_path", b"").decode("latin-1").split("?", 1)[0],
@@ -170,7 +166,6 @@ class Gateway:
             ctx.operation,
             ctx.principal,
             ctx.request_id,
-            "".join(f" {k}={v}" for k, v in ctx.extra.items()),
         )
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -179,12 +174,6 @@ class Gateway:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                try:
-                    for hook in self._on_startup:
-                        await hook()
-                except Exception as exc:
-                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
-                    return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 for hook in self._on_shutdown:
@@ -393,8 +382,6 @@ class Gateway:
             return ctx.query.serialize_error(exc, ctx.request_id)
         if ctx.rest is not None:
             return ctx.rest.serialize_error(exc, ctx.request_id)
-        if isinstance(exc, MissingAuthenticationToken) and ctx.protocol == "query":
-            return self._query["sts"].serialize_error(exc, ctx.request_id)
         return render_json_error(exc, ctx.request_id)
 
     def _date_header(self) -> bytes:
