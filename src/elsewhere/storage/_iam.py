@@ -306,9 +306,9 @@ class MemoryIamStore:
             return True
 
     def list_attached_policy_arns(self, kind: str, owner: str) -> list[str]:
-        """ARNs of the attached managed policies, in attachment order."""
+        """ARNs of the attached managed policies, by ARN."""
         with self._iam.lock:
-            return list(self._iam.attached.get((kind, owner.lower()), []))
+            return sorted(self._iam.attached.get((kind, owner.lower()), []))
 
     def list_attached_role_policy_arns(self, role_name: str) -> list[str]:
         """ARNs of the managed policies attached to the role."""

@@ -73,6 +73,15 @@ def test_role_policies_and_removal(store: Any) -> None:
     assert store.get_managed_policy(ARN).attachment_count == 0
 
 
+def test_attached_policies_listed_by_arn(store: Any) -> None:
+    """Attached policy ARNs come back ordered by ARN, whatever the attachment order."""
+    store.add_role(_role())
+    arns = [ARN + "-z", ARN + "-a", ARN + "-m"]
+    for arn in arns:
+        store.attach_policy("role", "App", arn)
+    assert store.list_attached_policy_arns("role", "App") == sorted(arns)
+
+
 def _policy() -> ManagedPolicy:
     return ManagedPolicy("ANPA" + "B" * 17, ARN, "p", "/", "", "v1", DOC, 0, (), T0, T0)
 
