@@ -42,6 +42,9 @@ from elsewhere.client import (
     SessionParameters,
     build_credential_source,
     create_session,
+    load_certificate,
+    load_private_key,
+    verify_key_matches_certificate,
 )
 from elsewhere.clock import Clock, SystemClock
 from elsewhere.errors import ElsewhereError
@@ -423,20 +426,14 @@ def _usable_workload(
     certificate_path: Path, key_path: Path, root: x509.Certificate, cn: str, now: dt.datetime
 ) -> bool:
     try:
-        certificate = x509.load_pem_x509_certificate(certificate_path.read_bytes())
-        key = serialization.load_pem_private_key(key_path.read_bytes(), None)
+        certificate = load_certificate(certificate_path)
+        verify_key_matches_certificate(load_private_key(key_path), certificate)
         certificate.verify_directly_issued_by(root)
-    except (OSError, ValueError, TypeError, InvalidSignature):
-        return False  # unreadable, foreign or not from this CA: issue a new one
+    except (HelperError, ValueError, TypeError, InvalidSignature):
+        return False  # unreadable, mismatched, foreign or not from this CA: issue a new one
     names = certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
-    same_key = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    ) == certificate.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
     return (
-        same_key
-        and [n.value for n in names] == [cn]
+        [n.value for n in names] == [cn]
         and certificate.not_valid_before_utc <= now
         and certificate.not_valid_after_utc - now > _MIN_REMAINING
     )
