@@ -606,7 +606,10 @@ def start_background_server(
     except QuickstartError:
         pass
     else:
-        pid = int(pid_path.read_text().strip()) if pid_path.exists() else 0
+        try:
+            pid = int(pid_path.read_text().strip())
+        except (OSError, ValueError):
+            pid = 0  # no pid file, or an unreadable one: the answering server is not ours
         return StartedServer(pid, endpoint, data_dir, log_path, pid_path, reused=True)
     port = url.port or 80
     argv = [
