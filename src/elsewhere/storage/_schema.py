@@ -1,8 +1,7 @@
 """The SQL schema (SQLAlchemy Core), as the latest migration leaves it.
 
 Only portable types: no SQLite-only or PostgreSQL-only SQL. Nested values (notification settings,
-attribute mappings, role lists) are JSON text, read and written only by this package. IAM roles,
-policies and users come later as new tables in a new migration; nothing here needs to change.
+attribute mappings, role lists, IAM tags) are JSON text, read and written only by this package.
 """
 
 from __future__ import annotations
@@ -31,6 +30,12 @@ __all__ = [
     "access_keys",
     "config_version",
     "crls",
+    "iam_attachments",
+    "iam_inline_policies",
+    "iam_policies",
+    "iam_policy_versions",
+    "iam_roles",
+    "iam_users",
     "metadata",
     "profiles",
     "resource_tags",
@@ -210,4 +215,77 @@ secrets = Table(
     metadata,
     Column("name", String(255), primary_key=True),
     Column("value", LargeBinary, nullable=False),
+)
+
+# --- IAM (migrations 0002 and 0003) -----------------------------------------------------
+
+iam_roles = Table(
+    "iam_roles",
+    metadata,
+    Column("name_key", String(64), primary_key=True),
+    Column("role_id", String(128), nullable=False, unique=True),
+    Column("arn", String(2048), nullable=False, unique=True),
+    Column("name", String(64), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("assume_role_policy", Text, nullable=False),
+    Column("description", String(1000), nullable=False),
+    Column("max_session_duration", Integer, nullable=False),
+    Column("permissions_boundary_arn", String(2048)),
+    Column("tags", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+iam_users = Table(
+    "iam_users",
+    metadata,
+    Column("name_key", String(64), primary_key=True),
+    Column("user_id", String(128), nullable=False, unique=True),
+    Column("arn", String(2048), nullable=False, unique=True),
+    Column("name", String(64), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("permissions_boundary_arn", String(2048)),
+    Column("tags", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+iam_policies = Table(
+    "iam_policies",
+    metadata,
+    Column("arn", String(2048), primary_key=True),
+    Column("policy_id", String(128), nullable=False, unique=True),
+    Column("name", String(128), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("description", String(1000), nullable=False),
+    Column("default_version_id", String(32), nullable=False),
+    Column("tags", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    # The highest version number ever given (migration 0003): IAM never reuses a version id.
+    Column("version_counter", Integer, nullable=False, server_default="1"),
+)
+
+iam_policy_versions = Table(
+    "iam_policy_versions",
+    metadata,
+    Column("policy_arn", String(2048), primary_key=True),
+    Column("version_id", String(32), primary_key=True),
+    Column("document", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+iam_inline_policies = Table(
+    "iam_inline_policies",
+    metadata,
+    Column("owner_kind", String(8), primary_key=True),
+    Column("owner_key", String(64), primary_key=True),
+    Column("policy_name", String(128), primary_key=True),
+    Column("document", Text, nullable=False),
+)
+
+iam_attachments = Table(
+    "iam_attachments",
+    metadata,
+    Column("owner_kind", String(8), primary_key=True),
+    Column("owner_key", String(64), primary_key=True),
+    Column("policy_arn", String(2048), primary_key=True, index=True),
 )
