@@ -8,7 +8,9 @@ the interval). With the default of 0.2 s, disabling a profile or trust anchor on
 effect on every replica sharing the store within 1 s, the bound DESIGN.md documents.
 
 Roles come from the IAM store through the :class:`RoleSource` port and are loaded on first use
-within a snapshot (then held until the next change), so a warm server reads nothing per request.
+within a snapshot (then held until the next change). A rebuild loads again, before the swap, the
+roles and managed policies the previous snapshot served, so a warm server reads nothing per
+request, even right after a change.
 
 Validated certificate paths are cached across snapshots, keyed by the certificates sent, the
 trust anchor and its version, and the versions of the CRLs that apply; an entry is never used at
@@ -338,6 +340,22 @@ def build_snapshot(
     )
 
 
+def _warm(fresh: ConfigSnapshot, previous: ConfigSnapshot) -> None:
+    """Load into ``fresh`` the roles and managed policies ``previous`` served.
+
+    Runs on the refresher before the swap, so requests after a configuration change find the
+    roles in use already loaded and read nothing from the store (DESIGN.md, "The hot path never
+    waits on configuration reads"). Entries that were None are not carried over: they may be
+    names a caller made up.
+    """
+    for arn, entry in list(previous._role_cache.items()):
+        if entry is not None:
+            fresh.role(arn)
+    for arn, policy in list(previous._policy_cache.items()):
+        if policy is not None:
+            fresh.managed_policy(arn)
+
+
 # --- validated-chain cache ------------------------------------------------------------------
 
 
@@ -398,7 +416,9 @@ class SnapshotProvider:
             self._checked = self._monotonic()
             version = self._store.config_version()
             if force or version != self._snapshot.version:
-                self._snapshot = build_snapshot(self._store, self._roles, self._master_key, version)
+                fresh = build_snapshot(self._store, self._roles, self._master_key, version)
+                _warm(fresh, self._snapshot)
+                self._snapshot = fresh
                 _log.debug("configuration snapshot rebuilt at version %d", version)
             return self._snapshot
 

@@ -290,6 +290,39 @@ def test_snapshot_follows_crl_import(world: World) -> None:
         world.call(request)
 
 
+def test_snapshot_rebuild_loads_served_roles_before_the_swap(world: World) -> None:
+    """After a configuration change, a role the old snapshot served is read by the refresh only."""
+    from elsewhere.service._snapshot import RoleView, SnapshotProvider, StoreRoleSource
+
+    loads: list[str] = []
+    source = StoreRoleSource(world.store)
+
+    class Counting:
+        """A role source that notes every role it loads."""
+
+        def load_role(self, arn: str) -> RoleView | None:
+            """Note the load, then read the store."""
+            loads.append(arn)
+            return source.load_role(arn)
+
+        def load_managed_policy(self, arn: str) -> str | None:
+            """Read the store."""
+            return source.load_managed_policy(arn)
+
+    role = world.add_role("warm")
+    missing = role + "-missing"
+    provider = SnapshotProvider(world.store, Counting(), refresh_interval=0, background=False)
+    assert provider.current().role(role) is not None
+    assert provider.current().role(missing) is None
+    assert loads == [role, missing]
+    world.add_profile([role])  # bumps the configuration version
+    provider.refresh()
+    assert loads == [role, missing, role]  # reloaded by the refresh; the unknown name is not
+    assert provider.current().role(role) is not None
+    assert loads == [role, missing, role]  # the request path read nothing
+    provider.close()
+
+
 def test_snapshot_refresh_interval_bounds_reads(world: World) -> None:
     """Without a background thread the store version is read at most once per interval."""
     from elsewhere.service._snapshot import SnapshotProvider, StoreRoleSource
