@@ -145,15 +145,15 @@ def build_application(settings: ServerSettings, *, clock: Clock | None = None) -
     secrets_cache: dict[str, AccessKeySecret] = {}
 
     def lookup(access_key_id: str) -> AccessKeySecret | None:
+        if access_key_id != root_id:
+            # IAM users' keys: read each time, so deletion and deactivation apply at once.
+            return iam.lookup_access_key(access_key_id)
         cached = secrets_cache.get(access_key_id)
         if cached is not None:
             return cached
         record = store.access_keys.get(access_key_id)
         if record is None:
             return None
-        if access_key_id != root_id:
-            # IAM users' keys: read each time, so deletion and deactivation apply at once.
-            return iam.lookup_access_key(access_key_id)
         found = AccessKeySecret(
             access_key_id=access_key_id,
             secret_access_key=box.open(record.secret_access_key, context=access_key_id),
