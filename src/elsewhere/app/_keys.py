@@ -10,7 +10,7 @@ from elsewhere.app._settings import ServerSettings
 from elsewhere.clock import Clock, SystemClock
 from elsewhere.service._snapshot import KEY_RING_SECRET, load_or_create_key_ring
 from elsewhere.storage import open_store
-from elsewhere.tokens import KEY_SIZE, KeyRing, open_key_ring, seal_key_ring
+from elsewhere.tokens import KEY_SIZE, KeyRing, seal_key_ring
 
 __all__ = ["RingEntry", "list_session_keys", "rotate_session_keys"]
 
@@ -63,10 +63,9 @@ def rotate_session_keys(settings: ServerSettings, *, clock: Clock | None = None)
     master_key = _require_master_key(settings)
     store = open_store(settings.effective_database_url)
     try:
-        load_or_create_key_ring(store.secrets, master_key, now=now)
-        blob = store.secrets.get(KEY_RING_SECRET)
-        assert blob is not None  # made just above
-        ring = open_key_ring(blob, master_key).rotate(os.urandom(KEY_SIZE), created_at=now)
+        ring = load_or_create_key_ring(store.secrets, master_key, now=now).rotate(
+            os.urandom(KEY_SIZE), created_at=now
+        )
         store.secrets.put(KEY_RING_SECRET, seal_key_ring(ring, master_key))
         return _entries(ring)
     finally:
