@@ -111,12 +111,6 @@ def validate_session_policy(text: str) -> None:
     parse_policy(text, kind=PolicyKind.SESSION, policy_id="sessionPolicy")
 
 
-def _quote(document: str) -> str:
-    # IAM returns policy documents URL-encoded; the query protocol layer encodes every
-    # policyDocumentType member, so the service hands over the plain text.
-    return document
-
-
 def _tags_out(tags: Sequence[Tag]) -> list[dict[str, str]]:
     return [{"Key": t.key, "Value": t.value} for t in tags]
 
@@ -326,7 +320,7 @@ class IamService:
             "MaxSessionDuration": role.max_session_duration,
         }
         if document:
-            out["AssumeRolePolicyDocument"] = _quote(role.assume_role_policy)
+            out["AssumeRolePolicyDocument"] = role.assume_role_policy
         if role.description:
             out["Description"] = role.description
         if role.permissions_boundary_arn:
@@ -377,7 +371,7 @@ class IamService:
             "CreateDate": v.created_at,
         }
         if document:
-            out["Document"] = _quote(v.document)
+            out["Document"] = v.document
         return out
 
     # -- roles -------------------------------------------------------------------------------
@@ -520,7 +514,7 @@ class IamService:
         document = self._store.get_inline_policy(kind, owner, name)
         if document is None:
             raise NoSuchEntity(f"The {kind} policy with name {name} cannot be found.")
-        return {member: owner, "PolicyName": name, "PolicyDocument": _quote(document)}
+        return {member: owner, "PolicyName": name, "PolicyDocument": document}
 
     def _delete_inline(self, kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
         owner = self._owner(kind, params["RoleName" if kind == ROLE else "UserName"])
@@ -970,7 +964,7 @@ class IamService:
 
         def inline(kind: str, owner: str) -> list[dict[str, str]]:
             return [
-                {"PolicyName": n, "PolicyDocument": _quote(d)}
+                {"PolicyName": n, "PolicyDocument": d}
                 for n, d in self._store.list_inline_policies(kind, owner)
             ]
 
