@@ -25,7 +25,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -49,7 +49,6 @@ __all__ = [
     "AnchorEntry",
     "ConfigSnapshot",
     "IamReader",
-    "MemoryRoleSource",
     "RoleEntry",
     "RoleSource",
     "RoleView",
@@ -113,24 +112,6 @@ class RoleSource(Protocol):
     def load_managed_policy(self, arn: str) -> str | None:
         """The default version's document of a managed policy, or None."""
         ...
-
-
-class MemoryRoleSource:
-    """Roles held in a dict; for tests and for servers without IAM."""
-
-    def __init__(
-        self, roles: Iterable[RoleView] = (), managed: dict[str, str] | None = None
-    ) -> None:
-        self.roles = {r.arn: r for r in roles}
-        self.managed = dict(managed or {})
-
-    def load_role(self, arn: str) -> RoleView | None:
-        """The role, or None."""
-        return self.roles.get(arn)
-
-    def load_managed_policy(self, arn: str) -> str | None:
-        """The managed policy's document, or None."""
-        return self.managed.get(arn)
 
 
 class IamReader(Protocol):
