@@ -14,7 +14,7 @@ session policies and the permissions boundary; ``aws:TokenIssueTime`` for revoca
 from __future__ import annotations
 
 import datetime as dt
-import threading
+import functools
 from dataclasses import dataclass
 
 from elsewhere.errors import UnrecognizedClient
@@ -73,25 +73,13 @@ def session_context_keys(claims: SessionClaims) -> dict[str, object]:
     return keys
 
 
-_SESSION_POLICY_CACHE: dict[str, Policy | None] = {}
-_CACHE_LOCK = threading.Lock()
-
-
+@functools.lru_cache(maxsize=1024)
 def _session_policy(text: str) -> Policy | None:
-    cached = _SESSION_POLICY_CACHE.get(text, False)
-    if cached is not False:
-        return cached  # type: ignore[return-value]
+    """The compiled inline session policy of a token (tokens repeat, so compiled once each)."""
     try:
-        compiled: Policy | None = parse_policy(
-            text, kind=PolicyKind.SESSION, policy_id="session", max_size=None
-        )
+        return parse_policy(text, kind=PolicyKind.SESSION, policy_id="session", max_size=None)
     except Exception:  # an invalid session policy narrows the session to nothing
-        compiled = None
-    with _CACHE_LOCK:
-        if len(_SESSION_POLICY_CACHE) > 1000:
-            _SESSION_POLICY_CACHE.clear()
-        _SESSION_POLICY_CACHE[text] = compiled
-    return compiled
+        return None
 
 
 def session_policies(claims: SessionClaims, snapshot: ConfigSnapshot) -> PolicySet:
