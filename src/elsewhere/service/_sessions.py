@@ -25,7 +25,7 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from cryptography import x509
@@ -174,6 +174,18 @@ _MAX_CACHED_INPUT = 4096
 _SERVICE = PolicyPrincipal(
     arn=SERVICE_PRINCIPAL, account="", type="Service", service=SERVICE_PRINCIPAL
 )
+
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _remember(cache: dict[_K, _V], key: _K, value: _V) -> _V:
+    """Store ``value`` under ``key`` and return it; a full cache is emptied first (crude bound)."""
+    if len(cache) >= _MAX_LEAF_CACHE:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 def subject_id_for(account: str, region: str, x509_subject: str) -> str:
@@ -428,7 +440,10 @@ class CreateSessionHandler:
         # Every cache holds values derived from its key alone (no decisions): each request is
         # still verified, validated (the path cache is keyed as DESIGN.md says) and evaluated.
         self._leaves: dict[str, _LeafFacts] = {}
-        self._tags: dict[tuple[str, str, dt.datetime], tuple[Any, ...]] = {}
+        self._tags: dict[
+            tuple[str, str, dt.datetime],
+            tuple[tuple[tuple[str, str], ...], dict[str, list[str]]],
+        ] = {}
         self._packed: dict[tuple[str, str, dt.datetime], int] = {}
         self._chains: dict[str, tuple[x509.Certificate, ...]] = {}
         self._inputs: dict[tuple[str, bytes], _Input] = {}
@@ -449,12 +464,13 @@ class CreateSessionHandler:
         if chain_header.strip():
             cached = self._chains.get(chain_header)
             if cached is None:
-                cached = parse_chain_header(
-                    chain_header, max_certificates=self._settings.max_chain_certificates
+                cached = _remember(
+                    self._chains,
+                    chain_header,
+                    parse_chain_header(
+                        chain_header, max_certificates=self._settings.max_chain_certificates
+                    ),
                 )
-                if len(self._chains) >= _MAX_LEAF_CACHE:
-                    self._chains.clear()
-                self._chains[chain_header] = cached
             intermediates = cached
         anchor = self._anchor(snapshot, params.trust_anchor_arn)
         self._snapshots.validate(anchor, leaf, facts.der, intermediates, chain_header, now=now)
@@ -479,10 +495,7 @@ class CreateSessionHandler:
             return _parse_input(request)
         params = self._inputs.get(key)
         if params is None:
-            params = _parse_input(request)
-            if len(self._inputs) >= _MAX_LEAF_CACHE:
-                self._inputs.clear()
-            self._inputs[key] = params
+            params = _remember(self._inputs, key, _parse_input(request))
         return params
 
     def _subject(self, subject: str) -> tuple[str, str]:
@@ -490,19 +503,14 @@ class CreateSessionHandler:
         known = self._subjects.get(subject)
         if known is None:
             subject_id = subject_id_for(self._settings.account_id, self._settings.region, subject)
-            known = (
+            subject_arn = format_rolesanywhere_arn(
+                self._settings.partition,
+                self._settings.region,
+                self._settings.account_id,
+                "subject",
                 subject_id,
-                format_rolesanywhere_arn(
-                    self._settings.partition,
-                    self._settings.region,
-                    self._settings.account_id,
-                    "subject",
-                    subject_id,
-                ),
             )
-            if len(self._subjects) >= _MAX_LEAF_CACHE:
-                self._subjects.clear()
-            self._subjects[subject] = known
+            known = _remember(self._subjects, subject, (subject_id, subject_arn))
         return known
 
     def _authenticate(
@@ -525,12 +533,9 @@ class CreateSessionHandler:
         facts = self._leaves.get(header)
         if facts is None:
             try:
-                facts = _leaf_facts(header)
+                facts = _remember(self._leaves, header, _leaf_facts(header))
             except ValidationError as exc:
                 raise SessionDenied(INVALID_SIGNATURE, reason=exc.message) from None
-            if len(self._leaves) >= _MAX_LEAF_CACHE:
-                self._leaves.clear()
-            self._leaves[header] = facts
         try:
             verify_x509_signature(request, signed, facts.certificate)
         except ElsewhereError as exc:
@@ -587,10 +592,7 @@ class CreateSessionHandler:
         tag_key = (facts.pem, profile.arn, profile.updated_at)
         mapped = self._tags.get(tag_key)
         if mapped is None:
-            mapped = map_principal_tags(facts.certificate, profile)
-            if len(self._tags) >= _MAX_LEAF_CACHE:
-                self._tags.clear()
-            self._tags[tag_key] = mapped
+            mapped = _remember(self._tags, tag_key, map_principal_tags(facts.certificate, profile))
         tags, failed = mapped
         if any(failed.values()):
             raise SessionDenied(
@@ -607,12 +609,13 @@ class CreateSessionHandler:
         packed = self._packed.get(tag_key)
         if packed is None:
             # A function of the profile's policies and the tags alone (tokens._packed).
-            packed = validate_packed_policy_size(
-                profile.session_policy, profile.managed_policy_arns, tags
+            packed = _remember(
+                self._packed,
+                tag_key,
+                validate_packed_policy_size(
+                    profile.session_policy, profile.managed_policy_arns, tags
+                ),
             )
-            if len(self._packed) >= _MAX_LEAF_CACHE:
-                self._packed.clear()
-            self._packed[tag_key] = packed
         claims = SessionClaims(
             account=role.view.account,
             role_arn=role.view.arn,
@@ -692,10 +695,11 @@ class CreateSessionHandler:
                 keys[f"aws:RequestTag/{key}"] = value
             if tags:
                 keys["aws:TagKeys"] = [k for k, _ in tags]
-            static = {key.lower(): ContextValue.of(value) for key, value in keys.items()}
-            if len(self._contexts) >= _MAX_LEAF_CACHE:
-                self._contexts.clear()
-            self._contexts[static_key] = static
+            static = _remember(
+                self._contexts,
+                static_key,
+                {key.lower(): ContextValue.of(value) for key, value in keys.items()},
+            )
         values = dict(static)
         values["aws:currenttime"] = ContextValue((_rfc3339(now),))
         values["aws:epochtime"] = ContextValue((str(int(now.timestamp())),), False, "numeric")
