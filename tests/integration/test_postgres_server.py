@@ -284,3 +284,19 @@ def test_replicas_starting_together_agree_on_the_root_key(
             assert node.client("rolesanywhere").list_trust_anchors()["trustAnchors"] == []
     finally:
         _stop_all(nodes)
+
+
+def test_nul_in_access_key_id_is_an_auth_error(tmp_path: Path, empty_database: str) -> None:
+    """An access key id holding NUL (PostgreSQL text cannot) is a 403, never a 500."""
+    node = _start(tmp_path / "data", empty_database)
+    try:
+        url = node.client(
+            "rolesanywhere",
+            aws_access_key_id="AKIA\x00NULNULNULNUL",
+            aws_secret_access_key="x" * 40,
+        ).generate_presigned_url("list_profiles", Params={}, ExpiresIn=60)
+        answer = httpx.get(url)
+        assert answer.status_code == 403, answer.text
+        assert answer.headers["x-amzn-errortype"] == "UnrecognizedClientException"
+    finally:
+        _stop_all([node])

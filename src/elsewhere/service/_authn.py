@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -29,6 +30,9 @@ PrincipalKind = Literal["root", "user", "assumed-role"]
 
 # A fixed secret used to spend the same work on an unknown key as on a known one.
 _DECOY_SECRET = "elsewhere-decoy-secret-key-0000000000000"  # noqa: S105 - not a credential
+# IAM's AccessKeyIdType pattern. Anything else is an unknown key without asking the store (a
+# presigned X-Amz-Credential can carry %00, which PostgreSQL text cannot even hold).
+_ACCESS_KEY_ID = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,8 @@ class Authenticator:
             if self._session_resolver is None:
                 raise UnrecognizedClient(reason="session tokens are not accepted here")
             return self._session_resolver(request, signed, now)
-        record = self._lookup(signed.credential)
+        key_id = signed.credential
+        record = self._lookup(key_id) if _ACCESS_KEY_ID.fullmatch(key_id) else None
         if record is None or not record.active:
             # Same work as a real comparison, then the same answer as a bad key.
             with contextlib.suppress(Exception):  # the outcome is irrelevant by design
