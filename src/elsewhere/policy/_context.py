@@ -146,11 +146,6 @@ class Principal:
     federated_provider: str = ""
     canonical_user: str = ""
 
-    @property
-    def is_session(self) -> bool:
-        """Whether this is a session principal (role session or federated user)."""
-        return self.type in ("AssumedRole", "FederatedUser")
-
 
 def _normalise_keys(keys: Mapping[str, object]) -> dict[str, ContextValue]:
     return {k.lower(): ContextValue.of(v) for k, v in keys.items()}

@@ -166,15 +166,6 @@ class Statement:
     start: Position | None
     end: Position | None
 
-    def action_matches(self, action_lower: str) -> bool:
-        """Whether the Action/NotAction element admits the (lower-cased) action."""
-        hit = (
-            self.action_any
-            or action_lower in self.action_literals
-            or (self.action_regex is not None and self.action_regex.fullmatch(action_lower))
-        )
-        return (not hit) if self.not_action else bool(hit)
-
     def resource_matches(self, resource: str, keys: Mapping[str, ContextValue]) -> bool:
         """Whether the Resource/NotResource element admits the resource ARN."""
         if self.resources is None:
