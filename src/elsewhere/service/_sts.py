@@ -150,7 +150,17 @@ class StsService:
         policy_text = params.get("Policy")
         if policy_text is not None:
             parse_policy(str(policy_text), kind=PolicyKind.SESSION, policy_id="session")
-        policy_arns = tuple(str(p["arn"]) for p in params.get("PolicyArns") or [])
+        policy_arns: list[str] = []
+        for index, descriptor in enumerate(params.get("PolicyArns") or [], start=1):
+            # The model leaves PolicyDescriptorType.arn optional, so the protocol layer lets
+            # ``PolicyArns.member.1.foo=x`` through as ``{}``; STS needs the ARN. [INFERRED] text,
+            # in the protocol layer's wording for a missing member.
+            if descriptor.get("arn") is None:
+                raise ValidationError(
+                    f"1 validation error detected: Value null at 'policyArns.{index}.member.arn' "
+                    "failed to satisfy constraint: Member must not be null"
+                )
+            policy_arns.append(str(descriptor["arn"]))
 
         # The trust policy, with the caller's own policies for a session caller.
         keys: dict[str, object] = {
@@ -226,7 +236,7 @@ class StsService:
             principal_tags=tags,
             transitive_tag_keys=transitive,
             session_policy=None if policy_text is None else str(policy_text),
-            managed_policy_arns=policy_arns,
+            managed_policy_arns=tuple(policy_arns),
             chain_depth=(parent.chain_depth + 1) if parent is not None else 0,
         )
         ring = snapshot.ring

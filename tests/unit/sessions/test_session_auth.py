@@ -160,6 +160,17 @@ def test_ok_role_chaining_keeps_source_identity(world: World) -> None:
         )
 
 
+def test_fail_policy_arn_descriptor_without_arn(world: World) -> None:
+    """A PolicyArns entry without its arn (the model allows one) is a ValidationError."""
+    role, principal = _session(world)
+    target = _target(world, role)
+    sts = StsService(world.snapshots, world.clock)
+    with pytest.raises(ValidationError, match=r"'policyArns\.1\.member\.arn'.*must not be null"):
+        sts.assume_role(
+            {"RoleArn": target, "RoleSessionName": "hop", "PolicyArns": [{}]}, principal
+        )
+
+
 def test_ok_transitive_tags_follow_the_chain(world: World) -> None:
     """Transitive session tags are carried into the next session; a clash is refused."""
     root_role = world.add_role(
