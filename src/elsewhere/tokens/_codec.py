@@ -143,10 +143,6 @@ class Reader:
         self._pos = end
         return data
 
-    def blob(self) -> bytes:
-        """Length-prefixed bytes."""
-        return self.raw(self.uint())
-
     def text(self) -> str:
         """A length-prefixed UTF-8 string."""
         size = self.uint()
