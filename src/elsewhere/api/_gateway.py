@@ -39,6 +39,7 @@ from elsewhere.protocol import (
 )
 from elsewhere.service._authn import Authenticator, Principal
 from elsewhere.service._authz import Authorizer, CallInfo
+from elsewhere.service._sessions import SessionAnswer
 from elsewhere.sigv4 import HttpRequest, SignedRequest, parse_signed_request
 
 __all__ = ["Gateway", "GatewaySettings", "OperationHandler", "SessionHandler"]
@@ -73,7 +74,7 @@ class SessionHandler(Protocol):
 
     def __call__(
         self, request: HttpRequest, signed: SignedRequest, source_ip: str, secure: bool
-    ) -> Response:
+    ) -> SessionAnswer:
         """The CreateSession answer."""
         ...
 
@@ -219,7 +220,9 @@ class Gateway:
                 break
         return b"".join(chunks)
 
-    async def _handle(self, scope: Scope, receive: Receive, ctx: _Context) -> Response:
+    async def _handle(
+        self, scope: Scope, receive: Receive, ctx: _Context
+    ) -> Response | SessionAnswer:
         method: str = scope["method"]
         raw_path = scope.get("raw_path") or scope["path"].encode()
         path = raw_path.decode("latin-1").split("?", 1)[0]
@@ -393,7 +396,7 @@ class Gateway:
             self._date_second = second
         return self._date_value
 
-    async def _send(self, send: Send, response: Response, ctx: _Context) -> None:
+    async def _send(self, send: Send, response: Response | SessionAnswer, ctx: _Context) -> None:
         headers = [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in response.headers]
         names = {n for n, _ in headers}
         if b"x-amzn-requestid" not in names:

@@ -18,7 +18,6 @@ from elsewhere.app._files import load_or_create_master_key, write_admin_credenti
 from elsewhere.app._settings import ServerSettings
 from elsewhere.clock import Clock, SystemClock
 from elsewhere.domain import AccessKey
-from elsewhere.protocol import Response
 from elsewhere.service import ControlPlane, ControlPlaneSettings, Store
 from elsewhere.service._authn import AccessKeySecret, Authenticator, Principal
 from elsewhere.service._authz import Authorizer
@@ -28,7 +27,6 @@ from elsewhere.service._sessions import CreateSessionHandler, SessionSettings, S
 from elsewhere.service._snapshot import SnapshotProvider, StoreRoleSource, load_or_create_key_ring
 from elsewhere.service._sts import StsService
 from elsewhere.service._subjects import SubjectRecorder
-from elsewhere.sigv4 import HttpRequest, SignedRequest
 from elsewhere.storage import open_store
 from elsewhere.tokens import new_access_key_id, new_secret_access_key
 
@@ -208,12 +206,6 @@ def build_application(settings: ServerSettings, *, clock: Clock | None = None) -
         subject_ids=subject_ids,
     )
 
-    def create_session(
-        request: HttpRequest, signed: SignedRequest, source_ip: str, secure: bool
-    ) -> Response:
-        answer = sessions(request, signed, source_ip, secure)
-        return Response(answer.status, answer.headers, answer.body)
-
     async def stop_sessions() -> None:
         recorder.close()
         snapshots.close()
@@ -240,7 +232,7 @@ def build_application(settings: ServerSettings, *, clock: Clock | None = None) -
             max_body_bytes=settings.max_body_bytes,
             body_timeout_seconds=settings.request_timeout_seconds,
         ),
-        sessions=create_session,
+        sessions=sessions,
         on_shutdown=[stop_sessions],
     )
     return Application(
