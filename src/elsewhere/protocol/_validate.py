@@ -87,6 +87,10 @@ def _scalar_failures(node: Node, value: Any) -> list[str]:
         ):
             out.append(f"Member must satisfy regular expression pattern: {node.pattern_text}")
         out.extend(_length_failures(node, length))
+        if "\x00" in value:
+            # No AWS text is known; the store (PostgreSQL text) cannot hold NUL, so refuse here
+            # rather than fail later with a 500.
+            out.append("Member must not contain the null character")
         if node.enum and value not in node.enum_set:
             out.append(f"Member must satisfy enum value set: [{', '.join(node.enum)}]")
     elif t == "blob":

@@ -217,3 +217,13 @@ def test_pattern_uses_full_match_and_java_classes() -> None:
     """A trailing newline fails a pattern (fullmatch, not match)."""
     with pytest.raises(ValidationError):
         parse("CreateProfile", {"name": "p\n", "roleArns": []})
+
+
+def test_null_character_is_refused() -> None:
+    """A NUL in any string member is a ValidationException (the store cannot hold it)."""
+    arn = "arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/a\x00b"
+    with pytest.raises(ValidationError) as info:
+        parse("ListTagsForResource", None, "resourceArn=" + arn.replace("\x00", "%00"))
+    assert info.value.message.startswith("1 validation error detected: ")
+    assert "at 'resourceArn' failed to satisfy constraint: " in info.value.message
+    assert "Member must not contain the null character" in info.value.message
