@@ -23,7 +23,7 @@ from elsewhere.service._authn import AccessKeySecret, Authenticator, Principal
 from elsewhere.service._authz import Authorizer
 from elsewhere.service._iam import IamService, validate_session_policy
 from elsewhere.service._session_auth import SessionResolver
-from elsewhere.service._sessions import CreateSessionHandler, SessionSettings, SubjectIdFeed
+from elsewhere.service._sessions import CreateSessionHandler, SessionSettings
 from elsewhere.service._snapshot import SnapshotProvider, StoreRoleSource, load_or_create_key_ring
 from elsewhere.service._sts import StsService
 from elsewhere.service._subjects import SubjectRecorder
@@ -188,13 +188,11 @@ def build_application(settings: ServerSettings, *, clock: Clock | None = None) -
     # CreateSession, session credentials and STS (issue 4): one configuration snapshot.
     load_or_create_key_ring(store.secrets, master_key, now=clock.now())
     snapshots = SnapshotProvider(store, StoreRoleSource(store), master_key=master_key)
-    subject_ids = SubjectIdFeed()
     recorder = SubjectRecorder(
         store.subjects,
         account_id=settings.account_id,
         region=settings.region,
         partition=settings.partition,
-        new_id=subject_ids,
     )
     sessions = CreateSessionHandler(
         snapshots,
@@ -203,7 +201,6 @@ def build_application(settings: ServerSettings, *, clock: Clock | None = None) -
             account_id=settings.account_id, region=settings.region, partition=settings.partition
         ),
         recorder=recorder,
-        subject_ids=subject_ids,
     )
 
     async def stop_sessions() -> None:

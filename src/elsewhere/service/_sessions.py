@@ -20,7 +20,6 @@ import json.encoder
 import logging
 import os
 import re
-import threading
 import unicodedata
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -75,7 +74,6 @@ __all__ = [
     "CreateSessionHandler",
     "SessionAnswer",
     "SessionSettings",
-    "SubjectIdFeed",
     "map_principal_tags",
     "subject_id_for",
 ]
@@ -395,27 +393,6 @@ def _rfc3339(when: dt.datetime) -> str:
     return when.isoformat(timespec="seconds")[:19] + "Z"
 
 
-class SubjectIdFeed:
-    """Feeds the subject recorder the deterministic id of the subject being recorded.
-
-    ``SubjectRecorder.record`` asks its ``new_id`` callable for the id of a subject it may create;
-    the id must be the one CreateSession already returned as ``subjectArn``.
-    """
-
-    def __init__(self) -> None:
-        self._local = threading.local()
-
-    def set(self, subject_id: str) -> None:
-        """Use ``subject_id`` for the next record made on this thread."""
-        self._local.value = subject_id
-
-    def __call__(self) -> str:
-        """The id set for this thread (a random UUID if none)."""
-        value: str | None = getattr(self._local, "value", None)
-        self._local.value = None
-        return value if value is not None else str(uuid.uuid4())
-
-
 class CreateSessionHandler:
     """The ``POST /sessions`` pipeline; plugs into the gateway as its ``SessionHandler``."""
 
@@ -426,16 +403,13 @@ class CreateSessionHandler:
         *,
         settings: SessionSettings | None = None,
         recorder: SubjectRecorder | None = None,
-        subject_ids: SubjectIdFeed | None = None,
         random: Callable[[int], bytes] = os.urandom,
     ) -> None:
-        """``recorder`` must have been built with ``new_id=subject_ids`` (the same feed)."""
         self._snapshots = snapshots
         self._clock = clock
         self._settings = settings or SessionSettings()
         self._recorder = recorder
         self._random = random
-        self.subject_ids = subject_ids or SubjectIdFeed()
         # Parsed leaves and their mapped tags, so a repeat caller costs only its signature check.
         # Every cache holds values derived from its key alone (no decisions): each request is
         # still verified, validated (the path cache is keyed as DESIGN.md says) and evaluated.

@@ -18,7 +18,7 @@ from elsewhere.domain._iam import Role
 from elsewhere.pki import Chain
 from elsewhere.protocol import Response
 from elsewhere.service import ControlPlane, SubjectRecorder
-from elsewhere.service._sessions import CreateSessionHandler, SessionSettings, SubjectIdFeed
+from elsewhere.service._sessions import CreateSessionHandler, SessionSettings
 from elsewhere.service._snapshot import (
     SnapshotProvider,
     StoreRoleSource,
@@ -178,16 +178,12 @@ def world() -> Iterator[World]:
         refresh_interval=0,
         background=False,
     )
-    ids = SubjectIdFeed()
-    recorder = SubjectRecorder(
-        store.subjects, account_id=ACCOUNT, region=REGION, background=False, new_id=ids
-    )
+    recorder = SubjectRecorder(store.subjects, account_id=ACCOUNT, region=REGION, background=False)
     handler = CreateSessionHandler(
         snapshots,
         clock,
         settings=SessionSettings(account_id=ACCOUNT, region=REGION),
         recorder=recorder,
-        subject_ids=ids,
     )
     yield World(store, cp, clock, snapshots, handler, recorder)
     recorder.close()
