@@ -180,6 +180,18 @@ class TestFirstStart:
         finally:
             handle.stop()
 
+    def test_region_must_be_a_region_name(self, tmp_path: Path) -> None:
+        """A region ARNs could not carry is refused before anything starts."""
+        result = subprocess.run(
+            [ELSEWHERE, "server", "--region", "local", "--data-dir", str(tmp_path / "d")],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert result.returncode == 2
+        assert "--region 'local'" in result.stderr
+        assert not (tmp_path / "d").exists()
+
     def test_bad_flags_are_usage_errors(self, tmp_path: Path) -> None:
         """A TLS certificate without its key is refused before anything starts."""
         cert = tmp_path / "c.pem"

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from elsewhere.app import ServerSettings, StartupError, run_server
+from elsewhere.domain import is_region
 
 __all__ = ["register"]
 
@@ -112,6 +113,9 @@ def server(
         raise click.UsageError("--tls-certificate and --tls-key go together.")
     if not (len(account_id) == 12 and account_id.isdigit()):
         raise click.UsageError("--account-id must be 12 digits.")
+    if not is_region(region):
+        # ARNs name the region; one AWS would not accept could not be parsed back.
+        raise click.UsageError(f"--region {region!r} is not a region name like us-east-1.")
     settings = ServerSettings(
         host=host,
         port=port,

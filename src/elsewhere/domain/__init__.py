@@ -6,6 +6,7 @@ from elsewhere.domain._arn import (
     InvalidArnError,
     format_arn,
     format_rolesanywhere_arn,
+    is_region,
     parse_arn,
     parse_rolesanywhere_arn,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "format_arn",
     "format_page_token",
     "format_rolesanywhere_arn",
+    "is_region",
     "is_uuid",
     "parse_arn",
     "parse_page_token",

@@ -18,6 +18,7 @@ __all__ = [
     "InvalidArnError",
     "format_arn",
     "format_rolesanywhere_arn",
+    "is_region",
     "parse_arn",
     "parse_rolesanywhere_arn",
 ]
@@ -79,6 +80,11 @@ def parse_arn(text: str) -> Arn:
     if not resource:
         raise InvalidArnError(f"Invalid ARN: {text!r}", reason="empty resource")
     return Arn(partition, service, region, account, resource)
+
+
+def is_region(text: str) -> bool:
+    """Whether ``text`` is an AWS-shaped region name (``us-east-1``, ``eu-central-2``, ...)."""
+    return bool(text) and _REGION.fullmatch(text) is not None
 
 
 def format_arn(arn: Arn) -> str:
