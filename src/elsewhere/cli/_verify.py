@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from cryptography import x509
 
 from elsewhere.clock import SystemClock
 from elsewhere.errors import ValidationError
+from elsewhere.service._sessions import MAX_TAG_KEY, MAX_TAG_VALUE, is_legal_tag_text
 from elsewhere.x509 import (
     UntrustedCertificate,
     certificate_attributes,
@@ -28,8 +28,6 @@ __all__ = ["register"]
 
 # The chain header limit (User Guide: the chain "MUST NOT exceed the maximum depth of 5").
 _MAX_CHAIN = 5
-# STS session tag value rules (reference §5.1): at most 256 characters from this set.
-_TAG_VALUE = re.compile(r"^[\w\s.:/=+\-@]{0,256}$", re.UNICODE)
 
 
 def _read(path: Path) -> bytes:
@@ -89,7 +87,15 @@ def _evaluate(
             "Unable to assume role",
         )
     tags = certificate_attributes(leaf).tags()
-    bad_tags = [k for k, v in tags if not _TAG_VALUE.match(v)]
+    # The same STS tag rules CreateSession applies (reference §5.1).
+    bad_tags = [
+        k
+        for k, v in tags
+        if len(k) > MAX_TAG_KEY
+        or len(v) > MAX_TAG_VALUE
+        or not is_legal_tag_text(k)
+        or not is_legal_tag_text(v)
+    ]
     return {
         "accepted": True,
         "at": now.isoformat(),

@@ -74,6 +74,7 @@ __all__ = [
     "CreateSessionHandler",
     "SessionAnswer",
     "SessionSettings",
+    "is_legal_tag_text",
     "map_principal_tags",
     "subject_id_for",
 ]
@@ -191,7 +192,8 @@ def subject_id_for(account: str, region: str, x509_subject: str) -> str:
     return str(uuid.uuid5(_SUBJECT_NAMESPACE, f"{account}/{region}/{x509_subject}"))
 
 
-def _legal_tag_text(text: str) -> bool:
+def is_legal_tag_text(text: str) -> bool:
+    """Whether STS accepts ``text`` in a session tag key or value (characters only)."""
     # STS tag character class [\p{L}\p{Z}\p{N}_.:/=+\-@] (iam-policy-evaluation.md §7.1).
     for char in text:
         if char in _TAG_PUNCTUATION:
@@ -237,8 +239,8 @@ def map_principal_tags(
             if (
                 len(tag_key) > MAX_TAG_KEY
                 or len(value) > MAX_TAG_VALUE
-                or not _legal_tag_text(value)
-                or not _legal_tag_text(tag_key)
+                or not is_legal_tag_text(value)
+                or not is_legal_tag_text(tag_key)
             ):
                 failed[mapping.certificate_field].append(key)
                 continue

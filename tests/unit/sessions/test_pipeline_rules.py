@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from elsewhere.domain import AttributeMapping
 from elsewhere.errors import AccessDenied, SerializationError, ValidationError
 from elsewhere.pki import quick_chain
-from elsewhere.service._sessions import _legal_tag_text, map_principal_tags, subject_id_for
+from elsewhere.service._sessions import is_legal_tag_text, map_principal_tags, subject_id_for
 from elsewhere.sigv4 import HttpRequest
 from elsewhere.x509 import UntrustedCertificate
 
@@ -232,14 +232,14 @@ def test_ok_attribute_mappings_select_tags(world: World) -> None:
 @given(st.text(alphabet=string.ascii_letters + string.digits + "_.:/=+-@ ", max_size=40))
 def test_legal_tag_text_accepts_the_sts_class(text: str) -> None:
     """Letters, digits, spaces and _ . : / = + - @ are legal tag text."""
-    assert _legal_tag_text(text)
+    assert is_legal_tag_text(text)
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=10), st.sampled_from("()*,;!?#$%&[]{}<>\"'\\|~^`"), st.text(max_size=10))
 def test_legal_tag_text_refuses_other_punctuation(left: str, bad: str, right: str) -> None:
     """Any character outside the STS class makes the text illegal."""
-    assert not _legal_tag_text(left + bad + right)
+    assert not is_legal_tag_text(left + bad + right)
 
 
 def test_subject_id_is_stable_per_subject() -> None:

@@ -177,3 +177,25 @@ def test_subprocess(files: dict[str, Path], leaf: str, code: int) -> None:
     )
     assert run.returncode == code, run.stdout + run.stderr
     assert ("ACCEPTED" if code == 0 else "REFUSED") in run.stdout
+
+
+def test_tag_warnings_follow_createsessions_rules(cli: click.Group, tmp_path: Path) -> None:
+    """A CN with a tab is accepted as a path but flagged: CreateSession refuses it as a tag."""
+    chain = pki.quick_chain(NOW, subject="CN=tab\there,O=elsewhere")
+    anchor, leaf = tmp_path / "anchor.pem", tmp_path / "leaf.pem"
+    anchor.write_text(chain.anchor_pem)
+    leaf.write_text(chain.leaf_pem)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "verify-certificate",
+            "--trust-anchor-bundle",
+            str(anchor),
+            "--at",
+            AT,
+            "--json",
+            str(leaf),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["tags_failing_sts_rules"] == ["x509Subject/CN"]
