@@ -29,6 +29,7 @@ from elsewhere.quickstart import (
     ensure_trust_anchor,
     ensure_workload_certificate,
 )
+from elsewhere.x509 import default_session_name
 from tests.conftest import ServerProcess, start_server
 
 rolesanywhere_session = pytest.importorskip("iam_rolesanywhere_session")
@@ -202,7 +203,8 @@ def test_rsa_with_intermediate(tls_server: TlsServer) -> None:
     workload = _chain_workload(tls_server, chain, "py-rsa")
     arn = _caller(tls_server, workload)
     # AWS's default session name is the leaf's serial in lowercase hex.
-    assert arn.endswith(f":assumed-role/{workload.role_name}/{chain.leaf.serial_number:x}")
+    # The default session name is the serial in hex, padded to an even number of digits.
+    assert arn.endswith(f":assumed-role/{workload.role_name}/{default_session_name(chain.leaf)}")
 
 
 def test_p384_leaf_signed_with_sha384(tls_server: TlsServer) -> None:
