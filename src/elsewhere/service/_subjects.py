@@ -1,9 +1,9 @@
 """Batched recording of authentications into subject records (``ListSubjects``/``GetSubject``).
 
-CreateSession must not wait on a database write, so each attempt is queued in memory and a
-background thread writes batches: every ``flush_interval`` seconds or as soon as ``max_batch``
-records are waiting. ``flush()`` writes what is queued now; ``close()`` stops the thread after a
-last flush (graceful shutdown). A record queued but not yet flushed is lost if the process dies,
+CreateSession must not wait on a database write, so each attempt is queued in memory (coalesced
+per certificate) and a background thread writes batches: every ``flush_interval`` seconds or as
+soon as ``max_batch`` records are waiting. ``flush()`` writes what is queued now; ``close()``
+stops the thread after a last flush (graceful shutdown). A record queued but not yet flushed is lost if the process dies,
 which costs at most one subject's ``lastSeenAt`` update, never a credential.
 """
 
@@ -14,6 +14,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from elsewhere.domain import AuthenticationRecord, format_rolesanywhere_arn
 from elsewhere.service._ports import SubjectRepository
@@ -23,8 +24,28 @@ __all__ = ["SubjectRecorder"]
 _log = logging.getLogger("elsewhere.subjects")
 
 
+_Key = tuple[str, str, str, bool, tuple[tuple[str, str], ...]]
+
+
+@dataclass(slots=True)
+class _Pending:
+    """The latest attempt of one certificate and outcome, waiting to be written."""
+
+    seen_at: dt.datetime
+    x509_certificate_data: str
+    instance_properties: Mapping[str, str] | None
+    subject_id: str | None
+
+
 class SubjectRecorder:
-    """Queues authentications and writes them to the store in batches."""
+    """Queues authentications, coalesced per certificate, and writes them to the store in batches.
+
+    The store keeps one row per (subject, issuer, serial) with its last ``seenAt`` and ``failed``,
+    so attempts of one certificate with one outcome (and one set of instance properties) are
+    coalesced as they arrive: a workload that asks for credentials in a loop costs one dictionary
+    update per request and one row per flush. ``max_queue`` bounds the distinct certificates
+    waiting; ``max_batch`` is the size of one write transaction and wakes the writer early.
+    """
 
     def __init__(
         self,
@@ -47,7 +68,7 @@ class SubjectRecorder:
         self._max_batch = max_batch
         self._max_queue = max_queue
         self._new_id = new_id
-        self._queue: list[AuthenticationRecord] = []
+        self._pending: dict[_Key, _Pending] = {}
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._wake = threading.Event()
@@ -74,59 +95,79 @@ class SubjectRecorder:
     ) -> None:
         """Queue one CreateSession attempt (never blocks on the store).
 
-        ``subject_id`` is the id a subject seen for the first time gets (default: ``new_id()``);
-        a subject that exists keeps its id.
+        ``subject_id`` is the id a subject seen for the first time gets (default: ``new_id()``
+        when the record is written); a subject that exists keeps its id.
         """
-        subject_id = subject_id if subject_id is not None else self._new_id()
-        entry = AuthenticationRecord(
+        props = tuple(sorted(instance_properties.items())) if instance_properties else ()
+        key: _Key = (x509_subject, issuer, serial_number, failed, props)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the subject recorder is closed")
+            seen = self._pending.get(key)
+            if seen is not None:
+                if seen_at >= seen.seen_at:
+                    seen.seen_at = seen_at
+                    seen.x509_certificate_data = x509_certificate_data
+                return
+            if len(self._pending) >= self._max_queue:
+                # Back-pressure by shedding: the store is far behind; keep serving sessions.
+                self.dropped += 1
+                return
+            self._pending[key] = _Pending(
+                seen_at,
+                x509_certificate_data,
+                dict(instance_properties) if instance_properties else None,
+                subject_id,
+            )
+            full = len(self._pending) >= self._max_batch
+        if full:
+            self._wake.set()
+
+    def pending(self) -> int:
+        """How many records (distinct certificate, outcome and properties) wait to be written."""
+        with self._lock:
+            return len(self._pending)
+
+    def flush(self) -> None:
+        """Write everything queued when the flush begins, ``max_batch`` records per transaction.
+
+        Attempts queued while it writes wait for the next flush, so a busy server writes a few
+        transactions per interval rather than one per request.
+        """
+        with self._write_lock:
+            with self._lock:
+                taken, self._pending = self._pending, {}
+            items = sorted(taken.items(), key=lambda item: item[1].seen_at)
+            for start in range(0, len(items), self._max_batch):
+                chunk = items[start : start + self._max_batch]
+                try:
+                    self._subjects.record_authentications([self._entry(k, p) for k, p in chunk])
+                except Exception:
+                    # Put what is unwritten back so a later flush retries it; attempts queued
+                    # meanwhile are newer and win. Then let the caller (or the loop) see it.
+                    with self._lock:
+                        for key, entry in items[start:]:
+                            newer = self._pending.get(key)
+                            if newer is None or newer.seen_at < entry.seen_at:
+                                self._pending[key] = entry
+                    raise
+
+    def _entry(self, key: _Key, pending: _Pending) -> AuthenticationRecord:
+        x509_subject, issuer, serial_number, failed, _ = key
+        subject_id = pending.subject_id if pending.subject_id is not None else self._new_id()
+        return AuthenticationRecord(
             x509_subject=x509_subject,
-            seen_at=seen_at,
+            seen_at=pending.seen_at,
             serial_number=serial_number,
             issuer=issuer,
-            x509_certificate_data=x509_certificate_data,
+            x509_certificate_data=pending.x509_certificate_data,
             failed=failed,
             new_subject_id=subject_id,
             new_subject_arn=format_rolesanywhere_arn(
                 self._partition, self._region, self._account, "subject", subject_id
             ),
-            instance_properties=dict(instance_properties) if instance_properties else None,
+            instance_properties=pending.instance_properties,
         )
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("the subject recorder is closed")
-            if len(self._queue) >= self._max_queue:
-                # Back-pressure by shedding: the store is far behind; keep serving sessions.
-                self.dropped += 1
-                return
-            self._queue.append(entry)
-            full = len(self._queue) >= self._max_batch
-        if full:
-            self._wake.set()
-
-    def pending(self) -> int:
-        """How many records wait to be written."""
-        with self._lock:
-            return len(self._queue)
-
-    def flush(self) -> None:
-        """Write everything queued so far."""
-        with self._write_lock:
-            while True:
-                with self._lock:
-                    batch, self._queue = (
-                        self._queue[: self._max_batch],
-                        self._queue[self._max_batch :],
-                    )
-                if not batch:
-                    return
-                try:
-                    self._subjects.record_authentications(_coalesce(batch))
-                except Exception:
-                    # Put the batch back in front so a later flush retries it, then let the
-                    # caller (or the thread's loop) see the failure.
-                    with self._lock:
-                        self._queue[:0] = batch
-                    raise
 
     def close(self) -> None:
         """Stop the background thread after writing what is queued."""
@@ -148,21 +189,3 @@ class SubjectRecorder:
             with self._lock:
                 if self._closed:
                     return
-
-
-def _coalesce(batch: list[AuthenticationRecord]) -> list[AuthenticationRecord]:
-    """Keep the latest attempt per subject, certificate, outcome and instance properties.
-
-    The store keeps one row per (subject, issuer, serial) with its last ``seenAt`` and
-    ``failed``, so earlier attempts of the same certificate in one batch would only be written
-    and overwritten; a workload that asks for credentials in a loop costs one write per flush.
-    """
-    latest: dict[tuple[object, ...], AuthenticationRecord] = {}
-    for rec in batch:
-        props = tuple(sorted(rec.instance_properties.items())) if rec.instance_properties else ()
-        key = (rec.x509_subject, rec.issuer, rec.serial_number, rec.failed, props)
-        seen = latest.get(key)
-        if seen is None or rec.seen_at >= seen.seen_at:
-            latest.pop(key, None)
-            latest[key] = rec
-    return sorted(latest.values(), key=lambda r: r.seen_at)

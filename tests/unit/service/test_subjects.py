@@ -216,3 +216,50 @@ def test_repeated_attempts_of_one_certificate_are_one_write() -> None:
         ("1", 4, False),
         ("2", 9, True),
     ]
+
+
+def test_flush_writes_only_what_was_queued_when_it_began() -> None:
+    """Attempts arriving during a write wait for the next flush instead of one write each."""
+    writes: list[list[str]] = []
+
+    class Arriving:
+        def record_authentications(self, batch: list[Any]) -> None:
+            writes.append([r.x509_subject for r in batch])
+            if len(writes) == 1:
+                seen(rec, "CN=late", "02", 1)
+
+    rec = SubjectRecorder(Arriving(), account_id=ACCOUNT, region=REGION, background=False)  # type: ignore[arg-type]
+    seen(rec, "CN=early", "01", 0)
+    rec.flush()
+    assert writes == [["CN=early"]]
+    assert rec.pending() == 1
+    rec.flush()
+    assert writes == [["CN=early"], ["CN=late"]]
+
+
+def test_failed_flush_does_not_overwrite_a_newer_attempt() -> None:
+    """A batch put back after a failure keeps any newer attempt of the same certificate."""
+    batches: list[list[Any]] = []
+
+    class FailOnce:
+        def record_authentications(self, batch: list[Any]) -> None:
+            batches.append(batch)
+            if len(batches) == 1:
+                seen(rec, "CN=x", "01", 7)
+                raise OSError("database down")
+
+    rec = SubjectRecorder(FailOnce(), account_id=ACCOUNT, region=REGION, background=False)  # type: ignore[arg-type]
+    seen(rec, "CN=x", "01", 0)
+    with pytest.raises(OSError, match="down"):
+        rec.flush()
+    rec.flush()
+    assert [r.seen_at for r in batches[-1]] == [T0 + dt.timedelta(minutes=7)]
+
+
+def test_coalesced_attempts_count_once_against_the_queue_limit(store: Store) -> None:
+    """Repeats of one certificate do not use up the queue: only distinct certificates count."""
+    rec = recorder(store, max_queue=2)
+    for minute in range(10):
+        seen(rec, "CN=loop", "01", minute)
+    seen(rec, "CN=other", "02", 11)
+    assert (rec.pending(), rec.dropped) == (2, 0)
