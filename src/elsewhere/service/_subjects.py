@@ -3,8 +3,9 @@
 CreateSession must not wait on a database write, so each attempt is queued in memory (coalesced
 per certificate) and a background thread writes batches: every ``flush_interval`` seconds or as
 soon as ``max_batch`` records are waiting. ``flush()`` writes what is queued now; ``close()``
-stops the thread after a last flush (graceful shutdown). A record queued but not yet flushed is lost if the process dies,
-which costs at most one subject's ``lastSeenAt`` update, never a credential.
+stops the thread after a last flush (graceful shutdown). A record queued but not yet flushed is
+lost if the process dies, which costs at most one subject's ``lastSeenAt`` update, never a
+credential.
 """
 
 from __future__ import annotations
