@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from . import _glob
@@ -218,6 +218,19 @@ class Policy:
     statements: tuple[Statement, ...]
     text: str
     policy_id_element: str = ""
+    context_keys: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Collect ``context_keys``: every (lower-case) context key any statement can read.
+
+        Evaluation reads the request's context only through conditions and policy variables, so
+        a decision against this policy is a function of the action, resource, principal and
+        these keys' values (present or absent); callers may memoise decisions on exactly that.
+        """
+        keys: frozenset[str] = frozenset()
+        for st in self.statements:
+            keys |= st.referenced_keys
+        object.__setattr__(self, "context_keys", keys)
 
     @property
     def variables(self) -> bool:

@@ -39,7 +39,7 @@ from elsewhere.errors import (
     SignatureExpired,
     ValidationError,
 )
-from elsewhere.policy import ALLOWED, ContextValue, PolicySet, RequestContext, evaluate
+from elsewhere.policy import ALLOWED, ContextValue, Policy, PolicySet, RequestContext, evaluate
 from elsewhere.policy import Principal as PolicyPrincipal
 from elsewhere.service._snapshot import (
     AnchorEntry,
@@ -166,6 +166,11 @@ def _leaf_facts(header: str) -> _LeafFacts:
 
 
 _MAX_LEAF_CACHE = 10_000
+# Context keys that come from the request itself rather than the role, anchor, certificate and
+# profile (lower-case, as policy.Policy.context_keys names them).
+_REQUEST_KEYS = frozenset(
+    {"aws:currenttime", "aws:epochtime", "aws:securetransport", "aws:sourceip", "aws:useragent"}
+)
 # Inputs (query string and body) up to this size are remembered once validated; a workload
 # sends the same ARNs and body on every call.
 _MAX_CACHED_INPUT = 4096
@@ -413,8 +418,9 @@ class CreateSessionHandler:
         self._recorder = recorder
         self._random = random
         # Parsed leaves and their mapped tags, so a repeat caller costs only its signature check.
-        # Every cache holds values derived from its key alone (no decisions): each request is
-        # still verified, validated (the path cache is keyed as DESIGN.md says) and evaluated.
+        # Every cache holds values derived from its key alone: each request's signature is still
+        # verified, its path validated (the path cache is keyed as DESIGN.md says), and its trust
+        # decision is memoised on everything the evaluation reads (see _check_trust).
         self._leaves: dict[str, _LeafFacts] = {}
         self._tags: dict[
             tuple[str, str, dt.datetime],
@@ -425,6 +431,7 @@ class CreateSessionHandler:
         self._inputs: dict[tuple[str, bytes], _Input] = {}
         self._subjects: dict[str, tuple[str, str]] = {}
         self._contexts: dict[tuple[object, ...], dict[str, ContextValue]] = {}
+        self._trust_decisions: dict[tuple[object, ...], tuple[Policy, str | None]] = {}
 
     def __call__(
         self, request: HttpRequest, signed: SignedRequest, source_ip: str, secure: bool
@@ -646,7 +653,7 @@ class CreateSessionHandler:
         if role.trust is None:
             raise SessionDenied(unable, reason="the role's trust policy is missing or invalid")
         # The keys that depend only on the role, anchor, certificate and profile are wrapped
-        # once; the request's own keys (time, address, transport, agent) are added every time.
+        # once; the request's own keys (time, address, transport, agent) are added per request.
         static_key = (
             role.view.arn,
             role.view.tags,
@@ -676,17 +683,54 @@ class CreateSessionHandler:
                 static_key,
                 {key.lower(): ContextValue.of(value) for key, value in keys.items()},
             )
-        values = dict(static)
-        values["aws:currenttime"] = ContextValue((_rfc3339(now),))
-        values["aws:epochtime"] = ContextValue((str(int(now.timestamp())),), False, "numeric")
-        values["aws:securetransport"] = ContextValue(
-            ("true" if secure else "false",), False, "boolean"
-        )
-        if source_ip:
-            values["aws:sourceip"] = ContextValue((source_ip,))
-        agent = request.header("user-agent")
+        trust = role.trust
+        refs = trust.context_keys
+        values = static
+        if not refs.isdisjoint(_REQUEST_KEYS):
+            # The request's own keys are built only when the policy reads one of them.
+            values = dict(static)
+            values.update(self._request_keys(refs, request, source_ip, secure, now))
+        # A decision depends on the context only through the policy's context keys
+        # (policy.Policy.context_keys), and the action, resource and principal are fixed by the
+        # role and by whether tags are set: the decision is memoised on exactly those. A policy
+        # that reads aws:CurrentTime or aws:EpochTime is evaluated afresh every second.
+        memo_key = (id(trust), bool(tags), tuple(values.get(k) for k in refs))
+        memo = self._trust_decisions.get(memo_key)
+        if memo is None or memo[0] is not trust:
+            memo = _remember(
+                self._trust_decisions, memo_key, (trust, self._evaluate_trust(role, tags, values))
+            )
+        refusal = memo[1]
+        if refusal is not None:
+            raise SessionDenied(unable, reason=refusal)
+
+    @staticmethod
+    def _request_keys(
+        refs: frozenset[str], request: HttpRequest, source_ip: str, secure: bool, now: dt.datetime
+    ) -> dict[str, ContextValue]:
+        """The request-time context keys (time, address, transport, agent) that ``refs`` names."""
+        out: dict[str, ContextValue] = {}
+        if "aws:currenttime" in refs:
+            out["aws:currenttime"] = ContextValue((_rfc3339(now),))
+        if "aws:epochtime" in refs:
+            out["aws:epochtime"] = ContextValue((str(int(now.timestamp())),), False, "numeric")
+        if "aws:securetransport" in refs:
+            out["aws:securetransport"] = ContextValue(
+                ("true" if secure else "false",), False, "boolean"
+            )
+        if source_ip and "aws:sourceip" in refs:
+            out["aws:sourceip"] = ContextValue((source_ip,))
+        agent = request.header("user-agent") if "aws:useragent" in refs else None
         if agent is not None:
-            values["aws:useragent"] = ContextValue((agent,))
+            out["aws:useragent"] = ContextValue((agent,))
+        return out
+
+    @staticmethod
+    def _evaluate_trust(
+        role: RoleEntry, tags: tuple[tuple[str, str], ...], values: dict[str, ContextValue]
+    ) -> str | None:
+        """None when the trust policy allows every action the session needs, else why not."""
+        assert role.trust is not None
         actions = ["sts:AssumeRole", "sts:SetSourceIdentity"]
         if tags:
             actions.append("sts:TagSession")
@@ -697,9 +741,8 @@ class CreateSessionHandler:
         for action in actions:
             decision = evaluate(context.for_action(action), policies)
             if decision.result != ALLOWED:
-                raise SessionDenied(
-                    unable, reason=f"trust policy does not allow {action}: {decision.reason}"
-                )
+                return f"trust policy does not allow {action}: {decision.reason}"
+        return None
 
     def _record(
         self,

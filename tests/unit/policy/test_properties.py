@@ -187,6 +187,45 @@ def test_trace_covers_every_statement_and_matched_apply(
     assert {m.index for m in d.matched} <= applied
 
 
+@SETTINGS
+@given(stmt_lists, requests(), requests())
+def test_keys_outside_context_keys_never_change_the_decision(
+    stmts: list[dict[str, Any]], req: RequestContext, other: RequestContext
+) -> None:
+    """A decision depends on the context only through ``Policy.context_keys`` (memoisable)."""
+    policy = _policy(stmts)
+    assert policy.context_keys <= {k.lower() for k in KEYS}
+    # Same action, resource and principal; the referenced keys from ``req``, the rest from
+    # ``other``: the decision, its reason and its missing keys must not move.
+    kept = {k: v for k, v in req.keys.items() if k.lower() in policy.context_keys}
+    foreign = {k: v for k, v in other.keys.items() if k.lower() not in policy.context_keys}
+    mixed = RequestContext(req.action, req.resource, req.principal, {**kept, **foreign})
+    a = evaluate(req, PolicySet(identity=(policy,)))
+    b = evaluate(mixed, PolicySet(identity=(policy,)))
+    assert (a.result, a.decided_by, a.reason, a.missing_context_keys) == (
+        b.result,
+        b.decided_by,
+        b.reason,
+        b.missing_context_keys,
+    )
+    assert [(t.index, t.applies) for t in a.trace] == [(t.index, t.applies) for t in b.trace]
+
+
+def test_context_keys_name_conditions_and_variables() -> None:
+    """Condition keys and variables in resources and condition values are all collected."""
+    policy = _policy(
+        [
+            {
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::b/${aws:username}/*",
+                "Condition": {"StringEquals": {"aws:PrincipalTag/Team": "${aws:RequestTag/x}"}},
+            }
+        ]
+    )
+    assert policy.context_keys == {"aws:username", "aws:principaltag/team", "aws:requesttag/x"}
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=8),
     lambda children: (

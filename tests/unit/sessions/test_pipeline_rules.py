@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import json
 import string
@@ -17,7 +18,7 @@ from elsewhere.domain import AttributeMapping
 from elsewhere.errors import AccessDenied, SerializationError, ValidationError
 from elsewhere.pki import quick_chain
 from elsewhere.service._sessions import is_legal_tag_text, map_principal_tags, subject_id_for
-from elsewhere.sigv4 import HttpRequest
+from elsewhere.sigv4 import HttpRequest, parse_signed_request
 from elsewhere.x509 import UntrustedCertificate
 
 from .conftest import NOW, World, session_request, trust_with
@@ -352,3 +353,50 @@ def test_snapshot_refresh_interval_bounds_reads(world: World) -> None:
     provider.current()
     provider.current()
     assert calls[0] == start + 1
+
+
+def _call_from(world: World, request: HttpRequest, source_ip: str) -> int:
+    """Run CreateSession for ``request`` as if it came from ``source_ip``; the HTTP status."""
+    return world.handler(request, parse_signed_request(request), source_ip, True).status
+
+
+def test_trust_decision_follows_request_time_keys(world: World) -> None:
+    """A trust condition on aws:SourceIp is decided per caller address, also when repeated."""
+    chain = quick_chain(NOW, "p256")
+    anchor = world.add_anchor(chain)
+    role = world.add_role("byip", trust_with({"IpAddress": {"aws:SourceIp": "192.0.2.0/24"}}))
+    profile = world.add_profile([role])
+    request = session_request(chain, anchor=anchor, profile=profile, role=role)
+    for address, allowed in [
+        ("192.0.2.10", True),
+        ("198.51.100.1", False),
+        ("192.0.2.11", True),
+        ("198.51.100.1", False),
+        ("192.0.2.10", True),
+    ]:
+        if allowed:
+            assert _call_from(world, request, address) == 201
+        else:
+            with pytest.raises(AccessDenied, match=r"^Unable to assume role for .*byip\.$"):
+                _call_from(world, request, address)
+
+
+def test_trust_decision_follows_a_changed_trust_policy(world: World) -> None:
+    """After the trust policy changes, the next snapshot's decision is the new policy's."""
+    chain = quick_chain(NOW, "p256")
+    anchor = world.add_anchor(chain)
+    role = world.add_role("moving", trust_with({"ArnEquals": {"aws:SourceArn": anchor + "x"}}))
+    profile = world.add_profile([role])
+    request = session_request(chain, anchor=anchor, profile=profile, role=role)
+    with pytest.raises(AccessDenied):
+        world.call(request)
+    stored = world.store.get_role_by_arn(role)
+    assert stored is not None
+    trust = json.dumps(trust_with({"ArnEquals": {"aws:SourceArn": anchor}}))
+    assert world.store.replace_role(dataclasses.replace(stored, assume_role_policy=trust))
+    world.snapshots.refresh(force=True)
+    assert world.call(request).status == 201
+    world.store.replace_role(stored)
+    world.snapshots.refresh(force=True)
+    with pytest.raises(AccessDenied):
+        world.call(request)
