@@ -98,12 +98,23 @@ class IamStore(Protocol):
     def replace_managed_policy(self, policy: ManagedPolicy) -> bool: ...
     def add_policy_version(self, arn: str, version: PolicyVersion) -> None: ...
     def add_next_policy_version(
-        self, arn: str, document: str, *, is_default: bool, when: Any
-    ) -> PolicyVersion: ...
+        self, arn: str, document: str, *, is_default: bool, when: Any, limit: int | None = None
+    ) -> PolicyVersion | None:
+        """Add the next version; None when ``limit`` versions exist, KeyError without the policy.
+
+        Counting and adding are atomic, as are the checks of the two methods below.
+        """
+        ...
+
     def get_policy_version(self, arn: str, version_id: str) -> PolicyVersion | None: ...
     def list_policy_versions(self, arn: str) -> list[PolicyVersion]: ...
-    def remove_policy_version(self, arn: str, version_id: str) -> bool: ...
-    def set_default_policy_version(self, arn: str, version_id: str, when: Any) -> bool: ...
+    def remove_policy_version(self, arn: str, version_id: str) -> bool:
+        """Delete a version unless it is the default; False if it is the default or absent."""
+        ...
+
+    def set_default_policy_version(self, arn: str, version_id: str, when: Any) -> bool:
+        """Make an existing version the default; False if the policy or version is absent."""
+        ...
 
 
 def validate_session_policy(text: str) -> None:
@@ -693,15 +704,23 @@ class IamService:
         policy = self._policy(params["PolicyArn"])
         document = params["PolicyDocument"]
         parse_policy(document, kind=PolicyKind.IDENTITY, policy_id=policy.name)
-        versions = self._store.list_policy_versions(policy.arn)
-        if len(versions) >= MAX_POLICY_VERSIONS:
+        try:
+            # The store counts and adds in one transaction: two concurrent calls cannot both
+            # take the last free slot.
+            version = self._store.add_next_policy_version(
+                policy.arn,
+                document,
+                is_default=bool(params.get("SetAsDefault")),
+                when=self._now(),
+                limit=MAX_POLICY_VERSIONS,
+            )
+        except KeyError:  # deleted since it was read above
+            raise NoSuchEntity(f"Policy {policy.arn} was not found.") from None
+        if version is None:
             raise LimitExceeded(
                 f"A managed policy can have up to {MAX_POLICY_VERSIONS} versions. Before you "
                 "create a new version, you must delete an existing version."
             )
-        version = self._store.add_next_policy_version(
-            policy.arn, document, is_default=bool(params.get("SetAsDefault")), when=self._now()
-        )
         return {"PolicyVersion": self._version_out(version, document=False)}
 
     def _op_get_policy_version(
@@ -729,9 +748,11 @@ class IamService:
     ) -> dict[str, Any]:
         policy = self._policy(params["PolicyArn"])
         vid = params["VersionId"]
-        if vid == policy.default_version_id:
-            raise DeleteConflict("Cannot delete the default version of a policy.")
+        # The store refuses the default under the policy's lock, so a concurrent
+        # SetDefaultPolicyVersion cannot make this version the default as it goes.
         if not self._store.remove_policy_version(policy.arn, vid):
+            if self._store.get_policy_version(policy.arn, vid) is not None:
+                raise DeleteConflict("Cannot delete the default version of a policy.")
             raise NoSuchEntity(
                 f"Policy {policy.arn} version {vid} does not exist or is not attachable."
             )
@@ -740,12 +761,12 @@ class IamService:
     def _op_set_default_policy_version(
         self, params: Mapping[str, Any], caller: Principal
     ) -> dict[str, Any]:
-        policy = self._policy(params["PolicyArn"])
-        vid = params["VersionId"]
-        if not self._store.set_default_policy_version(policy.arn, vid, self._now()):
-            raise NoSuchEntity(
-                f"Policy {policy.arn} version {vid} does not exist or is not attachable."
-            )
+        arn, vid = params["PolicyArn"], params["VersionId"]
+        # No read of the policy first: the store checks under the policy's lock, and this way
+        # a policy whose default version went missing (readers hide it) can still be repaired.
+        if not self._store.set_default_policy_version(arn, vid, self._now()):
+            self._policy(arn)  # NoSuchEntity for the policy itself when it is the one missing
+            raise NoSuchEntity(f"Policy {arn} version {vid} does not exist or is not attachable.")
         return {}
 
     def _op_tag_policy(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:

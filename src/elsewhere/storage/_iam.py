@@ -4,6 +4,16 @@ Two implementations of one set of methods, mixed into the stores: :class:`Memory
 ``MemoryStore``) and :class:`SqlIamStore` (into ``SqlStore``). Names of roles and users are unique
 case-insensitively per account (IAM quotas page), so rows are keyed by the lower-cased name and
 lookups by name ignore case. Every write bumps the store's configuration version.
+
+A managed policy's default version always exists. Every write that reads a policy's versions
+before it writes (SetDefaultPolicyVersion, DeletePolicyVersion, CreatePolicyVersion with its
+version quota) is one transaction holding the policy row's lock (``SELECT ... FOR UPDATE`` on
+PostgreSQL; on SQLite the write transaction holds the database's write lock from its start), so
+a concurrent DeletePolicyVersion cannot remove the version a SetDefaultPolicyVersion is making the
+default. Should a default still be missing (a database written before this rule), readers treat
+the policy as absent rather than fail: IAM's "does not exist or is not attachable", and an
+authorizer that loses the policy's grants (deny by default) rather than one that errors.
+SetDefaultPolicyVersion to an existing version repairs it.
 """
 
 from __future__ import annotations
@@ -260,10 +270,12 @@ class MemoryIamStore:
         s = self._iam
         with s.lock:
             p = s.policies.get(arn)
-            if p is None:
-                return None
-            doc = s.versions[arn][p.default_version_id].document
-            return replace(p, document=doc, attachment_count=self._attachment_count(arn))
+            default = None if p is None else s.versions[arn].get(p.default_version_id)
+            if p is None or default is None:
+                return None  # no policy, or its default version is missing (module docstring)
+            return replace(
+                p, document=default.document, attachment_count=self._attachment_count(arn)
+            )
 
     def list_managed_policies(self) -> list[ManagedPolicy]:
         """Every customer managed policy (with documents), by name then ARN."""
@@ -292,11 +304,19 @@ class MemoryIamStore:
             self._bump()
 
     def add_next_policy_version(
-        self, arn: str, document: str, *, is_default: bool, when: Any
-    ) -> PolicyVersion:
-        """Add a version numbered after every version the policy ever had; return it."""
+        self, arn: str, document: str, *, is_default: bool, when: Any, limit: int | None = None
+    ) -> PolicyVersion | None:
+        """Add a version numbered after every version the policy ever had; return it.
+
+        None (and nothing written) when the policy already has ``limit`` versions; KeyError when
+        there is no such policy.
+        """
         s = self._iam
         with s.lock:
+            if arn not in s.policies:
+                raise KeyError(arn)
+            if limit is not None and len(s.versions[arn]) >= limit:
+                return None
             number = max([s.counters.get(arn, 0), *map(_version_number, s.versions[arn])]) + 1
             s.counters[arn] = number
             version = PolicyVersion(f"v{number}", document, is_default, when)
@@ -322,31 +342,40 @@ class MemoryIamStore:
         return sorted(vs, key=lambda v: _version_number(v.version_id), reverse=True)
 
     def remove_policy_version(self, arn: str, version_id: str) -> bool:
-        """Delete a (non-default) version; False if there was none."""
+        """Delete a version unless it is the policy's default; False if default or absent."""
         s = self._iam
         with s.lock:
-            if s.versions.get(arn, {}).pop(version_id, None) is None:
+            policy = s.policies.get(arn)
+            if policy is None or policy.default_version_id == version_id:
+                return False
+            if s.versions[arn].pop(version_id, None) is None:
                 return False
             self._bump()
             return True
 
     def set_default_policy_version(self, arn: str, version_id: str, when: Any) -> bool:
-        """Make ``version_id`` the default; False if the version does not exist."""
+        """Make ``version_id`` the default; False if the policy or the version does not exist."""
         s = self._iam
         with s.lock:
-            if version_id not in s.versions.get(arn, {}):
+            if arn not in s.policies or version_id not in s.versions[arn]:
                 return False
             self._set_default(arn, version_id, when)
             self._bump()
             return True
 
     def replace_managed_policy(self, policy: ManagedPolicy) -> bool:
-        """Overwrite the policy's own fields (tags, description); versions are kept."""
+        """Overwrite the policy's own fields (tags, description); versions are kept.
+
+        The default version and update date stay as stored (see ``SqlIamStore``'s twin).
+        """
         s = self._iam
         with s.lock:
-            if policy.arn not in s.policies:
+            stored = s.policies.get(policy.arn)
+            if stored is None:
                 return False
-            s.policies[policy.arn] = replace(policy, document="", attachment_count=0)
+            s.policies[policy.arn] = replace(
+                stored, description=policy.description, tags=policy.tags
+            )
             self._bump()
             return True
 
@@ -437,6 +466,17 @@ def _version(r: RowMapping, default_id: str) -> PolicyVersion:
         is_default=r["version_id"] == default_id,
         created_at=r["created_at"],
     )
+
+
+def _lock_policy(conn: Connection, arn: str, column: sa.Column[Any]) -> Any:
+    """``column`` of the policy row, locked until the transaction ends; None without the row.
+
+    ``FOR UPDATE`` on PostgreSQL. SQLite has no row locks (SQLAlchemy drops the clause) but every
+    write transaction there holds the database's one write lock from its start (``_Db.write``).
+    """
+    return conn.execute(
+        sa.select(column).where(iam_policies.c.arn == arn).with_for_update()
+    ).scalar()
 
 
 class SqlIamStore:
@@ -650,13 +690,15 @@ class SqlIamStore:
         except IntegrityError as exc:
             raise KeyError(policy.arn) from exc
 
-    def _policy(self, conn: Connection, row: RowMapping) -> ManagedPolicy:
+    def _policy(self, conn: Connection, row: RowMapping) -> ManagedPolicy | None:
         v = iam_policy_versions
         doc = conn.execute(
             sa.select(v.c.document).where(
                 v.c.policy_arn == row["arn"], v.c.version_id == row["default_version_id"]
             )
-        ).scalar_one()
+        ).scalar()
+        if doc is None:
+            return None  # default version missing: unusable, read as absent (module docstring)
         count = conn.execute(
             sa.select(sa.func.count())
             .select_from(iam_attachments)
@@ -692,7 +734,8 @@ class SqlIamStore:
             rows = conn.execute(
                 sa.select(iam_policies).order_by(iam_policies.c.name, iam_policies.c.arn)
             ).mappings()
-            return [self._policy(conn, r) for r in list(rows)]
+            found = [self._policy(conn, r) for r in list(rows)]
+        return [p for p in found if p is not None]
 
     def remove_managed_policy(self, arn: str) -> bool:
         """Delete the policy and its versions; False if there was none."""
@@ -722,22 +765,25 @@ class SqlIamStore:
                 )
 
     def add_next_policy_version(
-        self, arn: str, document: str, *, is_default: bool, when: Any
-    ) -> PolicyVersion:
-        """Add a version numbered after every version the policy ever had; return it."""
+        self, arn: str, document: str, *, is_default: bool, when: Any, limit: int | None = None
+    ) -> PolicyVersion | None:
+        """Add a version numbered after every version the policy ever had; return it.
+
+        None (and nothing written) when the policy already has ``limit`` versions; KeyError when
+        there is no such policy. The count and the insert are one locked transaction.
+        """
         p, v = iam_policies, iam_policy_versions
         with self._db.write() as conn:
-            # Bump first: the row lock serializes concurrent CreatePolicyVersion calls.
-            conn.execute(
-                sa.update(p).where(p.c.arn == arn).values(version_counter=p.c.version_counter + 1)
-            )
-            counter = conn.execute(
-                sa.select(p.c.version_counter).where(p.c.arn == arn)
-            ).scalar_one()
-            existing = conn.execute(sa.select(v.c.version_id).where(v.c.policy_arn == arn))
-            number = max([int(counter), *(_version_number(r[0]) + 1 for r in existing)])
-            if number != counter:
-                conn.execute(sa.update(p).where(p.c.arn == arn).values(version_counter=number))
+            counter = _lock_policy(conn, arn, p.c.version_counter)
+            if counter is None:
+                raise KeyError(arn)
+            existing = [
+                r[0] for r in conn.execute(sa.select(v.c.version_id).where(v.c.policy_arn == arn))
+            ]
+            if limit is not None and len(existing) >= limit:
+                return None
+            number = max([int(counter), *map(_version_number, existing)]) + 1
+            conn.execute(sa.update(p).where(p.c.arn == arn).values(version_counter=number))
             version = PolicyVersion(f"v{number}", document, is_default, when)
             conn.execute(
                 sa.insert(v).values(
@@ -785,31 +831,47 @@ class SqlIamStore:
         return sorted(found, key=lambda x: _version_number(x.version_id), reverse=True)
 
     def remove_policy_version(self, arn: str, version_id: str) -> bool:
-        """Delete a (non-default) version; False if there was none."""
+        """Delete a version unless it is the policy's default; False if default or absent."""
         v = iam_policy_versions
         with self._db.write() as conn:
+            # The policy row lock orders this against SetDefaultPolicyVersion (see module doc).
+            if _lock_policy(conn, arn, iam_policies.c.default_version_id) in (None, version_id):
+                return False
             result = conn.execute(
                 sa.delete(v).where(v.c.policy_arn == arn, v.c.version_id == version_id)
             )
             return result.rowcount == 1
 
     def set_default_policy_version(self, arn: str, version_id: str, when: Any) -> bool:
-        """Make ``version_id`` the default; False if the version does not exist."""
-        if self.get_policy_version(arn, version_id) is None:
-            return False
+        """Make ``version_id`` the default; False if the policy or the version does not exist."""
+        v = iam_policy_versions
         with self._db.write() as conn:
+            if _lock_policy(conn, arn, iam_policies.c.arn) is None:
+                return False
+            found = conn.execute(
+                sa.select(v.c.version_id).where(v.c.policy_arn == arn, v.c.version_id == version_id)
+            ).first()
+            if found is None:
+                return False
             conn.execute(
                 sa.update(iam_policies)
                 .where(iam_policies.c.arn == arn)
                 .values(default_version_id=version_id, updated_at=when)
             )
-        return True
+            return True
 
     def replace_managed_policy(self, policy: ManagedPolicy) -> bool:
-        """Overwrite the policy's own fields (tags, description); versions are kept."""
+        """Overwrite the policy's own fields (tags, description); versions are kept.
+
+        The default version and update date are left as stored: the caller's copy may be older
+        than a concurrent SetDefaultPolicyVersion, and writing it back could name a version that
+        has been deleted since.
+        """
         row = _policy_row(policy)
         with self._db.write() as conn:
             result = conn.execute(
-                sa.update(iam_policies).where(iam_policies.c.arn == policy.arn).values(**row)
+                sa.update(iam_policies)
+                .where(iam_policies.c.arn == policy.arn)
+                .values(description=row["description"], tags=row["tags"])
             )
             return result.rowcount == 1

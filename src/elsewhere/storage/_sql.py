@@ -226,6 +226,13 @@ class _Db:
     @contextmanager
     def write(self, *, bump: bool = True) -> Iterator[Connection]:
         with self.engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                # pysqlite opens its transaction only at the first INSERT/UPDATE/DELETE, so the
+                # reads a write makes before that ran outside it and could be stale by the time it
+                # writes (check-then-write races). BEGIN IMMEDIATE takes SQLite's one write lock
+                # now: writers run one at a time and see each other's commits (SQLite docs,
+                # "Transaction"; SQLAlchemy docs, "Serializable isolation / Savepoints / ...").
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             yield conn
             if bump:
                 conn.execute(
