@@ -7,10 +7,15 @@ when the store's ``config_version`` changes. The version is read at most once ev
 the interval). With the default of 0.2 s, disabling a profile or trust anchor on one replica takes
 effect on every replica sharing the store within 1 s, the bound DESIGN.md documents.
 
-Roles come from the IAM store through the :class:`RoleSource` port and are loaded on first use
-within a snapshot (then held until the next change). A rebuild loads again, before the swap, the
-roles and managed policies the previous snapshot served, so a warm server reads nothing per
-request, even right after a change.
+Roles come from the IAM store through the :class:`RoleSource` port. Building a snapshot (at
+startup, or on the refresher before the swap) preloads every role a profile names and every managed
+policy a profile names (compiled as a session policy), so no successful CreateSession reads the
+store. It also loads again the roles and managed policies the previous snapshot served, so a warm
+server reads nothing per request, even right after a change. Other names (a role reached only by
+STS role chaining, a policy passed as ``PolicyArns``) are loaded on first use and remembered within
+bounds: at most ``MAX_LAZY_ENTRIES`` found entries of each kind and the ``MAX_MISSES`` most recently
+asked-for names that do not exist (least recently used dropped first), so made-up ARNs cannot grow
+memory without limit.
 
 Validated certificate paths are cached across snapshots, keyed by the certificates sent, the
 trust anchor and its version, and the versions of the CRLs that apply; an entry is never used at
@@ -25,9 +30,10 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from cryptography import x509
 
@@ -46,6 +52,8 @@ from elsewhere.x509 import PathPolicy, ValidatedPath, parse_crl, validate_path
 
 __all__ = [
     "KEY_RING_SECRET",
+    "MAX_LAZY_ENTRIES",
+    "MAX_MISSES",
     "AnchorEntry",
     "ConfigSnapshot",
     "IamReader",
@@ -63,6 +71,17 @@ _log = logging.getLogger("elsewhere.snapshot")
 KEY_RING_SECRET = "session_key_ring"  # noqa: S105 - a name, not a secret
 
 _MAX_CHAIN_CACHE = 20_000
+
+#: Roles (and, separately, managed policies) loaded on demand that one snapshot remembers. Names a
+#: profile lists are preloaded and not counted. Found entries are real store rows, so an unkind
+#: caller cannot invent them; the cap still bounds memory on a store with very many roles (past
+#: it, a lookup is served but not remembered, and so reads the store each time).
+MAX_LAZY_ENTRIES = 4096
+
+#: Names that were not found that one snapshot remembers, per kind (least recently used dropped
+#: first). An authenticated STS caller can ask for any ARN; without this bound each made-up name
+#: would stay in memory until the next configuration change.
+MAX_MISSES = 1024
 
 
 def load_or_create_key_ring(
@@ -223,18 +242,93 @@ class AnchorEntry:
     version: tuple[str, ...]  # changes whenever the anchor or one of its CRLs changes
 
 
+_T = TypeVar("_T")
+
+
+class _Memo(Generic[_T]):
+    """A per-snapshot memo of lookups by ARN whose growth is bounded.
+
+    ``pinned`` holds what the snapshot was built with (found or not), never evicted: its size is
+    that of the configuration. ``found`` holds lookups made later that found something, up to
+    ``MAX_LAZY_ENTRIES``. ``misses`` holds later lookups that found nothing, the ``MAX_MISSES``
+    most recently asked for. Reads of ``pinned`` and ``found`` take no lock (a dict read is atomic
+    under the GIL and the entries never change once written).
+    """
+
+    def __init__(self, max_found: int = MAX_LAZY_ENTRIES, max_misses: int = MAX_MISSES) -> None:
+        self._max_found = max_found
+        self._max_misses = max_misses
+        self._pinned: dict[str, _T | None] = {}
+        self._found: dict[str, _T] = {}
+        self._misses: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def lookup(self, arn: str) -> tuple[bool, _T | None]:
+        """(True, value) when ``arn`` is remembered (value None for a remembered miss)."""
+        if arn in self._pinned:
+            return True, self._pinned[arn]
+        found = self._found.get(arn)
+        if found is not None:
+            return True, found
+        with self._lock:
+            if arn in self._misses:
+                self._misses.move_to_end(arn)
+                return True, None
+        return False, None
+
+    def pin(self, arn: str, value: _T | None) -> None:
+        """Remember what the build loaded for ``arn``, for the life of the snapshot."""
+        with self._lock:
+            self._pinned[arn] = value
+            self._found.pop(arn, None)
+            self._misses.pop(arn, None)
+
+    def remember(self, arn: str, value: _T | None) -> None:
+        """Remember a lookup made on demand, within the bounds."""
+        with self._lock:
+            if arn in self._pinned:
+                return
+            if value is None:
+                self._misses[arn] = None
+                self._misses.move_to_end(arn)
+                while len(self._misses) > self._max_misses:
+                    self._misses.popitem(last=False)
+            elif arn in self._found or len(self._found) < self._max_found:
+                self._found[arn] = value
+
+    def found_arns(self) -> list[str]:
+        """The ARNs remembered with a value (pinned or loaded on demand)."""
+        with self._lock:
+            pinned = [arn for arn, value in self._pinned.items() if value is not None]
+            return pinned + list(self._found)
+
+    def sizes(self) -> tuple[int, int, int]:
+        """(pinned, found on demand, misses) counts."""
+        with self._lock:
+            return len(self._pinned), len(self._found), len(self._misses)
+
+
+def _compile_session_policy(arn: str, doc: str | None) -> Policy | None:
+    if doc is None:
+        return None
+    try:
+        return parse_policy(doc, kind=PolicyKind.SESSION, policy_id=arn, max_size=None)
+    except Exception:
+        _log.warning("managed policy %s does not parse as a session policy; ignored", arn)
+        return None
+
+
 @dataclass
 class ConfigSnapshot:
-    """One consistent view of the configuration; never mutated except for its lazy caches."""
+    """One consistent view of the configuration; never mutated except for its lookup memos."""
 
     version: int
     anchors: dict[str, AnchorEntry]
     profiles: dict[str, Profile]
     ring: KeyRing | None
     roles: RoleSource
-    _role_cache: dict[str, RoleEntry | None] = field(default_factory=dict)
-    _policy_cache: dict[str, Policy | None] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _role_memo: _Memo[RoleEntry] = field(default_factory=_Memo)
+    _policy_memo: _Memo[Policy] = field(default_factory=_Memo)
 
     def anchor(self, arn: str) -> AnchorEntry | None:
         """The trust anchor with this ARN, or None."""
@@ -245,33 +339,41 @@ class ConfigSnapshot:
         return self.profiles.get(arn)
 
     def role(self, arn: str) -> RoleEntry | None:
-        """The role with this ARN (loaded once per snapshot), or None."""
-        try:
-            return self._role_cache[arn]
-        except KeyError:
-            pass
-        view = self.roles.load_role(arn)
-        entry = _compile_role(view) if view is not None else None
-        with self._lock:
-            self._role_cache[arn] = entry
+        """The role with this ARN, or None; preloaded when a profile names it, else loaded once."""
+        known, entry = self._role_memo.lookup(arn)
+        if known:
+            return entry
+        entry = self._load_role(arn)
+        self._role_memo.remember(arn, entry)
         return entry
 
     def managed_policy(self, arn: str) -> Policy | None:
-        """A managed policy compiled as a session policy (loaded once per snapshot), or None."""
-        try:
-            return self._policy_cache[arn]
-        except KeyError:
-            pass
-        doc = self.roles.load_managed_policy(arn)
-        compiled: Policy | None = None
-        if doc is not None:
-            try:
-                compiled = parse_policy(doc, kind=PolicyKind.SESSION, policy_id=arn, max_size=None)
-            except Exception:
-                compiled = None
-        with self._lock:
-            self._policy_cache[arn] = compiled
-        return compiled
+        """A managed policy compiled as a session policy (preloaded when a profile names it)."""
+        known, policy = self._policy_memo.lookup(arn)
+        if known:
+            return policy
+        policy = self._load_policy(arn)
+        self._policy_memo.remember(arn, policy)
+        return policy
+
+    def preload(self, role_arns: Iterable[str], policy_arns: Iterable[str]) -> None:
+        """Load roles and managed policies now and hold them for the life of the snapshot.
+
+        For the builder (refresher thread or startup), never the request path.
+        """
+        for arn in dict.fromkeys(role_arns):
+            if not self._role_memo.lookup(arn)[0]:
+                self._role_memo.pin(arn, self._load_role(arn))
+        for arn in dict.fromkeys(policy_arns):
+            if not self._policy_memo.lookup(arn)[0]:
+                self._policy_memo.pin(arn, self._load_policy(arn))
+
+    def _load_role(self, arn: str) -> RoleEntry | None:
+        view = self.roles.load_role(arn)
+        return _compile_role(view) if view is not None else None
+
+    def _load_policy(self, arn: str) -> Policy | None:
+        return _compile_session_policy(arn, self.roles.load_managed_policy(arn))
 
 
 def _parse_anchor_certificates(anchor: TrustAnchor) -> tuple[x509.Certificate, ...]:
@@ -288,7 +390,12 @@ def _parse_anchor_certificates(anchor: TrustAnchor) -> tuple[x509.Certificate, .
 def build_snapshot(
     store: Store, roles: RoleSource, master_key: bytes | None, version: int
 ) -> ConfigSnapshot:
-    """Read the whole configuration from ``store`` into a new snapshot."""
+    """Read the whole configuration from ``store`` into a new snapshot, its profiles' roles loaded.
+
+    Every role a profile names, and every managed policy a profile names (as a session policy), is
+    loaded here so that CreateSession, which accepts only a role its profile lists, never reads the
+    store (DESIGN.md, "The hot path never waits on configuration reads").
+    """
     crls_by_anchor: dict[str, list[Crl]] = {}
     for crl in store.crls.list_all():
         if crl.enabled:
@@ -316,9 +423,14 @@ def build_snapshot(
         blob = store.secrets.get(KEY_RING_SECRET)
         if blob is not None:
             ring = open_key_ring(blob, master_key)
-    return ConfigSnapshot(
+    snapshot = ConfigSnapshot(
         version=version, anchors=anchors, profiles=profiles, ring=ring, roles=roles
     )
+    snapshot.preload(
+        (arn for p in profiles.values() for arn in p.role_arns),
+        (arn for p in profiles.values() for arn in p.managed_policy_arns),
+    )
+    return snapshot
 
 
 def _warm(fresh: ConfigSnapshot, previous: ConfigSnapshot) -> None:
@@ -327,14 +439,12 @@ def _warm(fresh: ConfigSnapshot, previous: ConfigSnapshot) -> None:
     Runs on the refresher before the swap, so requests after a configuration change find the
     roles in use already loaded and read nothing from the store (DESIGN.md, "The hot path never
     waits on configuration reads"). Entries that were None are not carried over: they may be
-    names a caller made up.
+    names a caller made up. Names ``fresh`` preloaded are not read again.
     """
-    for arn, entry in list(previous._role_cache.items()):
-        if entry is not None:
-            fresh.role(arn)
-    for arn, policy in list(previous._policy_cache.items()):
-        if policy is not None:
-            fresh.managed_policy(arn)
+    for arn in previous._role_memo.found_arns():
+        fresh.role(arn)
+    for arn in previous._policy_memo.found_arns():
+        fresh.managed_policy(arn)
 
 
 # --- validated-chain cache ------------------------------------------------------------------
