@@ -51,6 +51,7 @@ from elsewhere.service._subjects import SubjectRecorder
 from elsewhere.sigv4 import (
     HttpRequest,
     SignedRequest,
+    SigningCertificate,
     check_request_time,
     check_scope,
     verify_x509_signature,
@@ -142,6 +143,7 @@ class _LeafFacts:
     """What CreateSession derives from a leaf certificate; cached per ``X-Amz-X509`` value."""
 
     certificate: x509.Certificate
+    signer: SigningCertificate
     der: bytes
     pem: str
     subject: str
@@ -153,15 +155,17 @@ class _LeafFacts:
 
 def _leaf_facts(header: str) -> _LeafFacts:
     leaf = parse_certificate_header(header)
+    signer = SigningCertificate.of(leaf)
     return _LeafFacts(
         certificate=leaf,
-        der=leaf.public_bytes(serialization.Encoding.DER),
+        signer=signer,
+        der=signer.der,
         pem=leaf.public_bytes(serialization.Encoding.PEM).decode("ascii"),
         subject=format_subject_dn(leaf.subject),
         issuer=format_subject_dn(leaf.issuer),
         source_identity=source_identity(leaf),
         session_name=default_session_name(leaf),
-        serial=str(leaf.serial_number),
+        serial=signer.serial,
     )
 
 
@@ -520,7 +524,7 @@ class CreateSessionHandler:
             except ValidationError as exc:
                 raise SessionDenied(INVALID_SIGNATURE, reason=exc.message) from None
         try:
-            verify_x509_signature(request, signed, facts.certificate)
+            verify_x509_signature(request, signed, facts.signer)
         except ElsewhereError as exc:
             raise SessionDenied(INVALID_SIGNATURE, reason=exc.reason) from None
         return facts

@@ -36,6 +36,7 @@ from elsewhere.sigv4._parse import (
     parse_signed_request,
 )
 from elsewhere.sigv4._x509 import (
+    SigningCertificate,
     X509PrivateKey,
     X509PublicKey,
     required_x509_headers,
@@ -57,6 +58,7 @@ __all__ = [
     "CredentialScope",
     "HttpRequest",
     "SignedRequest",
+    "SigningCertificate",
     "X509PrivateKey",
     "X509PublicKey",
     "canonical_header_value",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
@@ -36,6 +37,7 @@ from elsewhere.sigv4._parse import (
 )
 
 __all__ = [
+    "SigningCertificate",
     "X509PrivateKey",
     "X509PublicKey",
     "required_x509_headers",
@@ -134,20 +136,60 @@ def required_x509_headers(request: HttpRequest, signed: SignedRequest) -> frozen
     return frozenset(required)
 
 
-def _check_certificate_header(request: HttpRequest, certificate: x509.Certificate) -> None:
+@dataclass(frozen=True, slots=True)
+class SigningCertificate:
+    """A leaf certificate prepared once for repeated signature checks.
+
+    Holds what every check of the same certificate needs: its DER and canonical base64 (to match
+    ``X-Amz-X509``), its public key (None when cryptography cannot load it) and its serial in
+    decimal (the credential). A server that sees one workload's certificate on every request
+    builds this once instead of re-deriving it per request.
+    """
+
+    certificate: x509.Certificate
+    der: bytes
+    der_base64: str
+    public_key: X509PublicKey | None
+    serial: str
+
+    @classmethod
+    def of(cls, certificate: x509.Certificate) -> SigningCertificate:
+        """Prepare ``certificate``."""
+        try:
+            public_key: X509PublicKey | None = certificate.public_key()  # type: ignore[assignment]
+        except (UnsupportedAlgorithm, ValueError):
+            # An unknown SubjectPublicKeyInfo algorithm or malformed key bytes: cryptography
+            # parses the key only here; the check refuses such a certificate.
+            public_key = None
+        der = certificate.public_bytes(serialization.Encoding.DER)
+        return cls(
+            certificate=certificate,
+            der=der,
+            der_base64=base64.b64encode(der).decode("ascii"),
+            public_key=public_key,
+            serial=str(certificate.serial_number),
+        )
+
+
+def _check_certificate_header(request: HttpRequest, signer: SigningCertificate) -> None:
     header = request.header("x-amz-x509")
     if header is None:
         raise InvalidSignature(reason="no X-Amz-X509 header")
+    text = header.strip()
+    if text == signer.der_base64:  # the spelling every signer sends
+        return
     try:
-        der = base64.b64decode(header.strip(), validate=True)
+        der = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidSignature(reason="X-Amz-X509 is not base64") from None
-    if der != certificate.public_bytes(serialization.Encoding.DER):
+    if der != signer.der:
         raise InvalidSignature(reason="certificate is not the one in X-Amz-X509")
 
 
 def verify_x509_signature(
-    request: HttpRequest, signed: SignedRequest, certificate: x509.Certificate
+    request: HttpRequest,
+    signed: SignedRequest,
+    certificate: x509.Certificate | SigningCertificate,
 ) -> None:
     """Raise InvalidSignature unless ``certificate`` made the X.509 SigV4 signature of ``request``.
 
@@ -155,23 +197,25 @@ def verify_x509_signature(
     headers, the credential naming the certificate's serial (decimal), ``X-Amz-X509`` holding this
     certificate, the payload hash against the body, then the signature over the string to sign.
     Scope and time are the caller's (:func:`check_scope`, :func:`check_request_time`); the public
-    text (``Invalid signature``) is the caller's too.
+    text (``Invalid signature``) is the caller's too. Pass a :class:`SigningCertificate` to check
+    many requests of one certificate without re-deriving its key, DER and serial each time.
     """
     family = _family(signed.algorithm)
     if family is None:
         raise InvalidSignature(reason=f"algorithm {signed.algorithm} is not X.509")
-    try:
-        public_key = certificate.public_key()
-    except (UnsupportedAlgorithm, ValueError):
-        # An unknown SubjectPublicKeyInfo algorithm or malformed key bytes: cryptography parses
-        # the key only here, so this is the first place such a certificate can be refused.
-        raise InvalidSignature(reason="the certificate's public key is not usable") from None
+    signer = (
+        certificate
+        if isinstance(certificate, SigningCertificate)
+        else SigningCertificate.of(certificate)
+    )
+    if signer.public_key is None:
+        raise InvalidSignature(reason="the certificate's public key is not usable")
     missing = required_x509_headers(request, signed) - {h.lower() for h in signed.signed_headers}
     if missing:
         raise InvalidSignature(reason=f"required headers not signed: {', '.join(sorted(missing))}")
-    if signed.credential != str(certificate.serial_number):
+    if signed.credential != signer.serial:
         raise InvalidSignature(reason="credential is not the certificate's serial number")
-    _check_certificate_header(request, certificate)
+    _check_certificate_header(request, signer)
     check_payload_hash(request, signed)
     try:
         signature = bytes.fromhex(signed.signature)
@@ -181,7 +225,7 @@ def verify_x509_signature(
         request, signed.signed_headers, signed.payload_hash, presigned=signed.presigned
     )
     sts = string_to_sign(signed.algorithm, signed.amz_date, signed.scope, creq)
-    verify_string_signature(public_key, signed.algorithm, sts.encode("utf-8"), signature)
+    verify_string_signature(signer.public_key, signed.algorithm, sts.encode("utf-8"), signature)
 
 
 def _b64_der(certificate: x509.Certificate) -> str:

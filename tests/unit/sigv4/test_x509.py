@@ -15,8 +15,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, mldsa, rsa
 
 from elsewhere.errors import ElsewhereError, IncompleteSignature, InvalidSignature
+from elsewhere.pki import quick_chain
 from elsewhere.sigv4 import (
     HttpRequest,
+    SigningCertificate,
     canonical_request,
     encode_query_component,
     parse_amz_date,
@@ -382,3 +384,68 @@ def test_fail_declared_payload_hash_not_the_body() -> None:
 def test_rsa_key_type_is_rsa() -> None:
     """The salrashid RSA certificate really holds an RSA key (guards the fixture)."""
     assert isinstance(_certificate(SALRASHID_KAT[0]).public_key(), rsa.RSAPublicKey)
+
+
+@pytest.mark.parametrize("vector", [v for _, v in ALL_KAT], ids=[i for i, _ in ALL_KAT])
+def test_prepared_certificate_verifies_like_the_certificate(vector: dict[str, Any]) -> None:
+    """A SigningCertificate verifies each known answer and refuses its one-bit changes alike."""
+    request = _request(vector)
+    signed = parse_signed_request(request)
+    prepared = SigningCertificate.of(_certificate(vector))
+    assert prepared.serial == vector["credential_serial_decimal"]
+    verify_x509_signature(request, signed, prepared)
+    flipped = signed.signature[:-1] + ("0" if signed.signature[-1] != "0" else "1")
+    with pytest.raises(InvalidSignature):
+        verify_x509_signature(request, replace(signed, signature=flipped), prepared)
+
+
+def test_prepared_certificate_matches_any_base64_spelling_of_its_header() -> None:
+    """X-Amz-X509 is compared as DER: a signed, non-canonical base64 spelling still matches."""
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    # A DER length that is not a multiple of 3 leaves unused low bits in the last character
+    # before the padding: setting them changes the text but not the decoded bytes.
+    for _ in range(20):
+        chain = quick_chain(now - dt.timedelta(hours=1), "p256")
+        prepared = SigningCertificate.of(chain.leaf)
+        text = prepared.der_base64
+        body = text.rstrip("=")
+        spare = (len(body) * 6) % 8
+        if spare:
+            break
+    assert spare
+    last = alphabet[alphabet.index(body[-1]) | ((1 << spare) - 1)]
+    variant = body[:-1] + last + text[len(body) :]
+    assert variant != text
+    assert base64.b64decode(variant) == prepared.der
+    signed_request = sign_x509_request(
+        HttpRequest("POST", "/sessions", "", (("Host", "h"),), b"{}"),
+        certificate=chain.leaf,
+        private_key=chain.leaf_key,  # type: ignore[arg-type]
+        region="us-east-1",
+        now=now,
+    )
+    request = replace(
+        signed_request,
+        headers=tuple(
+            (n, variant) if n.lower() == "x-amz-x509" else (n, v)
+            for n, v in signed_request.headers
+        ),
+    )
+    signed = parse_signed_request(request)
+    creq = canonical_request(request, signed.signed_headers, signed.payload_hash)
+    sts = string_to_sign(signed.algorithm, signed.amz_date, signed.scope, creq)
+    signature = chain.leaf_key.sign(sts.encode(), ec.ECDSA(hashes.SHA256()))  # type: ignore[call-arg, union-attr]
+    verify_x509_signature(request, replace(signed, signature=signature.hex()), prepared)
+
+
+def test_prepared_certificate_refuses_another_certificates_header() -> None:
+    """A request whose X-Amz-X509 is another certificate fails against a prepared certificate."""
+    first, second = SALRASHID_KAT[0], RSA_KAT[0]
+    request = _request(first)
+    signed = replace(
+        parse_signed_request(request), credential=second["credential_serial_decimal"]
+    )
+    with pytest.raises(InvalidSignature) as caught:
+        verify_x509_signature(request, signed, SigningCertificate.of(_certificate(second)))
+    assert caught.value.reason == "certificate is not the one in X-Amz-X509"
