@@ -153,6 +153,14 @@ class SecretRepository(Protocol):
         """The stored secret; store ``value`` first if there is none (first writer wins)."""
         ...
 
+    def put_if(self, name: str, expected: bytes | None, value: bytes) -> bool:
+        """Store ``value`` only if the secret still holds ``expected`` (None: is absent).
+
+        A compare-and-set for read-modify-write updates (key rotation): True if written, False
+        (nothing written) when another writer changed the secret since ``expected`` was read.
+        """
+        ...
+
 
 class Store(Protocol):
     """Everything the services persist."""

@@ -283,6 +283,15 @@ class _MemorySecrets:
                 self._version.value += 1
             return self._values[name]
 
+    def put_if(self, name: str, expected: bytes | None, value: bytes) -> bool:
+        """Store ``value`` only if the secret still holds ``expected`` (None: is absent)."""
+        with self._lock:
+            if self._values.get(name) != expected:
+                return False
+            self._values[name] = bytes(value)
+            self._version.value += 1
+            return True
+
 
 class MemoryStore(MemoryIamStore):
     """A store that lives in this process only (the ports' reference fake)."""

@@ -604,6 +604,10 @@ class _SqlSettings:
             upsert(conn, t, [{"name": name, "value": value}], ["name"])
 
 
+class _Unchanged(Exception):
+    """Internal: a conditional write matched nothing; leave the transaction without a bump."""
+
+
 class _SqlSecrets:
     def __init__(self, db: _Db) -> None:
         self._db = db
@@ -635,6 +639,30 @@ class _SqlSecrets:
         if stored is None:  # pragma: no cover - only if someone deletes it in between
             raise RuntimeError(f"secret {name} vanished")
         return stored
+
+    def put_if(self, name: str, expected: bytes | None, value: bytes) -> bool:
+        """Store ``value`` only if the secret still holds ``expected`` (None: is absent).
+
+        One conditional statement: on PostgreSQL a concurrent UPDATE of the row waits for the
+        first to commit and then re-checks its WHERE against the new value (READ COMMITTED), so
+        exactly one of two racing writers with the same ``expected`` succeeds.
+        """
+        t = s.secrets
+        try:
+            with self._db.write() as conn:
+                if expected is None:
+                    conn.execute(sa.insert(t).values(name=name, value=bytes(value)))
+                    return True
+                result = conn.execute(
+                    sa.update(t)
+                    .where(t.c.name == name, t.c.value == bytes(expected))
+                    .values(value=bytes(value))
+                )
+                if result.rowcount != 1:
+                    raise _Unchanged  # roll back: no configuration version bump for nothing
+                return True
+        except (_Unchanged, IntegrityError):
+            return False
 
 
 class SqlStore(SqlIamStore):
