@@ -66,7 +66,7 @@ def _add_policy(store: Any) -> None:
 def _assert_default_readable(store: Any) -> ManagedPolicy:
     """The policy reads back, and its default version exists with the document it returns."""
     policy = store.get_managed_policy(ARN)
-    assert policy is not None
+    assert isinstance(policy, ManagedPolicy)
     default = store.get_policy_version(ARN, policy.default_version_id)
     assert default is not None
     assert default.is_default
@@ -158,7 +158,7 @@ def test_create_version_races_for_the_last_slot(nodes: tuple[Any, Any]) -> None:
         one.add_next_policy_version(ARN, _doc(n + 2), is_default=False, when=T0)
     for n in range(ROUNDS // 2):
 
-        def add(store: Any, k: int) -> PolicyVersion | None:
+        def add(store: Any, k: int) -> Any:
             return store.add_next_policy_version(
                 ARN, _doc(1000 + k), is_default=True, when=T0, limit=MAX_POLICY_VERSIONS
             )
