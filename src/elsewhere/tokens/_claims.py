@@ -1,4 +1,10 @@
-"""What a session token says about its session, and the compact encoding of it."""
+"""What a session token says about its session, and the compact encoding of it.
+
+The claims are split in two for sealing: the *times* (``issued_at``, ``expires_at``), which change
+on every issue, are written by ``_session`` as fixed-width fields; everything else is the *static
+section* (:func:`encode_static_claims`), which repeats for every session a workload is issued, so
+it can be encoded (and compressed) once and reused.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +13,27 @@ from dataclasses import dataclass
 
 from elsewhere.tokens._codec import DecodeError, Reader, Writer
 
-__all__ = ["CLAIMS_FORMAT", "SessionClaims", "decode_claims", "encode_claims"]
+__all__ = [
+    "CLAIMS_FORMAT",
+    "STATIC_FIELDS",
+    "SessionClaims",
+    "StaticClaims",
+    "assemble_claims",
+    "decode_static_claims",
+    "encode_static_claims",
+    "static_claims",
+]
 
-#: Version of the claims encoding inside the sealed payload; bump it when fields change.
-CLAIMS_FORMAT = 1
+#: Version of the static claims encoding inside the sealed payload; bump it when fields change.
+#: Format 2 moved the two times out of this section (they travel raw ahead of it).
+CLAIMS_FORMAT = 2
 
 # Upper bounds used when decoding; they are far above the STS limits (50 tags, 10 policy ARNs,
 # reference iam-policy-evaluation.md §7.1) so that only garbage trips them.
 _MAX_TAGS = 256
 _MAX_ARNS = 64
+
+_UTC = dt.UTC
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,16 +68,23 @@ class SessionClaims:
 
     def __post_init__(self) -> None:
         """Normalise times to UTC and tags to tuples; refuse naive datetimes."""
-        for name in ("issued_at", "expires_at"):
-            value = getattr(self, name)
-            if not isinstance(value, dt.datetime) or value.tzinfo is None:
-                raise ValueError(f"SessionClaims.{name} must be a timezone-aware datetime")
-            object.__setattr__(self, name, value.astimezone(dt.UTC))
-        object.__setattr__(
-            self, "principal_tags", tuple((str(k), str(v)) for k, v in self.principal_tags)
-        )
-        object.__setattr__(self, "transitive_tag_keys", tuple(self.transitive_tag_keys))
-        object.__setattr__(self, "managed_policy_arns", tuple(self.managed_policy_arns))
+        # Every session issue builds one of these, so values already in normal form (UTC
+        # datetimes, tuples of string pairs) are recognised and left alone without rebuilding.
+        issued, expires = self.issued_at, self.expires_at
+        if type(issued) is not dt.datetime or issued.tzinfo is not _UTC:
+            object.__setattr__(self, "issued_at", _utc("issued_at", issued))
+        if type(expires) is not dt.datetime or expires.tzinfo is not _UTC:
+            object.__setattr__(self, "expires_at", _utc("expires_at", expires))
+        tags = self.principal_tags
+        if type(tags) is not tuple or not all(
+            type(pair) is tuple and len(pair) == 2 and type(pair[0]) is str and type(pair[1]) is str
+            for pair in tags
+        ):
+            object.__setattr__(self, "principal_tags", tuple((str(k), str(v)) for k, v in tags))
+        if type(self.transitive_tag_keys) is not tuple:
+            object.__setattr__(self, "transitive_tag_keys", tuple(self.transitive_tag_keys))
+        if type(self.managed_policy_arns) is not tuple:
+            object.__setattr__(self, "managed_policy_arns", tuple(self.managed_policy_arns))
         if self.chain_depth < 0:
             raise ValueError("SessionClaims.chain_depth must be non-negative")
 
@@ -88,8 +113,43 @@ class SessionClaims:
         return self.chain_depth > 0
 
 
-def encode_claims(claims: SessionClaims) -> bytes:
-    """The compact binary form of ``claims`` (fixed field order, format ``CLAIMS_FORMAT``)."""
+def _utc(name: str, value: object) -> dt.datetime:
+    if not isinstance(value, dt.datetime) or value.tzinfo is None:
+        raise ValueError(f"SessionClaims.{name} must be a timezone-aware datetime")
+    return value.astimezone(_UTC)
+
+
+#: The fields of :class:`SessionClaims` in the static section, in encoding order: all but the times.
+STATIC_FIELDS: tuple[str, ...] = (
+    "account",
+    "role_arn",
+    "role_id",
+    "role_name",
+    "role_path",
+    "session_name",
+    "source",
+    "source_identity",
+    "principal_tags",
+    "transitive_tag_keys",
+    "session_policy",
+    "managed_policy_arns",
+    "chain_depth",
+    "certificate_serial",
+    "certificate_subject",
+    "certificate_issuer",
+)
+
+#: The static claims' values, in :data:`STATIC_FIELDS` order (already normalised).
+StaticClaims = tuple[object, ...]
+
+
+def static_claims(claims: SessionClaims) -> StaticClaims:
+    """The values of the static fields of ``claims``, in :data:`STATIC_FIELDS` order."""
+    return tuple(getattr(claims, name) for name in STATIC_FIELDS)
+
+
+def encode_static_claims(claims: SessionClaims) -> bytes:
+    """The compact binary form of everything in ``claims`` but the two times."""
     out = Writer()
     out.uint(CLAIMS_FORMAT)
     out.text(claims.account)
@@ -98,8 +158,6 @@ def encode_claims(claims: SessionClaims) -> bytes:
     out.text(claims.role_name)
     out.text(claims.role_path)
     out.text(claims.session_name)
-    out.when(claims.issued_at)
-    out.when(claims.expires_at)
     out.text(claims.source)
     out.optional_text(claims.source_identity)
     out.uint(len(claims.principal_tags))
@@ -116,45 +174,69 @@ def encode_claims(claims: SessionClaims) -> bytes:
     return out.getvalue()
 
 
-def decode_claims(reader: Reader) -> SessionClaims:
-    """Read claims written by :func:`encode_claims`; raises ``DecodeError`` on bad input."""
+def decode_static_claims(data: bytes) -> StaticClaims:
+    """Read all of ``data`` as written by :func:`encode_static_claims`; ``DecodeError`` if bad."""
+    reader = Reader(data)
     if reader.uint() != CLAIMS_FORMAT:
         raise DecodeError("unknown claims format")
-    account = reader.text()
-    role_arn = reader.text()
-    role_id = reader.text()
-    role_name = reader.text()
-    role_path = reader.text()
-    session_name = reader.text()
-    issued_at = reader.when()
-    expires_at = reader.when()
-    source = reader.text()
-    source_identity = reader.optional_text()
+    text = reader.text
+    optional_text = reader.optional_text
+    account = text()
+    role_arn = text()
+    role_id = text()
+    role_name = text()
+    role_path = text()
+    session_name = text()
+    source = text()
+    source_identity = optional_text()
     tag_count = reader.uint()
     if tag_count > _MAX_TAGS:
         raise DecodeError("too many tags")
-    tags = tuple((reader.text(), reader.text()) for _ in range(tag_count))
+    tags = tuple((text(), text()) for _ in range(tag_count))
     transitive = reader.texts(_MAX_TAGS)
-    session_policy = reader.optional_text()
+    session_policy = optional_text()
     arns = reader.texts(_MAX_ARNS)
     chain_depth = reader.uint()
-    return SessionClaims(
-        account=account,
-        role_arn=role_arn,
-        role_id=role_id,
-        role_name=role_name,
-        role_path=role_path,
-        session_name=session_name,
-        issued_at=issued_at,
-        expires_at=expires_at,
-        source=source,
-        source_identity=source_identity,
-        principal_tags=tags,
-        transitive_tag_keys=transitive,
-        session_policy=session_policy,
-        managed_policy_arns=arns,
-        chain_depth=chain_depth,
-        certificate_serial=reader.optional_text(),
-        certificate_subject=reader.optional_text(),
-        certificate_issuer=reader.optional_text(),
+    serial = optional_text()
+    subject = optional_text()
+    issuer = optional_text()
+    reader.end()
+    return (
+        account,
+        role_arn,
+        role_id,
+        role_name,
+        role_path,
+        session_name,
+        source,
+        source_identity,
+        tags,
+        transitive,
+        session_policy,
+        arns,
+        chain_depth,
+        serial,
+        subject,
+        issuer,
     )
+
+
+_new = object.__new__
+_set = object.__setattr__
+_STATIC_SLOTS = tuple(enumerate(STATIC_FIELDS))
+
+
+def assemble_claims(
+    static: StaticClaims, issued_at: dt.datetime, expires_at: dt.datetime
+) -> SessionClaims:
+    """Claims from decoded static values and two UTC datetimes, without re-normalising them.
+
+    Only for values that are already in normal form (from :func:`decode_static_claims` or
+    :func:`static_claims`, and UTC datetimes): it skips ``__post_init__``, which is the cost.
+    """
+    claims: SessionClaims = _new(SessionClaims)
+    for index, name in _STATIC_SLOTS:
+        _set(claims, name, static[index])
+    _set(claims, "issued_at", issued_at)
+    _set(claims, "expires_at", expires_at)
+    return claims

@@ -11,7 +11,10 @@ function, and a repeated seal of the same ring only reveals that the ring did no
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -96,8 +99,79 @@ class RingKey:
 
 @dataclass(frozen=True, slots=True)
 class _Derived:
+    """The per-purpose subkeys of one ring key, and what sealing needs precomputed."""
+
+    key_id: int
     aead: AESGCMSIV
-    secret_key: bytes
+    secret_key: bytes = field(repr=False)
+    #: ``key_id`` as the 4 big-endian bytes of a token header.
+    id_bytes: bytes = b""
+    #: HMAC-SHA-256 under ``secret_key`` with its two key blocks already hashed (RFC 2104 §4):
+    #: the inner and outer SHA-256 states, to be copied, never updated in place.
+    secret_mac: tuple[hashlib._Hash, hashlib._Hash] | None = field(default=None, repr=False)
+
+    def mac(self, message: bytes) -> bytes:
+        """HMAC-SHA-256 of ``message`` under ``secret_key``, from the precomputed states.
+
+        Equal to ``hmac.digest(secret_key, message, "sha256")``; copying the two hashed key
+        blocks saves the two compressions HMAC spends on the key at every call.
+        """
+        if self.secret_mac is None:  # pragma: no cover - the ring always precomputes them
+            return hmac.digest(self.secret_key, message, "sha256")
+        inner_state, outer_state = self.secret_mac
+        inner = inner_state.copy()
+        inner.update(message)
+        outer = outer_state.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+
+def _hmac_states(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
+    """The SHA-256 states after absorbing ``K xor ipad`` and ``K xor opad`` (RFC 2104 §2)."""
+    block = key.ljust(64, b"\x00")  # keys of 32 bytes are shorter than the 64-byte block
+    return (
+        hashlib.sha256(bytes(b ^ 0x36 for b in block)),
+        hashlib.sha256(bytes(b ^ 0x5C for b in block)),
+    )
+
+
+class _Memo:
+    """A bounded map, oldest entry out first, for results that are pure functions of their key.
+
+    Safe to share between threads: each operation is one dict operation, and a lost race only
+    costs a recomputation.
+    """
+
+    __slots__ = ("_entries", "_limit")
+
+    def __init__(self, limit: int) -> None:
+        self._entries: dict[bytes, tuple[object, ...]] = {}
+        self._limit = limit
+
+    def get(self, key: bytes) -> tuple[object, ...] | None:
+        """The value remembered for ``key``, or None."""
+        return self._entries.get(key)
+
+    def put(self, key: bytes, value: tuple[object, ...]) -> None:
+        """Remember ``value`` for ``key``, forgetting the oldest entry when full."""
+        entries = self._entries
+        if len(entries) >= self._limit:
+            # Another thread may have changed the dict meanwhile; then it is its turn to evict.
+            with contextlib.suppress(KeyError, RuntimeError, StopIteration):
+                del entries[next(iter(entries))]
+        entries[key] = value
+
+    def clear(self) -> None:
+        """Forget everything."""
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        """How many entries are remembered."""
+        return len(self._entries)
+
+
+# Decoded static claims of recently opened tokens, per ring (see KeyRing.opened).
+_OPENED_LIMIT = 1024
 
 
 @dataclass(frozen=True)
@@ -107,6 +181,9 @@ class KeyRing:
     keys: tuple[RingKey, ...]
     _derived: dict[int, _Derived] = field(
         init=False, repr=False, compare=False, default_factory=dict
+    )
+    _opened: _Memo = field(
+        init=False, repr=False, compare=False, default_factory=lambda: _Memo(_OPENED_LIMIT)
     )
 
     def __post_init__(self) -> None:
@@ -120,9 +197,13 @@ class KeyRing:
             raise ValueError("duplicate key id in the ring")
         # Deriving once per ring keeps HKDF off the per-token path.
         for k in keys:
+            secret_key = _hkdf(k.key, _INFO_SECRET)
             self._derived[k.key_id] = _Derived(
+                key_id=k.key_id,
+                id_bytes=k.key_id.to_bytes(4, "big"),
                 aead=AESGCMSIV(_hkdf(k.key, _INFO_AEAD)),
-                secret_key=_hkdf(k.key, _INFO_SECRET),
+                secret_key=secret_key,
+                secret_mac=_hmac_states(secret_key),
             )
 
     @cached_property
@@ -146,6 +227,21 @@ class KeyRing:
     def derived(self, key_id: int) -> _Derived | None:
         """Internal: the derived AEAD and secret-derivation keys of ``key_id``."""
         return self._derived.get(key_id)
+
+    @cached_property
+    def sealing(self) -> _Derived:
+        """Internal: the derived keys of :attr:`current`, looked up once per ring."""
+        return self._derived[self.current.key_id]
+
+    @property
+    def opened(self) -> _Memo:
+        """Internal: decoded static claims of tokens this ring has opened, by their bytes.
+
+        Decoding is a pure function of the authenticated plaintext, so remembering it changes
+        no outcome; it spares the inflate and parse for a session's every later call. Bounded
+        (:data:`_OPENED_LIMIT` entries), and new with every ring.
+        """
+        return self._opened
 
     def add(self, key: bytes, *, created_at: dt.datetime) -> KeyRing:
         """A ring with a new active key (id one above the highest), which seals from now on."""

@@ -138,9 +138,11 @@ def test_rotation_keeps_secrets_derivable(claims: SessionClaims, ring: KeyRing) 
     ("name", "token"),
     [
         ("fail/empty", ""),
-        ("fail/short", "AQAA"),
-        ("fail/unknown-version", "AgAAAAEA"),
-        ("fail/unknown-key", "AQAAAAkA"),
+        ("fail/short", "AgAA"),
+        ("fail/old-version-1", "AQAAAAEA"),
+        ("fail/unknown-version-3", "AwAAAAEA"),
+        ("fail/unknown-key", "AgAAAAkA"),
+        ("fail/not-base64url", "AgAAAA+A"),
         ("fail/too-long", "A" * 9000),
     ],
 )

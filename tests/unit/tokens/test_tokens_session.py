@@ -120,8 +120,11 @@ def test_wrong_ring_is_unrecognized(claims: SessionClaims, ring: KeyRing) -> Non
         ("fail/one-char-remainder", "AQAAA"),
         ("fail/non-canonical-trailing-bits", "AB"),
         ("fail/non-ascii", "AQAAAAÉ"),
-        ("fail/unknown-version", _b64(b"\x02" + b"\x00\x00\x00\x01" + b"\x00" * 40)),
-        ("fail/unknown-key-id", _b64(b"\x01" + b"\x00\x00\x00\x09" + b"\x00" * 40)),
+        ("fail/old-version-1", _b64(b"\x01" + b"\x00\x00\x00\x01" + b"\x00" * 40)),
+        ("fail/unknown-version-3", _b64(b"\x03" + b"\x00\x00\x00\x01" + b"\x00" * 40)),
+        ("fail/unknown-key-id", _b64(b"\x02" + b"\x00\x00\x00\x09" + b"\x00" * 40)),
+        ("fail/forged-with-known-key-id", _b64(b"\x02" + b"\x00\x00\x00\x01" + b"\x00" * 40)),
+        ("fail/non-canonical-spare-bits", _b64(b"\x02\x00\x00\x00\x01" + b"\x00" * 41)[:-1] + "B"),
     ],
 )
 def test_malformed_tokens_are_unrecognized(name: str, token: str, ring: KeyRing) -> None:
@@ -239,14 +242,24 @@ def test_oversized_session_cannot_be_sealed(ring: KeyRing) -> None:
         seal_session(make_claims(session_policy=noise), ring, nonce=NONCE)
 
 
+def _seal_plaintext(ring: KeyRing, plain: bytes) -> str:
+    """Seal arbitrary plaintext with ring key 1, as only a holder of the ring key could."""
+    header = b"\x02" + (1).to_bytes(4, "big")
+    derived = ring.derived(1)
+    assert derived is not None
+    return _b64(header + NONCE + derived.aead.encrypt(NONCE, plain, header))
+
+
+_TIMES = ((T0 - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)).to_bytes(
+    8, "big", signed=True
+) * 2
+
+
 def test_decompression_bomb_from_a_key_holder_is_refused(ring: KeyRing) -> None:
     """Even an authentic payload that inflates past the plaintext bound is refused."""
     packer = zlib.compressobj(wbits=-15)
-    bomb = b"\x01" + packer.compress(b"\x00" * (1024 * 1024)) + packer.flush()
-    header = b"\x01" + (1).to_bytes(4, "big")
-    derived = ring.derived(1)
-    assert derived is not None
-    token = _b64(header + NONCE + derived.aead.encrypt(NONCE, bomb, header))
+    bomb = b"\x00" + _TIMES + b"\x01" + packer.compress(b"\x00" * (1024 * 1024)) + packer.flush()
+    token = _seal_plaintext(ring, bomb)
     assert len(token) <= MAX_SESSION_TOKEN_LENGTH
     with pytest.raises(UnrecognizedClient):
         open_session(token, ring, now=NOW)
