@@ -230,8 +230,8 @@ class _Db:
                 # pysqlite opens its transaction only at the first INSERT/UPDATE/DELETE, so the
                 # reads a write makes before that ran outside it and could be stale by the time it
                 # writes (check-then-write races). BEGIN IMMEDIATE takes SQLite's one write lock
-                # now: writers run one at a time and see each other's commits (SQLite docs,
-                # "Transaction"; SQLAlchemy docs, "Serializable isolation / Savepoints / ...").
+                # now, so writers run one at a time and each sees the last one's commit (SQLite,
+                # "BEGIN TRANSACTION"; SQLAlchemy's pysqlite dialect notes on transactions).
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             yield conn
             if bump:
