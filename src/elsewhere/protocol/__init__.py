@@ -4,8 +4,14 @@ restJson1 (rolesanywhere) and awsQuery with XML responses (IAM, STS): request ro
 Coral-style validation and response/error serialization. Framework-agnostic: bytes in, bytes out.
 """
 
+from elsewhere.protocol._form import (
+    MAX_QUERY_PARAMS,
+    guess_query_service,
+    parse_form,
+    query_input,
+)
 from elsewhere.protocol._model import MAX_BODY_BYTES, MAX_DEPTH, Response, load_service_model
-from elsewhere.protocol._query import MAX_QUERY_PARAMS, QueryProtocol, parse_form
+from elsewhere.protocol._query import QueryProtocol
 from elsewhere.protocol._restjson import RestJsonProtocol, render_json_error
 
 __all__ = [
@@ -15,7 +21,9 @@ __all__ = [
     "QueryProtocol",
     "Response",
     "RestJsonProtocol",
+    "guess_query_service",
     "load_service_model",
     "parse_form",
+    "query_input",
     "render_json_error",
 ]

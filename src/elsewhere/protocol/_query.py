@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import quote
 
 from botocore.model import OperationModel, ServiceModel
 
@@ -27,38 +27,22 @@ from elsewhere.protocol._codec import (
     parse_int_text,
     parse_timestamp,
 )
-from elsewhere.protocol._model import MAX_BODY_BYTES, MAX_DEPTH, Node, Response, ShapeCompiler
+from elsewhere.protocol._form import MAX_QUERY_PARAMS
+from elsewhere.protocol._model import MAX_DEPTH, Node, Response, ShapeCompiler
 from elsewhere.protocol._validate import format_validation_message, render_value, validate_input
 
-__all__ = ["MAX_QUERY_PARAMS", "QueryProtocol", "parse_form"]
-
-#: The most form/query parameters one request may carry (IAM's largest lists are far below).
-MAX_QUERY_PARAMS = 10_000
+__all__ = ["QueryProtocol"]
 
 _XML_CT = "text/xml"
+_XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
+_RESPONSE_END = "</RequestId></ResponseMetadata>"
 # Characters XML 1.0 cannot carry at all (XML 1.0 §2.2 "Char"); they become U+FFFD.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# Text that _escape leaves as it is: no markup character, no CR, nothing XML 1.0 cannot carry.
+_XML_PLAIN = re.compile('[^&<>"\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]*')
 # IAM's policy documents in responses are "URL-encoded compliant with RFC 3986"
 # (IAM API Reference, GetRolePolicy); botocore unquotes them (handlers.py json_decode_policies).
 _POLICY_SHAPES = frozenset({"policyDocumentType"})
-
-
-def parse_form(body: bytes) -> list[tuple[str, str]]:
-    """Decode an ``application/x-www-form-urlencoded`` body (``+`` is a space) into pairs."""
-    if len(body) > MAX_BODY_BYTES:
-        raise RequestEntityTooLarge(reason=f"form body of {len(body)} bytes")
-    try:
-        text = body.decode("utf-8")
-        return parse_qsl(
-            text,
-            keep_blank_values=True,
-            encoding="utf-8",
-            errors="strict",
-            max_num_fields=MAX_QUERY_PARAMS,
-        )
-    except ValueError as exc:
-        # UnicodeDecodeError (a ValueError) and parse_qsl's field-count limit.
-        raise SerializationError(reason=f"form body does not decode: {exc}") from None
 
 
 class _Tree:
@@ -118,6 +102,7 @@ class QueryProtocol:
         self._names = frozenset(service_model.operation_names)
         self.namespace = str(service_model.metadata.get("xmlNamespace", ""))
         self.api_version = str(service_model.metadata.get("apiVersion", ""))
+        self._frames: dict[str, tuple[str, Node | None, str]] = {}
 
     # --- requests -----------------------------------------------------------------------------
 
@@ -254,20 +239,33 @@ class QueryProtocol:
         self, operation: OperationModel, output: Mapping[str, Any] | None, request_id: str
     ) -> Response:
         """``<OpResponse xmlns><OpResult>...</OpResult><ResponseMetadata>`` (§2.2)."""
-        name = operation.name
-        parts = [f'<{name}Response xmlns="{_escape(self.namespace)}">']
-        shape = operation.output_shape
-        if shape is not None:
-            wrapper = shape.serialization.get("resultWrapper", f"{name}Result")
-            node = self._shapes.node(shape)
-            parts.append(f"<{wrapper}>")
+        frame = self._frames.get(operation.name)
+        if frame is None:
+            frame = self._frames[operation.name] = self._frame(operation)
+        head, node, tail = frame
+        parts = [head]
+        if node is not None:
             _members_xml(node, output or {}, parts)
-            parts.append(f"</{wrapper}>")
-        parts.append(
-            f"<ResponseMetadata><RequestId>{_escape(request_id)}</RequestId></ResponseMetadata>"
-        )
-        parts.append(f"</{name}Response>")
+        parts.append(tail)
+        parts.append(_escape(request_id))
+        parts.append(_RESPONSE_END)
+        parts.append(f"</{operation.name}Response>")
         return self._response(200, parts, request_id)
+
+    def _frame(self, operation: OperationModel) -> tuple[str, Node | None, str]:
+        """What every answer of ``operation`` starts with, its output node, and what follows.
+
+        The tail runs up to the request id. Built once per operation: it depends on the model
+        only.
+        """
+        name = operation.name
+        head = f'<{name}Response xmlns="{_escape(self.namespace)}">'
+        tail = "<ResponseMetadata><RequestId>"
+        shape = operation.output_shape
+        if shape is None:
+            return head, None, tail
+        wrapper = shape.serialization.get("resultWrapper", f"{name}Result")
+        return f"{head}<{wrapper}>", self._shapes.node(shape), f"</{wrapper}>{tail}"
 
     def serialize_error(self, error: ElsewhereError, request_id: str) -> Response:
         """``<ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/>`` (§2.5)."""
@@ -284,13 +282,15 @@ class QueryProtocol:
     @staticmethod
     def _response(status: int, parts: list[str], request_id: str) -> Response:
         """Assemble the XML document."""
-        body = ('<?xml version="1.0" encoding="UTF-8"?>\n' + "".join(parts)).encode()
+        body = (_XML_DECLARATION + "".join(parts)).encode()
         headers = (("Content-Type", _XML_CT), ("x-amzn-RequestId", request_id))
         return Response(status, headers, body)
 
 
 def _escape(text: str) -> str:
     """XML character data: escape markup, keep CR, and replace what XML 1.0 cannot carry."""
+    if _XML_PLAIN.fullmatch(text) is not None:
+        return text  # most values (ids, ARNs, dates) need nothing: one scan instead of six
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = text.replace('"', "&quot;").replace("\r", "&#13;")
     return _XML_INVALID.sub("\ufffd", text)
