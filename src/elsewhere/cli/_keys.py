@@ -8,6 +8,7 @@ import click
 
 from elsewhere.app import ServerSettings
 from elsewhere.app._keys import RingEntry, list_session_keys, rotate_session_keys
+from elsewhere.errors import ElsewhereError
 
 __all__ = ["register"]
 
@@ -59,6 +60,8 @@ def rotate_keys(data_dir: Path, database_url: str | None) -> None:
         _show(rotate_session_keys(_settings(data_dir, database_url)))
     except (OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
+    except ElsewhereError as exc:  # KeyRotationConflict: other rotations kept winning
+        raise click.ClickException(exc.message) from exc
 
 
 def register(cli: click.Group) -> None:
