@@ -57,8 +57,10 @@ from elsewhere.sigv4 import (
     verify_x509_signature,
 )
 from elsewhere.tokens import (
+    PreparedSession,
     SessionClaims,
-    issue_credentials,
+    issue_prepared_credentials,
+    prepare_session,
     validate_packed_policy_size,
 )
 from elsewhere.x509 import (
@@ -170,6 +172,8 @@ def _leaf_facts(header: str) -> _LeafFacts:
 
 
 _MAX_LEAF_CACHE = 10_000
+# Placeholder times of prepared claims; each issue supplies its own (tokens.prepare_session).
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # Context keys that come from the request itself rather than the role, anchor, certificate and
 # profile (lower-case, as policy.Policy.context_keys names them).
 _REQUEST_KEYS = frozenset(
@@ -366,6 +370,45 @@ def _parse_input(request: HttpRequest) -> _Input:
 _json_text = json.encoder.encode_basestring_ascii
 
 
+def _answer_frame(
+    *,
+    session_arn: str,
+    assumed_role_id: str,
+    packed_policy_size: int,
+    role_arn: str,
+    source_identity: str,
+    subject_arn: str,
+) -> tuple[str, str]:
+    """The 201 body of reference §2.2 around its ``credentials`` object (head, tail).
+
+    Every session of one plan shares them; only the credentials between differ.
+    """
+    head = (
+        '{"credentialSet":[{"assumedRoleUser":{"arn":'
+        f"{_json_text(session_arn)},"
+        f'"assumedRoleId":{_json_text(assumed_role_id)}}},'
+        '"credentials":{'
+    )
+    tail = (
+        f'}},"packedPolicySize":{int(packed_policy_size)},'
+        f'"roleArn":{_json_text(role_arn)},'
+        f'"sourceIdentity":{_json_text(source_identity)}}}],'
+        f'"subjectArn":{_json_text(subject_arn)}}}'
+    )
+    return head, tail
+
+
+def _credentials_json(
+    access_key_id: str, expiration: str, secret_access_key: str, session_token: str
+) -> str:
+    return (
+        f'"accessKeyId":{_json_text(access_key_id)},'
+        f'"expiration":{_json_text(expiration)},'
+        f'"secretAccessKey":{_json_text(secret_access_key)},'
+        f'"sessionToken":{_json_text(session_token)}'
+    )
+
+
 def _format_answer(
     *,
     session_arn: str,
@@ -382,19 +425,30 @@ def _format_answer(
     """The 201 body of reference §2.2, byte for byte what ``json.dumps`` with compact separators
     writes for it (keys in this order), without building the nested dicts first.
     """
-    return (
-        '{"credentialSet":[{"assumedRoleUser":{"arn":'
-        f"{_json_text(session_arn)},"
-        f'"assumedRoleId":{_json_text(assumed_role_id)}}},'
-        f'"credentials":{{"accessKeyId":{_json_text(access_key_id)},'
-        f'"expiration":{_json_text(expiration)},'
-        f'"secretAccessKey":{_json_text(secret_access_key)},'
-        f'"sessionToken":{_json_text(session_token)}}},'
-        f'"packedPolicySize":{int(packed_policy_size)},'
-        f'"roleArn":{_json_text(role_arn)},'
-        f'"sourceIdentity":{_json_text(source_identity)}}}],'
-        f'"subjectArn":{_json_text(subject_arn)}}}'
-    ).encode("ascii")
+    head, tail = _answer_frame(
+        session_arn=session_arn,
+        assumed_role_id=assumed_role_id,
+        packed_policy_size=packed_policy_size,
+        role_arn=role_arn,
+        source_identity=source_identity,
+        subject_arn=subject_arn,
+    )
+    credentials = _credentials_json(access_key_id, expiration, secret_access_key, session_token)
+    return (head + credentials + tail).encode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What every session of one role, profile, certificate, anchor and session name shares.
+
+    The claims are encoded once (tokens.prepare_session) and the answer around the credentials
+    rendered once; a request then costs fresh credentials and a join.
+    """
+
+    role: RoleEntry
+    prepared: PreparedSession
+    head: str
+    tail: str
 
 
 def _rfc3339(when: dt.datetime) -> str:
@@ -430,7 +484,7 @@ class CreateSessionHandler:
             tuple[str, str, dt.datetime],
             tuple[tuple[tuple[str, str], ...], dict[str, list[str]]],
         ] = {}
-        self._packed: dict[tuple[str, str, dt.datetime], int] = {}
+        self._plans: dict[tuple[object, ...], _Plan] = {}
         self._chains: dict[str, tuple[x509.Certificate, ...]] = {}
         self._inputs: dict[tuple[str, bytes], _Input] = {}
         self._subjects: dict[str, tuple[str, str]] = {}
@@ -593,16 +647,51 @@ class CreateSessionHandler:
         self._check_trust(
             role, anchor, tags, identity, session_name, request, source_ip, secure, now
         )
-        packed = self._packed.get(tag_key)
-        if packed is None:
-            # A function of the profile's policies and the tags alone (tokens._packed).
-            packed = _remember(
-                self._packed,
-                tag_key,
-                validate_packed_policy_size(
-                    profile.session_policy, profile.managed_policy_arns, tags
-                ),
+        ring = snapshot.ring
+        if ring is None:
+            raise SessionDenied(unable, reason="no session key ring is configured")
+        plan_key = (tag_key, id(role), anchor.record.arn, session_name, subject_arn)
+        plan = self._plans.get(plan_key)
+        if plan is None or plan.role is not role:
+            plan = _remember(
+                self._plans,
+                plan_key,
+                self._plan(role, profile, facts, anchor, tags, identity, session_name, subject_arn),
             )
+        expires_at = now + dt.timedelta(seconds=duration)
+        creds = issue_prepared_credentials(
+            plan.prepared,
+            ring,
+            issued_at=now,
+            expires_at=expires_at,
+            access_key_random=self._random,
+            nonce=self._random(12),
+        )
+        credentials = _credentials_json(
+            creds.access_key_id,
+            _rfc3339(creds.expiration),
+            creds.secret_access_key,
+            creds.session_token,
+        )
+        return (plan.head + credentials + plan.tail).encode("ascii")
+
+    @staticmethod
+    def _plan(
+        role: RoleEntry,
+        profile: Profile,
+        facts: _LeafFacts,
+        anchor: AnchorEntry,
+        tags: tuple[tuple[str, str], ...],
+        identity: str,
+        session_name: str,
+        subject_arn: str,
+    ) -> _Plan:
+        """Encode the session's claims and render its answer frame (once per plan key)."""
+        # A function of the profile's policies and the tags alone (tokens._packed); raises
+        # PackedPolicyTooLarge, which is not cached, so every such request is refused alike.
+        packed = validate_packed_policy_size(
+            profile.session_policy, profile.managed_policy_arns, tags
+        )
         claims = SessionClaims(
             account=role.view.account,
             role_arn=role.view.arn,
@@ -610,8 +699,8 @@ class CreateSessionHandler:
             role_name=role.view.name,
             role_path=role.view.path,
             session_name=session_name,
-            issued_at=now,
-            expires_at=now + dt.timedelta(seconds=duration),
+            issued_at=_EPOCH,
+            expires_at=_EPOCH,
             source=anchor.record.arn,
             source_identity=identity,
             principal_tags=tags,
@@ -621,24 +710,15 @@ class CreateSessionHandler:
             certificate_subject=facts.subject,
             certificate_issuer=facts.issuer,
         )
-        ring = snapshot.ring
-        if ring is None:
-            raise SessionDenied(unable, reason="no session key ring is configured")
-        creds = issue_credentials(
-            claims, ring, access_key_random=self._random, nonce=self._random(12)
-        )
-        return _format_answer(
+        head, tail = _answer_frame(
             session_arn=claims.session_arn,
             assumed_role_id=claims.assumed_role_id,
-            access_key_id=creds.access_key_id,
-            expiration=_rfc3339(creds.expiration),
-            secret_access_key=creds.secret_access_key,
-            session_token=creds.session_token,
             packed_policy_size=packed,
             role_arn=role.view.arn,
             source_identity=identity,
             subject_arn=subject_arn,
         )
+        return _Plan(role=role, prepared=prepare_session(claims), head=head, tail=tail)
 
     def _check_trust(
         self,
