@@ -139,8 +139,11 @@ def validate_access_key_id(value: str, *, kind: IdPrefix | str | None = None) ->
     """
     if not isinstance(value, str) or _ACCESS_KEY_RE.fullmatch(value) is None:
         raise UnrecognizedClient(reason="malformed access key id")
-    if kind is not None and not value.startswith(IdPrefix(kind).value):
-        raise UnrecognizedClient(reason=f"access key id is not of kind {IdPrefix(kind).value}")
+    if kind is not None:
+        # Every session-authenticated call checks its key id: skip the enum lookup when given one.
+        prefix = kind.value if type(kind) is IdPrefix else IdPrefix(kind).value
+        if not value.startswith(prefix):
+            raise UnrecognizedClient(reason=f"access key id is not of kind {prefix}")
     return value
 
 

@@ -83,6 +83,8 @@ MAX_SESSION_TOKEN_LENGTH = 8192
 _MAX_PLAINTEXT = 128 * 1024
 # Static sections inflating past this are not remembered by the ring (they are rare and large).
 _MAX_REMEMBERED = 16 * 1024
+# Whole plaintexts longer than this are not remembered (typical sessions are under 1 KiB).
+_MAX_REMEMBERED_PLAIN = 2048
 
 _VERSION_BYTE = bytes([TOKEN_VERSION])
 _HEADER_SIZE = 1 + 4
@@ -284,6 +286,11 @@ def _from_micros(micros: int) -> dt.datetime:
 
 
 def _unpack(plain: bytes, ring: KeyRing) -> tuple[str | None, SessionClaims]:
+    """Decode an authenticated plaintext; the ring remembers what recent ones decoded to."""
+    plains = ring.plains
+    known = plains.get(plain)
+    if known is not None:
+        return known
     size = len(plain)
     if not size:
         raise DecodeError("empty payload")
@@ -302,13 +309,18 @@ def _unpack(plain: bytes, ring: KeyRing) -> tuple[str | None, SessionClaims]:
         raise DecodeError("truncated times")
     issued, expires = _TIMES.unpack_from(plain, start)
     static = plain[start + _TIMES_SIZE :]
-    memo = ring.opened
-    values = memo.get(static)
+    opened = ring.opened
+    values = opened.get(static)
+    remember = True
     if values is None:
         values, body_size = _unpack_static(static)
-        if body_size <= _MAX_REMEMBERED:
-            memo.put(static, values)
-    return access_key_id, assemble_claims(values, _from_micros(issued), _from_micros(expires))
+        remember = body_size <= _MAX_REMEMBERED
+        if remember:
+            opened.put(static, values)
+    result = access_key_id, assemble_claims(values, _from_micros(issued), _from_micros(expires))
+    if remember and size <= _MAX_REMEMBERED_PLAIN:
+        plains.put(plain, result)
+    return result
 
 
 def _open(token: str, ring: KeyRing) -> tuple[str | None, SessionClaims]:

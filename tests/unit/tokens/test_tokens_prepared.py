@@ -310,12 +310,32 @@ def test_opened_static_sections_are_remembered_per_ring(ring: KeyRing) -> None:
     assert len(ring.rotate(b"n" * 32, created_at=T0).opened) == 0
 
 
+def test_opened_tokens_are_remembered_whole(ring: KeyRing) -> None:
+    """A token opened again is answered from the ring's memo, with the same claims and checks."""
+    key_id, _, token = _issue(prepare_session(make_claims()), ring)
+    first = verify_credential_pair(key_id, token, ring, now=LATER)
+    assert len(ring.plains) == 1
+    assert verify_credential_pair(key_id, token, ring, now=LATER) == first
+    assert len(ring.plains) == 1
+    # The memo never bypasses the pair, expiry or authentication checks.
+    with pytest.raises(UnrecognizedClient):
+        verify_credential_pair("ASIA" + "A" * 16, token, ring, now=LATER)
+    with pytest.raises(ExpiredToken):
+        verify_credential_pair(key_id, token, ring, now=LATER_END)
+    data = bytearray(_unb64(token))
+    data[-1] ^= 1
+    with pytest.raises(UnrecognizedClient):
+        verify_credential_pair(key_id, _b64(bytes(data)), ring, now=LATER)
+    assert len(ring.plains) == 1
+
+
 def test_huge_static_sections_are_not_remembered(ring: KeyRing) -> None:
     """A static section inflating past the memo bound opens but is not kept."""
     prepared = prepare_session(make_claims(session_policy="a" * 40_000))
     token = _issue(prepared, ring)[2]
     assert open_session(token, ring, now=LATER).session_policy == "a" * 40_000
     assert len(ring.opened) == 0
+    assert len(ring.plains) == 0
 
 
 def test_memo_is_bounded_oldest_out() -> None:
