@@ -71,6 +71,7 @@ class KeyState(StrEnum):
     RETIRED = "retired"
 
 
+_K = TypeVar("_K")
 _V = TypeVar("_V")
 
 _STATE_CODES = {KeyState.ACTIVE: 1, KeyState.RETIRED: 2}
@@ -141,7 +142,7 @@ def _hmac_states(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
     )
 
 
-class _Memo(Generic[_V]):
+class _Memo(Generic[_K, _V]):
     """A bounded map, oldest entry out first, for results that are pure functions of their key.
 
     Safe to share between threads: each operation is one dict operation, and a lost race only
@@ -151,14 +152,14 @@ class _Memo(Generic[_V]):
     __slots__ = ("_entries", "_limit")
 
     def __init__(self, limit: int) -> None:
-        self._entries: dict[bytes, _V] = {}
+        self._entries: dict[_K, _V] = {}
         self._limit = limit
 
-    def get(self, key: bytes) -> _V | None:
+    def get(self, key: _K) -> _V | None:
         """The value remembered for ``key``, or None."""
         return self._entries.get(key)
 
-    def put(self, key: bytes, value: _V) -> None:
+    def put(self, key: _K, value: _V) -> None:
         """Remember ``value`` for ``key``, forgetting the oldest entry when full."""
         entries = self._entries
         if len(entries) >= self._limit:
@@ -176,7 +177,8 @@ class _Memo(Generic[_V]):
         return len(self._entries)
 
 
-# Bounds of the two memos of opened tokens, per ring (see KeyRing.opened and KeyRing.plains).
+# Bounds of the memos of sealed and opened tokens, per ring (KeyRing.packed, .opened, .plains).
+_PACKED_LIMIT = 1024
 _OPENED_LIMIT = 1024
 _PLAINS_LIMIT = 2048
 
@@ -189,10 +191,13 @@ class KeyRing:
     _derived: dict[int, _Derived] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )
-    _opened: _Memo[tuple[object, ...]] = field(
+    _packed: _Memo[tuple[object, ...], bytes] = field(
+        init=False, repr=False, compare=False, default_factory=lambda: _Memo(_PACKED_LIMIT)
+    )
+    _opened: _Memo[bytes, tuple[object, ...]] = field(
         init=False, repr=False, compare=False, default_factory=lambda: _Memo(_OPENED_LIMIT)
     )
-    _plains: _Memo[tuple[str | None, SessionClaims]] = field(
+    _plains: _Memo[bytes, tuple[str | None, SessionClaims]] = field(
         init=False, repr=False, compare=False, default_factory=lambda: _Memo(_PLAINS_LIMIT)
     )
 
@@ -244,7 +249,17 @@ class KeyRing:
         return self._derived[self.current.key_id]
 
     @property
-    def opened(self) -> _Memo[tuple[object, ...]]:
+    def packed(self) -> _Memo[tuple[object, ...], bytes]:
+        """Internal: the packed static section of recently sealed claims, by their static values.
+
+        Packing is a pure function of the values, so :func:`issue_credentials` and
+        :func:`seal_session` of a repeated session skip the encoding and compression as
+        ``prepare_session`` does. Bounded (:data:`_PACKED_LIMIT` entries), new with every ring.
+        """
+        return self._packed
+
+    @property
+    def opened(self) -> _Memo[bytes, tuple[object, ...]]:
         """Internal: decoded static claims of tokens this ring has opened, by their bytes.
 
         Decoding is a pure function of the authenticated plaintext, so remembering it changes
@@ -254,7 +269,7 @@ class KeyRing:
         return self._opened
 
     @property
-    def plains(self) -> _Memo[tuple[str | None, SessionClaims]]:
+    def plains(self) -> _Memo[bytes, tuple[str | None, SessionClaims]]:
         """Internal: what whole authenticated plaintexts decoded to, by their bytes.
 
         A session's every call presents the same token, so after the first open only the

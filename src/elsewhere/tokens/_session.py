@@ -49,6 +49,7 @@ from elsewhere.tokens._claims import (
     assemble_claims,
     decode_static_claims,
     encode_static_claims,
+    static_claims,
 )
 from elsewhere.tokens._codec import DecodeError, to_micros
 from elsewhere.tokens._ids import (
@@ -126,8 +127,8 @@ class Credentials:
     expiration: dt.datetime
 
 
-def _pack_static(claims: SessionClaims) -> bytes:
-    body = encode_static_claims(claims)
+def _pack_body(body: bytes) -> bytes:
+    """A static section: its form byte, then ``body``, DEFLATEd when that is smaller."""
     # A 4 KiB window and small memLevel: tokens are a few KiB at most, and allocating the default
     # 256 KiB of deflate state would cost more than everything else in sealing put together.
     packer = zlib.compressobj(6, zlib.DEFLATED, -12, 4)
@@ -135,6 +136,25 @@ def _pack_static(claims: SessionClaims) -> bytes:
     if len(packed) < len(body):
         return bytes([_FORM_DEFLATE]) + packed
     return bytes([_FORM_RAW]) + body
+
+
+def _pack_static(claims: SessionClaims) -> bytes:
+    """The static section of ``claims``."""
+    return _pack_body(encode_static_claims(claims))
+
+
+def _packed_static(claims: SessionClaims, ring: KeyRing) -> bytes:
+    """:func:`_pack_static`, remembered by the ring for claims whose static values repeat."""
+    key = static_claims(claims)
+    memo = ring.packed
+    static = memo.get(key)
+    if static is None:
+        body = encode_static_claims(claims)
+        static = _pack_body(body)
+        # The memo keeps the claims' values alive: only those of ordinary size are remembered.
+        if len(body) <= _MAX_REMEMBERED:
+            memo.put(key, static)
+    return static
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +270,7 @@ def seal_session(
     would exceed :data:`MAX_SESSION_TOKEN_LENGTH`.
     """
     return _seal(
-        _pack_static(claims),
+        _packed_static(claims, ring),
         _key_id_field(access_key_id),
         claims.issued_at,
         claims.expires_at,
@@ -469,5 +489,10 @@ def issue_credentials(
     the secret derived from both, and the claims' expiry.
     """
     return _issue(
-        _pack_static(claims), ring, claims.issued_at, claims.expires_at, access_key_random, nonce
+        _packed_static(claims, ring),
+        ring,
+        claims.issued_at,
+        claims.expires_at,
+        access_key_random,
+        nonce,
     )

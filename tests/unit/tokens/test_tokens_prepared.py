@@ -310,6 +310,32 @@ def test_opened_static_sections_are_remembered_per_ring(ring: KeyRing) -> None:
     assert len(ring.rotate(b"n" * 32, created_at=T0).opened) == 0
 
 
+def test_unprepared_issues_remember_the_packed_static_section(ring: KeyRing) -> None:
+    """issue_credentials packs a repeated session once: later times reuse it, a change does not."""
+    first = make_claims()
+    again = make_claims(issued_at=LATER, expires_at=LATER_END)
+    a = issue_credentials(first, ring, access_key_random=AKR, nonce=NONCE)
+    assert len(ring.packed) == 1
+    b = issue_credentials(again, ring, access_key_random=AKR, nonce=NONCE)
+    assert len(ring.packed) == 1
+    # The remembered section is the one prepare_session packs: the tokens are identical.
+    c = issue_prepared_credentials(
+        prepare_session(first),
+        build_key_ring(bytes(range(32)), created_at=T0 - dt.timedelta(days=1)),
+        issued_at=LATER,
+        expires_at=LATER_END,
+        access_key_random=AKR,
+        nonce=NONCE,
+    )
+    assert b == c
+    assert open_session(a.session_token, ring, now=T0) == first
+    assert open_session(b.session_token, ring, now=LATER) == again
+    seal_session(make_claims(principal_tags=(("k", "v"),)), ring, nonce=NONCE)
+    assert len(ring.packed) == 2
+    seal_session(make_claims(session_policy="a" * 40_000), ring, nonce=NONCE)
+    assert len(ring.packed) == 2
+
+
 def test_opened_tokens_are_remembered_whole(ring: KeyRing) -> None:
     """A token opened again is answered from the ring's memo, with the same claims and checks."""
     key_id, _, token = _issue(prepare_session(make_claims()), ring)
