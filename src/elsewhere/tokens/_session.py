@@ -22,13 +22,20 @@ The plaintext puts what changes on every issue first, at fixed places, and the r
 
 The static claims (``_claims.encode_static_claims``: everything but the two times) repeat for
 every session of a workload, so :func:`prepare_session` encodes and compresses them once and
-:func:`issue_prepared_credentials` only writes the 38 bytes in front and encrypts. The section is
-DEFLATEd only when that makes it smaller. Version 1 tokens (claims and times in one compressed
-body) are no longer read.
+:func:`issue_prepared_credentials` only writes the 37 bytes in front (an ``ASIA`` id and the
+times) and encrypts. The section is DEFLATEd only when that makes it smaller. Version 1 tokens
+(claims and times in one compressed body) are no longer read.
 
-The secret access key is never stored: it is HMAC-SHA-256 over the access key id and the token,
-keyed with a second key derived from the same ring key, truncated to the 30 bytes that make
-AWS's 40-character secrets.
+The ring remembers, in small bounded memos that live and die with it, results that are pure
+functions of their input: the packed static section of claims it sealed (so
+:func:`issue_credentials` of a repeated session costs little more than a prepared issue), the
+decoded static claims of static sections it opened, and what whole plaintexts decoded to.
+Only plaintexts that passed the AEAD check are ever looked up or remembered, so every token is
+still base64-checked and authenticated on every open; the memos spare only the re-parsing.
+
+The secret access key is never stored: it is HMAC-SHA-256 over a label, the access key id, a
+NUL and the token, keyed with a second key derived from the same ring key, truncated to the 30
+bytes that make AWS's 40-character secrets.
 """
 
 from __future__ import annotations
@@ -91,7 +98,6 @@ _VERSION_BYTE = bytes([TOKEN_VERSION])
 _HEADER_SIZE = 1 + 4
 _TAG_SIZE = 16
 _MIN_TOKEN_BYTES = _HEADER_SIZE + NONCE_SIZE + _TAG_SIZE
-_SEALED_OVERHEAD = _HEADER_SIZE + NONCE_SIZE + _TAG_SIZE
 _FORM_RAW = 0
 _FORM_DEFLATE = 1
 # The key id length byte is a single-byte varint, so one spelling per id.
@@ -242,7 +248,7 @@ def _seal(
         raise ValueError(f"the nonce is {NONCE_SIZE} bytes")
     plain_size = len(key_id_field) + _TIMES_SIZE + len(static)
     # Unpadded base64 of n bytes is ceil(4n / 3) characters.
-    token_size = (4 * (_SEALED_OVERHEAD + plain_size) + 2) // 3
+    token_size = (4 * (_MIN_TOKEN_BYTES + plain_size) + 2) // 3
     if token_size > MAX_SESSION_TOKEN_LENGTH:
         raise _too_large(token_size)
     times = _TIMES.pack(_micros(issued_at, "issued_at"), _micros(expires_at, "expires_at"))
@@ -431,7 +437,8 @@ def derive_secret_access_key(access_key_id: str, token: str, ring: KeyRing) -> s
 
 
 def _secret(derived: _Derived, access_key_id: bytes, token: bytes) -> str:
-    # The access key id holds no NUL, so label | id | NUL | token splits one way only.
+    # Access key ids that pass verify_credential_pair hold no NUL and tokens are base64url, so
+    # label | id | NUL | token splits one way only.
     mac = derived.mac(b"".join((_SECRET_LABEL, access_key_id, b"\x00", token)))
     return binascii.b2a_base64(mac[:_SECRET_BYTES], newline=False).decode("ascii")
 
