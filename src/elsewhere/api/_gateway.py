@@ -117,15 +117,17 @@ class _Context:
 
 def _read_headers(
     raw: list[tuple[bytes, bytes]],
-) -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
-    """The headers as a lower-case map (repeats joined by ``,``) and as ``HttpRequest`` pairs.
+) -> tuple[dict[str, str], tuple[tuple[str, str], ...], int]:
+    """The headers as a lower-case map, as ``HttpRequest`` pairs, and their size in bytes.
 
-    The map holds values as Latin-1 (the gateway reads only ASCII ones); the pairs as UTF-8,
-    which is how botocore signs header values. One pass: both views, one decode when ASCII.
+    The map joins repeated headers with ``,`` and holds values as Latin-1 (the gateway reads only ASCII ones); the pairs as UTF-8,
+    which is how botocore signs header values. One pass: every view, one decode when ASCII.
     """
     by_name: dict[str, str] = {}
     pairs: list[tuple[str, str]] = []
+    size = 0
     for name, value in raw:
+        size += len(name) + len(value)
         key = name.decode("latin-1")
         if value.isascii():
             text = signed = value.decode("ascii")
@@ -135,7 +137,7 @@ def _read_headers(
         key = key.lower()
         prior = by_name.get(key)
         by_name[key] = text if prior is None else f"{prior},{text}"
-    return by_name, tuple(pairs)
+    return by_name, tuple(pairs), size
 
 
 # Response header names as sent (lower-case bytes). They come from our protocol code, not from
@@ -232,9 +234,9 @@ class Gateway:
         chunks: list[bytes] = []
         size = 0
         seconds = self._settings.body_timeout_seconds
-        loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         assert task is not None  # an ASGI server runs each request in a task
+        loop = task.get_loop()
         while True:
             # A client that stops sending mid-body must not hold a request open forever. One
             # timer per chunk cancels this task when it fires, as asyncio.timeout does (and
@@ -272,14 +274,12 @@ class Gateway:
         raw_path = scope.get("raw_path") or scope["path"].encode()
         path = raw_path.decode("latin-1").split("?", 1)[0]
         raw_query = scope.get("query_string", b"").decode("latin-1")
-        raw_headers = scope["headers"]
-        header_bytes = sum(len(n) + len(v) for n, v in raw_headers)
+        headers, header_pairs, header_bytes = _read_headers(scope["headers"])
         if header_bytes > self._settings.max_header_bytes:
             raise RequestEntityTooLarge(
                 f"Request headers of {header_bytes} bytes exceed the limit of "
                 f"{self._settings.max_header_bytes} bytes."
             )
-        headers, header_pairs = _read_headers(raw_headers)
 
         if path == "/ping" and method in ("GET", "HEAD"):
             ctx.operation = "Ping"
@@ -391,14 +391,15 @@ class Gateway:
 
     def _render_error(self, exc: ElsewhereError, ctx: _Context) -> Response:
         level = logging.ERROR if exc.status_for(ctx.protocol) >= 500 else logging.INFO
-        errlog.log(
-            level,
-            "request_id=%s op=%s code=%s reason=%s",
-            ctx.request_id,
-            ctx.operation,
-            exc.code_for(ctx.protocol),
-            _loggable(exc.reason),
-        )
+        if errlog.isEnabledFor(level):  # the escaped reason costs more than the check
+            errlog.log(
+                level,
+                "request_id=%s op=%s code=%s reason=%s",
+                ctx.request_id,
+                ctx.operation,
+                exc.code_for(ctx.protocol),
+                _loggable(exc.reason),
+            )
         if ctx.query is not None and ctx.protocol == "query":
             return ctx.query.serialize_error(exc, ctx.request_id)
         if ctx.rest is not None:

@@ -300,7 +300,12 @@ def _members_xml(node: Node, value: Mapping[str, Any], parts: list[str]) -> None
     """Each non-None member of a structure, in declaration order."""
     for m in node.members:
         v = value.get(m.name)
-        if v is not None:
+        if v is None:
+            continue
+        if type(v) is str and m.node.type == "string" and m.node.name not in _POLICY_SHAPES:
+            # The common member, written here rather than through _xml and _scalar_text.
+            parts.append(f"<{m.wire}>{_escape(v)}</{m.wire}>")
+        else:
             _xml(m.node, v, m.wire, parts)
 
 
