@@ -18,6 +18,12 @@ token sealing). Each figure is the median of rounds; every round is bounded in t
   time, all its threads, from ``/proc``), measured over the same rounds. On a shared machine the
   closed-loop rate also depends on what else runs; this is the per-core capacity, and
   ``createsession.rsa2048.cpu_ratio_to_trivial`` the ratio that follows from it.
+- ``bare_uvicorn.per_cpu_second``: the yardstick, a trivial Starlette endpoint on uvicorn
+  (``bench/_bare.py``) under the same load, and ``rsa2048.verify.per_second`` one core's
+  RSA-2048 signature checks with cryptography. ``createsession.rsa2048.ratio_to_bare_uvicorn``
+  divides CreateSession's per-CPU-second rate by the yardstick's; it travels between machines,
+  and ``createsession.rsa2048.per_core_at_25k_bare`` is that ratio times 25,000, what a core
+  serving the bare endpoint at 25,000 requests/s would do (an estimate, not a measurement).
 """
 
 from __future__ import annotations
@@ -256,6 +262,67 @@ class _Server:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+class _BareServer:
+    """``bench/_bare.py`` in its own process: the trivial Starlette/uvicorn yardstick."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench._bare", str(self.port)],
+            cwd=Path(__file__).resolve().parent.parent,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError("the yardstick server did not start")
+            time.sleep(0.1)
+
+    def requests(self) -> list[bytes]:
+        """The one request the yardstick answers, with a body like a small API call's."""
+        body = b"Action=GetCallerIdentity&Version=2011-06-15"
+        headers = (
+            ("Host", f"127.0.0.1:{self.port}"),
+            ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"),
+        )
+        return [_wire("POST", "/", "", headers, body)]
+
+    def close(self) -> None:
+        """Stop the yardstick."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def _rsa_verifications_per_second() -> float:
+    """Median RSA-2048 PKCS#1 v1.5 / SHA-256 verifications per second on one core."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = key.public_key()
+    message = b"x" * 200
+    signature = key.sign(message, padding.PKCS1v15(), hashes.SHA256())
+    rates = []
+    for _ in range(_ROUNDS):
+        count = 0
+        start = time.process_time()
+        while (elapsed := time.process_time() - start) < 0.5:
+            for _ in range(100):
+                public.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
+            count += 100
+        rates.append(count / elapsed)
+    return statistics.median(rates)
+
+
 def _session_requests(server: _Server, key_type: str, role: str) -> list[bytes]:
     from elsewhere.pki import quick_chain
     from elsewhere.sigv4 import HttpRequest, sign_x509_request
@@ -290,7 +357,7 @@ def _session_requests(server: _Server, key_type: str, role: str) -> list[bytes]:
         signed = sign_x509_request(
             unsigned,
             certificate=chain.leaf,
-            private_key=chain.leaf_key,  # type: ignore[arg-type]
+            private_key=chain.leaf_key,
             region="us-east-1",
             now=now,
             intermediates=chain.intermediates,
@@ -335,7 +402,9 @@ def _cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _rate(server: _Server, requests: list[bytes]) -> tuple[float, float | None, float]:
+def _rate(
+    server: _Server | _BareServer, requests: list[bytes]
+) -> tuple[float, float | None, float]:
     """Median closed-loop rate, requests per server CPU-second (None if unknown), load share.
 
     A load share near 1.0 means the load process, not the server, limited the rate.
@@ -392,3 +461,16 @@ def run() -> Iterator[tuple[str, float, str]]:
         yield "createsession.rsa2048.p99_ms_at_half_load", statistics.median(p99s), "ms"
     finally:
         server.close()
+    bare = _BareServer()
+    try:
+        bare_rate, bare_cpu, _ = _rate(bare, bare.requests())
+    finally:
+        bare.close()
+    yield "bare_uvicorn.per_second", bare_rate, "req/s"
+    if bare_cpu is not None:
+        yield "bare_uvicorn.per_cpu_second", bare_cpu, "req/cpu-s"
+    yield "rsa2048.verify.per_second", _rsa_verifications_per_second(), "ops/s"
+    if bare_cpu is not None and rsa_cpu is not None:
+        ratio = rsa_cpu / bare_cpu
+        yield "createsession.rsa2048.ratio_to_bare_uvicorn", ratio, "ratio"
+        yield "createsession.rsa2048.per_core_at_25k_bare", ratio * 25_000, "req/s (estimate)"
