@@ -9,6 +9,7 @@ it can be encoded (and compressed) once and reused.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from dataclasses import dataclass
 
 from elsewhere.tokens._codec import DecodeError, Reader, Writer
@@ -143,9 +144,13 @@ STATIC_FIELDS: tuple[str, ...] = (
 StaticClaims = tuple[object, ...]
 
 
+_get_static = operator.attrgetter(*STATIC_FIELDS)
+
+
 def static_claims(claims: SessionClaims) -> StaticClaims:
     """The values of the static fields of ``claims``, in :data:`STATIC_FIELDS` order."""
-    return tuple(getattr(claims, name) for name in STATIC_FIELDS)
+    values: StaticClaims = _get_static(claims)
+    return values
 
 
 def encode_static_claims(claims: SessionClaims) -> bytes:

@@ -254,7 +254,8 @@ def _seal(
     times = _TIMES.pack(_micros(issued_at, "issued_at"), _micros(expires_at, "expires_at"))
     derived = ring.sealing
     header = _VERSION_BYTE + derived.id_bytes
-    nonce = bytes(nonce)
+    if type(nonce) is not bytes:
+        nonce = bytes(nonce)
     sealed = derived.aead.encrypt(nonce, b"".join((key_id_field, times, static)), header)
     return (
         binascii.b2a_base64(b"".join((header, nonce, sealed)), newline=False)

@@ -28,7 +28,13 @@ from elsewhere.tokens import (
     seal_session,
     verify_credential_pair,
 )
-from elsewhere.tokens._claims import encode_static_claims
+from elsewhere.tokens._claims import (
+    STATIC_FIELDS,
+    assemble_claims,
+    decode_static_claims,
+    encode_static_claims,
+    static_claims,
+)
 from elsewhere.tokens._codec import DecodeError
 from elsewhere.tokens._ids import _access_key_tail, _base32_tail
 from elsewhere.tokens._keyring import _Memo
@@ -481,3 +487,13 @@ def test_claims_normalise_sequences_of_lists() -> None:
     assert claims.managed_policy_arns == ("arn:aws:iam::aws:policy/ReadOnlyAccess",)
     with pytest.raises(ValueError, match="non-negative"):
         make_claims(chain_depth=-1)
+
+
+def test_static_fields_and_times_are_every_claim() -> None:
+    """The static section and the two times together cover every field of the claims."""
+    names = [f.name for f in dataclasses.fields(SessionClaims)]
+    assert sorted([*STATIC_FIELDS, "issued_at", "expires_at"]) == sorted(names)
+    claims = make_claims(transitive_tag_keys=("k",), chain_depth=2)
+    rebuilt = assemble_claims(static_claims(claims), claims.issued_at, claims.expires_at)
+    assert rebuilt == claims
+    assert decode_static_claims(encode_static_claims(claims)) == static_claims(claims)
