@@ -185,7 +185,12 @@ _PLAINS_LIMIT = 2048
 
 @dataclass(frozen=True)
 class KeyRing:
-    """An immutable set of ring keys; the rotation methods return new rings."""
+    """An immutable set of ring keys; the rotation methods return new rings.
+
+    A ring also carries, for the session token code, its keys' derived subkeys and three
+    bounded memos of pure results (:attr:`packed`, :attr:`opened`, :attr:`plains`); none is
+    part of its value (equality, hash, repr), and a new ring starts with empty memos.
+    """
 
     keys: tuple[RingKey, ...]
     _derived: dict[int, _Derived] = field(
