@@ -497,3 +497,27 @@ def test_static_fields_and_times_are_every_claim() -> None:
     rebuilt = assemble_claims(static_claims(claims), claims.issued_at, claims.expires_at)
     assert rebuilt == claims
     assert decode_static_claims(encode_static_claims(claims)) == static_claims(claims)
+
+
+def test_secret_is_the_documented_hmac(ring: KeyRing) -> None:
+    """The secret is base64 of HMAC-SHA-256(label | key id | NUL | token) cut to 30 bytes."""
+    key_id, secret, token = _issue(prepare_session(make_claims()), ring)
+    derived = ring.derived(1)
+    assert derived is not None
+    message = b"elsewhere/tokens/v2/secret\x00" + key_id.encode() + b"\x00" + token.encode()
+    mac = hmac.digest(derived.secret_key, message, "sha256")
+    assert secret == base64.b64encode(mac[:30]).decode()
+    assert len(secret) == 40
+
+
+def test_prepared_issue_needs_a_12_byte_nonce(ring: KeyRing) -> None:
+    """A nonce of the wrong size is a programming error on the prepared path too."""
+    with pytest.raises(ValueError, match="12 bytes"):
+        issue_prepared_credentials(
+            prepare_session(make_claims()),
+            ring,
+            issued_at=LATER,
+            expires_at=LATER_END,
+            access_key_random=AKR,
+            nonce=b"short",
+        )
