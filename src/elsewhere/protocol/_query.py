@@ -142,6 +142,8 @@ class QueryProtocol:
         if shape is None:
             return op, {}
         compiled = self._shapes.node(shape)
+        if not compiled.members and not compiled.union:
+            return op, {}  # no input members (GetCallerIdentity): nothing to read or check
         values = self._read_structure(compiled, root, "", 0)
         return op, validate_input(compiled, values)
 
