@@ -60,9 +60,16 @@ def _gateway(sts: _Sts | None = None, **settings: Any) -> Gateway:
     )
 
 
-def _signed(body: bytes, *, query: str = "", service: str = "sts") -> HttpRequest:
+def _signed(
+    body: bytes,
+    *,
+    query: str = "",
+    service: str = "sts",
+    extra: tuple[tuple[str, str], ...] = (),
+) -> HttpRequest:
     """A form POST signed with the root key, as botocore signs it."""
-    request = HttpRequest("POST", "/", query, (("Host", "localhost"), ("Content-Type", FORM)), body)
+    headers = (("Host", "localhost"), ("Content-Type", FORM), *extra)
+    request = HttpRequest("POST", "/", query, headers, body)
     return sign_hmac_request(
         request,
         access_key_id=KEY_ID,
@@ -151,6 +158,23 @@ def test_query_string_and_form_are_both_input() -> None:
     request = _signed(b"Version=2011-06-15&X-Amz-Foo=1", query="Action=GetCallerIdentity")
     assert _run(_gateway(sts), request).status == 200
     assert sts.calls == [("GetCallerIdentity", {})]
+
+
+def test_non_ascii_signed_header_is_read_as_utf8() -> None:
+    """ok/ a signed header value with UTF-8 bytes verifies: it is read as botocore signed it."""
+    request = _signed(
+        b"Action=GetCallerIdentity&Version=2011-06-15", extra=(("X-Custom", "café ü"),)
+    )
+    assert _run(_gateway(), request).status == 200
+
+
+def test_repeated_signed_header_is_joined() -> None:
+    """ok/ a header sent twice is signed and verified as its values joined by commas."""
+    request = _signed(
+        b"Action=GetCallerIdentity&Version=2011-06-15",
+        extra=(("X-Custom", "a"), ("X-Custom", "b")),
+    )
+    assert _run(_gateway(), request).status == 200
 
 
 def test_wrong_signature_is_an_xml_error() -> None:
