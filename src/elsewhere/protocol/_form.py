@@ -69,9 +69,7 @@ def query_input(raw_query: str, body: bytes, content_type: str) -> list[tuple[st
     params = parse_form(raw_query.encode("latin-1")) if raw_query else []
     if body and content_type.startswith(_FORM_TYPE):
         params += parse_form(body)
-    if any(k[:6].lower() == "x-amz-" for k, _ in params):
-        return [(k, v) for k, v in params if k[:6].lower() != "x-amz-"]
-    return params
+    return [(k, v) for k, v in params if not k.lower().startswith("x-amz-")]
 
 
 @functools.cache
