@@ -120,8 +120,9 @@ def _read_headers(
 ) -> tuple[dict[str, str], tuple[tuple[str, str], ...], int]:
     """The headers as a lower-case map, as ``HttpRequest`` pairs, and their size in bytes.
 
-    The map joins repeated headers with ``,`` and holds values as Latin-1 (the gateway reads only ASCII ones); the pairs as UTF-8,
-    which is how botocore signs header values. One pass: every view, one decode when ASCII.
+    The map joins repeated headers with ``,`` and holds values as Latin-1 (the gateway reads
+    only ASCII ones); the pairs hold them as UTF-8, which is how botocore signs header values.
+    One pass makes every view, with one decode per value when it is ASCII.
     """
     by_name: dict[str, str] = {}
     pairs: list[tuple[str, str]] = []
