@@ -168,6 +168,10 @@ def run_server(settings: ServerSettings, *, announce: Callable[[str], None]) -> 
         ssl_certfile=str(settings.tls_certificate) if settings.tls_certificate else None,
         ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
         timeout_graceful_shutdown=10,
+        # X-Forwarded-* only from proxies the operator names: believed from anyone else, they
+        # would let a caller choose its own aws:SourceIp.
+        proxy_headers=settings.forwarded_allow_ips is not None,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         h11_max_incomplete_event_size=32 * 1024,
         # No WebSocket API: an Upgrade request is answered as plain HTTP (an AWS-format 4xx)
         # instead of uvicorn's bare 500 for an app that never completes the handshake.

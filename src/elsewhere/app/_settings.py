@@ -24,6 +24,10 @@ class ServerSettings:
     max_certificates_per_anchor: int = 2
     max_body_bytes: int = 1024 * 1024
     request_timeout_seconds: float = 30.0
+    # Addresses whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's
+    # forwarded_allow_ips syntax: comma-separated IPs or networks, or "*"); None believes nobody,
+    # so aws:SourceIp is the connection's peer.
+    forwarded_allow_ips: str | None = None
     log_level: str = "info"
 
     @property

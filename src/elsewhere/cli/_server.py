@@ -89,6 +89,13 @@ __all__ = ["register"]
     help="Seconds a client may take to send a request's headers, or a pause inside its body.",
 )
 @click.option(
+    "--forwarded-allow-ips",
+    default=None,
+    envvar="ELSEWHERE_FORWARDED_ALLOW_IPS",
+    help="Proxies (comma-separated IPs or networks) whose X-Forwarded-For and "
+    "X-Forwarded-Proto are believed for aws:SourceIp and aws:SecureTransport. Default: none.",
+)
+@click.option(
     "--log-level",
     default="info",
     show_default=True,
@@ -106,6 +113,7 @@ def server(
     tls_key: Path | None,
     max_certificates_per_anchor: int,
     request_timeout: float,
+    forwarded_allow_ips: str | None,
     log_level: str,
 ) -> None:
     """Run the elsewhere service (rolesanywhere, IAM, STS, CreateSession) on one address."""
@@ -127,6 +135,7 @@ def server(
         tls_key=tls_key,
         max_certificates_per_anchor=max_certificates_per_anchor,
         request_timeout_seconds=request_timeout,
+        forwarded_allow_ips=forwarded_allow_ips or None,
         log_level=log_level,
     )
     logging.basicConfig(
