@@ -44,6 +44,7 @@ from elsewhere.domain._records import (
     TrustAnchor,
     TrustAnchorSource,
 )
+from elsewhere.domain._time import format_utc_seconds
 
 __all__ = [
     "CERTIFICATE_FIELDS",
@@ -81,6 +82,7 @@ __all__ = [
     "format_arn",
     "format_page_token",
     "format_rolesanywhere_arn",
+    "format_utc_seconds",
     "is_region",
     "is_uuid",
     "parse_arn",

@@ -17,6 +17,7 @@ import datetime as dt
 import functools
 from dataclasses import dataclass
 
+from elsewhere.domain import format_utc_seconds
 from elsewhere.errors import UnrecognizedClient
 from elsewhere.policy import Policy, PolicyKind, PolicySet, parse_policy
 from elsewhere.policy import Principal as PolicyPrincipal
@@ -41,9 +42,6 @@ class SessionPrincipal(Principal):
     claims: SessionClaims | None = None
 
 
-def _iso(when: dt.datetime) -> str:
-    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
 
 def policy_principal(claims: SessionClaims) -> PolicyPrincipal:
     """The session as the policy engine's principal (type ``AssumedRole``)."""
@@ -59,7 +57,7 @@ def policy_principal(claims: SessionClaims) -> PolicyPrincipal:
 def session_context_keys(claims: SessionClaims) -> dict[str, object]:
     """The global condition keys every request of this session carries (GKEYS, §5.1)."""
     keys: dict[str, object] = {
-        "aws:TokenIssueTime": _iso(claims.issued_at),
+        "aws:TokenIssueTime": format_utc_seconds(claims.issued_at),
         "aws:PrincipalArn": claims.role_arn,
         "aws:PrincipalAccount": claims.account,
         "aws:PrincipalType": "AssumedRole",

@@ -31,7 +31,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from elsewhere.clock import Clock
-from elsewhere.domain import SERVICE_PRINCIPAL, Profile, format_rolesanywhere_arn
+from elsewhere.domain import (
+    SERVICE_PRINCIPAL,
+    Profile,
+    format_rolesanywhere_arn,
+    format_utc_seconds,
+)
 from elsewhere.errors import (
     AccessDenied,
     ElsewhereError,
@@ -451,12 +456,6 @@ class _Plan:
     tail: str
 
 
-def _rfc3339(when: dt.datetime) -> str:
-    if when.tzinfo is not dt.UTC:
-        when = when.astimezone(dt.UTC)
-    # isoformat is the cheapest formatter; its first 19 characters are YYYY-MM-DDTHH:MM:SS.
-    return when.isoformat(timespec="seconds")[:19] + "Z"
-
 
 class CreateSessionHandler:
     """The ``POST /sessions`` pipeline; plugs into the gateway as its ``SessionHandler``."""
@@ -669,7 +668,7 @@ class CreateSessionHandler:
         )
         credentials = _credentials_json(
             creds.access_key_id,
-            _rfc3339(creds.expiration),
+            format_utc_seconds(creds.expiration),
             creds.secret_access_key,
             creds.session_token,
         )
@@ -795,7 +794,7 @@ class CreateSessionHandler:
         """The request-time context keys (time, address, transport, agent) that ``refs`` names."""
         out: dict[str, ContextValue] = {}
         if "aws:currenttime" in refs:
-            out["aws:currenttime"] = ContextValue((_rfc3339(now),))
+            out["aws:currenttime"] = ContextValue((format_utc_seconds(now),))
         if "aws:epochtime" in refs:
             out["aws:epochtime"] = ContextValue((str(int(now.timestamp())),), False, "numeric")
         if "aws:securetransport" in refs:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from elsewhere.clock import Clock
+from elsewhere.domain import format_utc_seconds
 from elsewhere.errors import AccessDenied, InvalidAction, ValidationError
 from elsewhere.policy import (
     ALLOWED,
@@ -46,9 +47,6 @@ _DEFAULT_DURATION = 3600
 #: The caller's policies, policy-engine principal and principal keys (the Authorizer's view).
 CallerView = Callable[[Principal], tuple[PolicySet, PolicyPrincipal, dict[str, Any]]]
 
-
-def _iso(when: dt.datetime) -> str:
-    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class StsService:
@@ -164,7 +162,7 @@ class StsService:
 
         # The trust policy, with the caller's own policies for a session caller.
         keys: dict[str, object] = {
-            "aws:CurrentTime": _iso(now),
+            "aws:CurrentTime": format_utc_seconds(now),
             "aws:EpochTime": int(now.timestamp()),
             "sts:RoleSessionName": session_name,
         }
