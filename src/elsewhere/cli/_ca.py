@@ -15,7 +15,7 @@ from elsewhere.clock import SystemClock
 
 __all__ = ["register"]
 
-_KEY_TYPES = click.Choice(["rsa2048", "rsa3072", "rsa4096", "p256", "p384"])
+_KEY_TYPES = click.Choice(pki.KEY_TYPES)
 _DIR_OPTION = click.option(
     "--dir",
     "directory",

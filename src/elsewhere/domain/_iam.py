@@ -15,8 +15,6 @@ from elsewhere.domain._records import Tag
 __all__ = [
     "MAX_ATTACHED_POLICIES",
     "MAX_POLICY_VERSIONS",
-    "MAX_SESSION_DURATION_MAX",
-    "MAX_SESSION_DURATION_MIN",
     "MAX_TAGS",
     "ManagedPolicy",
     "PolicyVersion",
@@ -26,9 +24,6 @@ __all__ = [
     "split_iam_arn",
 ]
 
-#: Role ``MaxSessionDuration`` range in seconds (IAM API reference, CreateRole).
-MAX_SESSION_DURATION_MIN = 3600
-MAX_SESSION_DURATION_MAX = 43200
 #: Versions stored per managed policy (IAM and STS quotas).
 MAX_POLICY_VERSIONS = 5
 #: Managed policies attached per user or role (default quota).
