@@ -1,11 +1,18 @@
-"""An in-memory store implementing the service ports; for tests and throwaway servers."""
+"""An in-memory store implementing the service ports; for tests and throwaway servers.
+
+It behaves as the SQL store does (``tests/unit/storage/test_parity.py`` drives both with one random
+script): datetimes are stored as aware UTC and naive ones refused, text orders by code point, ARNs
+of trust anchors, profiles and CRLs are unique, and only a write that changes something bumps the
+configuration version.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import threading
 from collections.abc import Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from elsewhere.domain import (
     AccessKey,
@@ -35,6 +42,33 @@ class _Version:
         self.value = 0
 
 
+def _utc(value: dt.datetime) -> dt.datetime:
+    """``value`` in UTC, as the SQL store's ``UtcDateTime`` column stores and returns it."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store")
+    return value.astimezone(dt.UTC)
+
+
+_T = TypeVar("_T")
+
+
+def _utc_fields(record: _T) -> _T:
+    """``record`` with every datetime field in UTC (ValueError on a naive one)."""
+    changes: dict[str, Any] = {
+        f.name: _utc(value)
+        for f in dataclasses.fields(record)  # type: ignore[arg-type]
+        if isinstance(value := getattr(record, f.name), dt.datetime)
+    }
+    return dataclasses.replace(record, **changes) if changes else record  # type: ignore[type-var]
+
+
+def _check_limit(limit: int) -> int:
+    """Refuse a negative page size, as the SQL store does (a slice would drop the last items)."""
+    if limit < 0:
+        raise ValueError(f"negative page size {limit}")
+    return limit
+
+
 class _MemoryRepository(Generic[R]):
     """Records by id in a dict, under the store's lock."""
 
@@ -42,13 +76,18 @@ class _MemoryRepository(Generic[R]):
         self._lock = lock
         self._version = version
         self._rows: dict[str, R] = {}
+        self._ids_by_arn: dict[str, str] = {}
 
     def add(self, record: R) -> None:
-        """Insert a new record."""
+        """Insert a new record (KeyError if its id or its ARN exists, as SQL's unique keys)."""
+        record = _utc_fields(record)
         with self._lock:
             if record.id in self._rows:
                 raise KeyError(record.id)
+            if record.arn in self._ids_by_arn:
+                raise KeyError(record.arn)
             self._rows[record.id] = record
+            self._ids_by_arn[record.arn] = record.id
             self._version.value += 1
 
     def get(self, record_id: str) -> R | None:
@@ -57,11 +96,19 @@ class _MemoryRepository(Generic[R]):
             return self._rows.get(record_id)
 
     def replace(self, record: R) -> bool:
-        """Overwrite the record with the same id."""
+        """Overwrite the record with the same id (KeyError if its ARN is another record's)."""
+        record = _utc_fields(record)
         with self._lock:
-            if record.id not in self._rows:
+            old = self._rows.get(record.id)
+            if old is None:
                 return False
+            if old == record:
+                return True  # nothing changes: no bump
+            if self._ids_by_arn.get(record.arn, record.id) != record.id:
+                raise KeyError(record.arn)
+            del self._ids_by_arn[old.arn]
             self._rows[record.id] = record
+            self._ids_by_arn[record.arn] = record.id
             self._version.value += 1
             return True
 
@@ -70,11 +117,13 @@ class _MemoryRepository(Generic[R]):
         with self._lock:
             record = self._rows.pop(record_id, None)
             if record is not None:
+                del self._ids_by_arn[record.arn]
                 self._version.value += 1
             return record
 
     def list_page(self, after: str | None, limit: int) -> list[R]:
-        """Up to ``limit`` records after ``after``, by id."""
+        """Up to ``limit`` records after ``after``, by id (ValueError if ``limit`` < 0)."""
+        _check_limit(limit)
         with self._lock:
             keys = sorted(k for k in self._rows if after is None or k > after)[:limit]
             return [self._rows[k] for k in keys]
@@ -103,24 +152,30 @@ class _MemoryTags:
             return tuple(Tag(k, tags[k]) for k in sorted(tags))
 
     def put(self, resource_arn: str, tags: Sequence[Tag]) -> None:
-        """Add or overwrite tags."""
+        """Add or overwrite tags (no version bump when every value is already stored)."""
+        latest = {t.key: t.value for t in tags}
         with self._lock:
-            self._tags.setdefault(resource_arn, {}).update((t.key, t.value) for t in tags)
+            existing = self._tags.get(resource_arn, {})
+            if all(existing.get(k) == v for k, v in latest.items()):
+                return
+            self._tags[resource_arn] = existing | latest
             self._version.value += 1
 
     def remove(self, resource_arn: str, keys: Sequence[str]) -> None:
-        """Remove tags by key."""
+        """Remove tags by key (no version bump when none of them was there)."""
         with self._lock:
             existing = self._tags.get(resource_arn, {})
-            for key in keys:
-                existing.pop(key, None)
-            self._version.value += 1
+            removed = [existing.pop(k) for k in set(keys) if k in existing]
+            if not existing:
+                self._tags.pop(resource_arn, None)
+            if removed:
+                self._version.value += 1
 
     def clear(self, resource_arn: str) -> None:
-        """Remove every tag of the resource."""
+        """Remove every tag of the resource (no version bump when it had none)."""
         with self._lock:
-            self._tags.pop(resource_arn, None)
-            self._version.value += 1
+            if self._tags.pop(resource_arn, None):
+                self._version.value += 1
 
 
 class _MemorySubjects:
@@ -136,6 +191,7 @@ class _MemorySubjects:
                 self._record(rec)
 
     def _record(self, rec: AuthenticationRecord) -> None:
+        rec = _utc_fields(rec)
         subject_id = self._by_dn.get(rec.x509_subject)
         if subject_id is None:
             subject = Subject(
@@ -163,12 +219,20 @@ class _MemorySubjects:
             for c in subject.credentials
             if (c.issuer, c.serial_number) != (rec.issuer, rec.serial_number)
         ]
-        creds = sorted([cred, *creds], key=lambda c: c.seen_at, reverse=True)
+        # The SQL store's order: newest first, ties by serial number then issuer (a total order,
+        # so listing and trimming to the most recent N agree in every store). Both sorts are
+        # stable, the second (reverse=True keeps stability) on the primary key.
+        creds.append(cred)
+        creds.sort(key=lambda c: (c.serial_number, c.issuer))
+        creds.sort(key=lambda c: c.seen_at, reverse=True)
         props = list(subject.instance_properties)
         if rec.instance_properties is not None:
             key = properties_key(rec.instance_properties)
             props = [p for p in props if properties_key(p.properties) != key]
-            props.append(InstanceProperty(rec.seen_at, dict(rec.instance_properties), rec.failed))
+            # Keys in sorted order, as the SQL store reads back its canonical JSON.
+            ordered = dict(sorted(rec.instance_properties.items()))
+            props.append(InstanceProperty(rec.seen_at, ordered, rec.failed))
+            props.sort(key=lambda p: properties_key(p.properties))
             props.sort(key=lambda p: p.seen_at, reverse=True)
         self._subjects[subject.id] = dataclasses.replace(
             subject,
@@ -181,10 +245,21 @@ class _MemorySubjects:
     def get(self, subject_id: str) -> Subject | None:
         """The subject with its credentials, or None."""
         with self._lock:
-            return self._subjects.get(subject_id)
+            subject = self._subjects.get(subject_id)
+        if subject is None:
+            return None
+        # Fresh property maps, as every SQL read makes: a caller's edit must not reach the store.
+        return dataclasses.replace(
+            subject,
+            instance_properties=tuple(
+                dataclasses.replace(p, properties=dict(p.properties))
+                for p in subject.instance_properties
+            ),
+        )
 
     def list_page(self, after: str | None, limit: int) -> list[Subject]:
-        """Subjects without credentials, by id."""
+        """Subjects without credentials, by id (ValueError if ``limit`` < 0)."""
+        _check_limit(limit)
         with self._lock:
             keys = sorted(k for k in self._subjects if after is None or k > after)[:limit]
             return [
@@ -201,6 +276,7 @@ class _MemoryAccessKeys:
 
     def add(self, key: AccessKey) -> None:
         """Insert a new key."""
+        key = _utc_fields(key)
         with self._lock:
             if key.access_key_id in self._keys:
                 raise KeyError(key.access_key_id)
@@ -218,8 +294,9 @@ class _MemoryAccessKeys:
             key = self._keys.get(access_key_id)
             if key is None:
                 return False
-            self._keys[access_key_id] = dataclasses.replace(key, status=status)
-            self._version.value += 1
+            if key.status != status:
+                self._keys[access_key_id] = dataclasses.replace(key, status=status)
+                self._version.value += 1
             return True
 
     def remove(self, access_key_id: str) -> bool:
@@ -252,10 +329,11 @@ class _MemorySettings:
             return self._values.get(name)
 
     def put(self, name: str, value: str) -> None:
-        """Set the value."""
+        """Set the value (no version bump when it is already stored)."""
         with self._lock:
-            self._values[name] = value
-            self._version.value += 1
+            if self._values.get(name) != value:
+                self._values[name] = value
+                self._version.value += 1
 
 
 class _MemorySecrets:
@@ -270,10 +348,11 @@ class _MemorySecrets:
             return self._values.get(name)
 
     def put(self, name: str, value: bytes) -> None:
-        """Set the secret."""
+        """Set the secret (no version bump when it is already stored)."""
         with self._lock:
-            self._values[name] = bytes(value)
-            self._version.value += 1
+            if self._values.get(name) != value:
+                self._values[name] = bytes(value)
+                self._version.value += 1
 
     def get_or_create(self, name: str, value: bytes) -> bytes:
         """The stored secret, storing ``value`` first if there is none."""
@@ -288,8 +367,9 @@ class _MemorySecrets:
         with self._lock:
             if self._values.get(name) != expected:
                 return False
-            self._values[name] = bytes(value)
-            self._version.value += 1
+            if expected != value:
+                self._values[name] = bytes(value)
+                self._version.value += 1
             return True
 
 

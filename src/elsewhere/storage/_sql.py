@@ -1,9 +1,18 @@
 """The SQL store: SQLite (embedded default, WAL mode) and PostgreSQL (psycopg 3), one code path.
 
-Every configuration write runs in one transaction with the bump of ``config_version`` so that any
-node can compare versions to learn its snapshot is stale; on PostgreSQL the bump also sends
-``NOTIFY elsewhere_config`` (empty payload: listeners read ``config_version``) when the
-transaction commits. Nothing lives only in this process.
+Every configuration write that changes something runs in one transaction with the bump of
+``config_version`` so that any node can compare versions to learn its snapshot is stale; on
+PostgreSQL the bump also sends ``NOTIFY elsewhere_config`` (empty payload: listeners read
+``config_version``) when the transaction commits. A write that changes nothing (removing what is
+not there, writing the value already stored) does not bump: every replica would rebuild its
+snapshot for nothing. ``MemoryStore`` follows the same rules; ``tests/unit/storage/test_parity.py``
+drives both with one random script.
+
+Text order is code-point order everywhere: SQLite's default ``BINARY`` collation compares UTF-8
+bytes, and on PostgreSQL every ordering and range comparison of text says ``COLLATE "C"`` (byte
+order of UTF-8), whatever the database's locale, because a locale collation (``en_US.UTF-8``)
+ignores punctuation and sorts ``a`` before ``B``, unlike Python's ``sorted``.
+Nothing lives only in this process.
 """
 
 from __future__ import annotations
@@ -64,6 +73,14 @@ def _json(value: Any) -> str:
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _check_limit(limit: int) -> int:
+    # SQLite reads LIMIT -1 as "no limit", PostgreSQL refuses it, a slice drops the last items:
+    # a negative page size is the caller's bug, refused the same way by every store.
+    if limit < 0:
+        raise ValueError(f"negative page size {limit}")
+    return limit
 
 
 # --- row mapping ---------------------------------------------------------------------------------
@@ -223,6 +240,23 @@ class _Db:
         with self.engine.connect() as conn:
             yield conn
 
+    def text_key(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        """``column`` compared and ordered by code point (see the module docstring)."""
+        if self.engine.dialect.name == "postgresql":
+            return sa.collate(column, "C")
+        return column
+
+    @staticmethod
+    def bump(conn: Connection) -> None:
+        """Bump ``config_version`` in the transaction of ``conn`` (and NOTIFY on PostgreSQL)."""
+        conn.execute(
+            sa.update(s.config_version)
+            .where(s.config_version.c.id == 1)
+            .values(version=s.config_version.c.version + 1)
+        )
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_notify('elsewhere_config', '')"))
+
     @contextmanager
     def write(self, *, bump: bool = True) -> Iterator[Connection]:
         with self.engine.begin() as conn:
@@ -235,13 +269,7 @@ class _Db:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             yield conn
             if bump:
-                conn.execute(
-                    sa.update(s.config_version)
-                    .where(s.config_version.c.id == 1)
-                    .values(version=s.config_version.c.version + 1)
-                )
-                if conn.dialect.name == "postgresql":
-                    conn.execute(sa.text("SELECT pg_notify('elsewhere_config', '')"))
+                self.bump(conn)
 
 
 class _SqlRepository(Generic[R]):
@@ -278,18 +306,31 @@ class _SqlRepository(Generic[R]):
         return None if row is None else self._to_record(row)
 
     def replace(self, record: R) -> bool:
-        """Overwrite the record with the same id."""
-        with self._db.write() as conn:
-            result = conn.execute(
-                sa.update(self._table)
-                .where(self._table.c.id == record.id)
-                .values(**self._to_row(record))
-            )
-            return result.rowcount == 1
+        """Overwrite the record with the same id (KeyError if its ARN is another record's)."""
+        try:
+            with self._db.write(bump=False) as conn:
+                row = (
+                    conn.execute(sa.select(self._table).where(self._table.c.id == record.id))
+                    .mappings()
+                    .first()
+                )
+                if row is None:
+                    return False
+                if self._to_record(row) == record:
+                    return True  # nothing changes: no bump
+                conn.execute(
+                    sa.update(self._table)
+                    .where(self._table.c.id == record.id)
+                    .values(**self._to_row(record))
+                )
+                self._db.bump(conn)
+                return True
+        except IntegrityError as exc:
+            raise KeyError(record.arn) from exc
 
     def remove(self, record_id: str) -> R | None:
         """Delete and return the record."""
-        with self._db.write() as conn:
+        with self._db.write(bump=False) as conn:
             row = (
                 conn.execute(sa.select(self._table).where(self._table.c.id == record_id))
                 .mappings()
@@ -298,20 +339,23 @@ class _SqlRepository(Generic[R]):
             if row is None:
                 return None
             conn.execute(sa.delete(self._table).where(self._table.c.id == record_id))
+            self._db.bump(conn)
             return self._to_record(row)
 
     def list_page(self, after: str | None, limit: int) -> list[R]:
-        """Up to ``limit`` records after ``after``, by id."""
-        query = sa.select(self._table).order_by(self._table.c.id).limit(limit)
+        """Up to ``limit`` records after ``after``, by id (ValueError if ``limit`` < 0)."""
+        key = self._db.text_key(self._table.c.id)
+        query = sa.select(self._table).order_by(key).limit(_check_limit(limit))
         if after is not None:
-            query = query.where(self._table.c.id > after)
+            query = query.where(key > after)
         with self._db.read() as conn:
             return [self._to_record(r) for r in conn.execute(query).mappings()]
 
     def list_all(self) -> list[R]:
         """Every record, by id."""
+        key = self._db.text_key(self._table.c.id)
         with self._db.read() as conn:
-            rows = conn.execute(sa.select(self._table).order_by(self._table.c.id)).mappings()
+            rows = conn.execute(sa.select(self._table).order_by(key)).mappings()
             return [self._to_record(r) for r in rows]
 
     def count(self) -> int:
@@ -333,39 +377,52 @@ class _SqlTags:
             rows = conn.execute(
                 sa.select(t.c.tag_key, t.c.tag_value)
                 .where(t.c.resource_arn == resource_arn)
-                .order_by(t.c.tag_key)
+                .order_by(self._db.text_key(t.c.tag_key))
             )
             return tuple(Tag(k, v) for k, v in rows)
 
     def put(self, resource_arn: str, tags: Sequence[Tag]) -> None:
-        """Add or overwrite tags."""
+        """Add or overwrite tags (no version bump when every value is already stored)."""
         t = s.resource_tags
         latest = {tag.key: tag.value for tag in tags}
-        with self._db.write() as conn:
-            upsert(
-                conn,
-                t,
-                [
-                    {"resource_arn": resource_arn, "tag_key": k, "tag_value": v}
-                    for k, v in latest.items()
-                ],
-                ["resource_arn", "tag_key"],
+        if not latest:
+            return
+        with self._db.write(bump=False) as conn:
+            stored = dict(
+                conn.execute(
+                    sa.select(t.c.tag_key, t.c.tag_value).where(
+                        t.c.resource_arn == resource_arn, t.c.tag_key.in_(list(latest))
+                    )
+                ).all()
             )
+            changed = [
+                {"resource_arn": resource_arn, "tag_key": k, "tag_value": v}
+                for k, v in latest.items()
+                if stored.get(k) != v
+            ]
+            if changed:
+                upsert(conn, t, changed, ["resource_arn", "tag_key"])
+                self._db.bump(conn)
 
     def remove(self, resource_arn: str, keys: Sequence[str]) -> None:
-        """Remove tags by key."""
+        """Remove tags by key (no version bump when none of them was there)."""
         t = s.resource_tags
-        with self._db.write() as conn:
-            if keys:
-                conn.execute(
-                    sa.delete(t).where(t.c.resource_arn == resource_arn, t.c.tag_key.in_(keys))
-                )
+        if not keys:
+            return
+        with self._db.write(bump=False) as conn:
+            result = conn.execute(
+                sa.delete(t).where(t.c.resource_arn == resource_arn, t.c.tag_key.in_(list(keys)))
+            )
+            if result.rowcount:
+                self._db.bump(conn)
 
     def clear(self, resource_arn: str) -> None:
-        """Remove every tag of the resource."""
+        """Remove every tag of the resource (no version bump when it had none)."""
         t = s.resource_tags
-        with self._db.write() as conn:
-            conn.execute(sa.delete(t).where(t.c.resource_arn == resource_arn))
+        with self._db.write(bump=False) as conn:
+            result = conn.execute(sa.delete(t).where(t.c.resource_arn == resource_arn))
+            if result.rowcount:
+                self._db.bump(conn)
 
 
 class _SqlSubjects:
@@ -383,14 +440,14 @@ class _SqlSubjects:
                 # Subjects are not configuration: no version bump.
                 with self._db.write(bump=False) as conn:
                     for rec in batch:
-                        self._record(conn, rec)
+                        self._record(self._db, conn, rec)
                 return
             except IntegrityError:
                 if attempt == 2:
                     raise
 
     @staticmethod
-    def _record(conn: Connection, rec: AuthenticationRecord) -> None:
+    def _record(db: _Db, conn: Connection, rec: AuthenticationRecord) -> None:
         t = s.subjects
         subject_hash = _sha256(rec.x509_subject)
         row = conn.execute(
@@ -439,7 +496,14 @@ class _SqlSubjects:
                 failed=rec.failed,
             )
         )
-        _trim(conn, c, c.c.credential_key, subject_id, MAX_CREDENTIALS_PER_SUBJECT)
+        _trim(
+            conn,
+            c,
+            c.c.credential_key,
+            _credential_order(db),
+            subject_id,
+            MAX_CREDENTIALS_PER_SUBJECT,
+        )
         if rec.instance_properties is not None:
             p = s.subject_instance_properties
             canonical = properties_key(rec.instance_properties)
@@ -456,7 +520,14 @@ class _SqlSubjects:
                     failed=rec.failed,
                 )
             )
-            _trim(conn, p, p.c.properties_key, subject_id, MAX_INSTANCE_PROPERTIES_PER_SUBJECT)
+            _trim(
+                conn,
+                p,
+                p.c.properties_key,
+                _properties_order(db),
+                subject_id,
+                MAX_INSTANCE_PROPERTIES_PER_SUBJECT,
+            )
 
     def get(self, subject_id: str) -> Subject | None:
         """The subject with its credentials, or None."""
@@ -472,7 +543,7 @@ class _SqlSubjects:
             creds = conn.execute(
                 sa.select(c)
                 .where(c.c.subject_id == subject_id)
-                .order_by(c.c.seen_at.desc(), c.c.credential_key)
+                .order_by(*_credential_order(self._db))
             ).mappings()
             credentials = tuple(
                 CredentialSummary(
@@ -489,7 +560,7 @@ class _SqlSubjects:
             props = conn.execute(
                 sa.select(p)
                 .where(p.c.subject_id == subject_id)
-                .order_by(p.c.seen_at.desc(), p.c.properties_key)
+                .order_by(*_properties_order(self._db))
             ).mappings()
             properties = tuple(
                 InstanceProperty(r["seen_at"], json.loads(r["properties"]), bool(r["failed"]))
@@ -500,26 +571,41 @@ class _SqlSubjects:
         )
 
     def list_page(self, after: str | None, limit: int) -> list[Subject]:
-        """Subjects without credentials, by id."""
+        """Subjects without credentials, by id (ValueError if ``limit`` < 0)."""
         t = s.subjects
-        query = sa.select(t).order_by(t.c.id).limit(limit)
+        key = self._db.text_key(t.c.id)
+        query = sa.select(t).order_by(key).limit(_check_limit(limit))
         if after is not None:
-            query = query.where(t.c.id > after)
+            query = query.where(key > after)
         with self._db.read() as conn:
             return [_subject_record(r) for r in conn.execute(query).mappings()]
 
 
+def _credential_order(db: _Db) -> tuple[sa.ColumnElement[Any], ...]:
+    """Newest first, ties by serial number then issuer: a total order, the same in every store."""
+    c = s.subject_credentials
+    return (c.c.seen_at.desc(), db.text_key(c.c.serial_number), db.text_key(c.c.issuer))
+
+
+def _properties_order(db: _Db) -> tuple[sa.ColumnElement[Any], ...]:
+    """Newest first, ties by the canonical text of the properties (unique per subject)."""
+    p = s.subject_instance_properties
+    return (p.c.seen_at.desc(), db.text_key(p.c.properties))
+
+
 def _trim(
-    conn: Connection, table: sa.Table, key: sa.Column[Any], subject_id: str, keep: int
+    conn: Connection,
+    table: sa.Table,
+    key: sa.Column[Any],
+    order: Sequence[sa.ColumnElement[Any]],
+    subject_id: str,
+    keep: int,
 ) -> None:
-    """Keep the ``keep`` most recent rows of one subject in ``table``."""
+    """Keep the first ``keep`` rows of one subject in ``table`` by ``order`` (the listing's)."""
     stale = [
         k
         for (k,) in conn.execute(
-            sa.select(key)
-            .where(table.c.subject_id == subject_id)
-            .order_by(table.c.seen_at.desc(), key)
-            .offset(keep)
+            sa.select(key).where(table.c.subject_id == subject_id).order_by(*order).offset(keep)
         )
     ]
     if stale:
@@ -563,25 +649,37 @@ class _SqlAccessKeys:
     def set_status(self, access_key_id: str, status: str) -> bool:
         """Set the key's status."""
         t = s.access_keys
-        with self._db.write() as conn:
-            result = conn.execute(
-                sa.update(t).where(t.c.access_key_id == access_key_id).values(status=status)
-            )
-            return result.rowcount == 1
+        with self._db.write(bump=False) as conn:
+            current = conn.execute(
+                sa.select(t.c.status).where(t.c.access_key_id == access_key_id)
+            ).first()
+            if current is None:
+                return False
+            if current.status != status:
+                conn.execute(
+                    sa.update(t).where(t.c.access_key_id == access_key_id).values(status=status)
+                )
+                self._db.bump(conn)
+            return True
 
     def remove(self, access_key_id: str) -> bool:
         """Delete the key."""
         t = s.access_keys
-        with self._db.write() as conn:
+        with self._db.write(bump=False) as conn:
             result = conn.execute(sa.delete(t).where(t.c.access_key_id == access_key_id))
-            return result.rowcount == 1
+            if result.rowcount != 1:
+                return False
+            self._db.bump(conn)
+            return True
 
     def list_for_principal(self, principal_arn: str) -> list[AccessKey]:
         """The keys of one principal, by id."""
         t = s.access_keys
         with self._db.read() as conn:
             rows = conn.execute(
-                sa.select(t).where(t.c.principal_arn == principal_arn).order_by(t.c.access_key_id)
+                sa.select(t)
+                .where(t.c.principal_arn == principal_arn)
+                .order_by(self._db.text_key(t.c.access_key_id))
             ).mappings()
             return [self._record(r) for r in rows]
 
@@ -600,12 +698,10 @@ class _SqlSettings:
     def put(self, name: str, value: str) -> None:
         """Set the value."""
         t = s.settings
-        with self._db.write() as conn:
-            upsert(conn, t, [{"name": name, "value": value}], ["name"])
-
-
-class _Unchanged(Exception):
-    """Internal: a conditional write matched nothing; leave the transaction without a bump."""
+        with self._db.write(bump=False) as conn:
+            if conn.execute(sa.select(t.c.value).where(t.c.name == name)).scalar() != value:
+                upsert(conn, t, [{"name": name, "value": value}], ["name"])
+                self._db.bump(conn)
 
 
 class _SqlSecrets:
@@ -622,8 +718,11 @@ class _SqlSecrets:
     def put(self, name: str, value: bytes) -> None:
         """Set the secret."""
         t = s.secrets
-        with self._db.write() as conn:
-            upsert(conn, t, [{"name": name, "value": bytes(value)}], ["name"])
+        with self._db.write(bump=False) as conn:
+            stored = conn.execute(sa.select(t.c.value).where(t.c.name == name)).scalar()
+            if stored is None or bytes(stored) != value:
+                upsert(conn, t, [{"name": name, "value": bytes(value)}], ["name"])
+                self._db.bump(conn)
 
     def get_or_create(self, name: str, value: bytes) -> bytes:
         """The stored secret; store ``value`` first if there is none (first writer wins)."""
@@ -649,9 +748,10 @@ class _SqlSecrets:
         """
         t = s.secrets
         try:
-            with self._db.write() as conn:
+            with self._db.write(bump=False) as conn:
                 if expected is None:
                     conn.execute(sa.insert(t).values(name=name, value=bytes(value)))
+                    self._db.bump(conn)
                     return True
                 result = conn.execute(
                     sa.update(t)
@@ -659,9 +759,11 @@ class _SqlSecrets:
                     .values(value=bytes(value))
                 )
                 if result.rowcount != 1:
-                    raise _Unchanged  # roll back: no configuration version bump for nothing
+                    return False
+                if bytes(expected) != value:
+                    self._db.bump(conn)
                 return True
-        except (_Unchanged, IntegrityError):
+        except IntegrityError:
             return False
 
 

@@ -313,7 +313,7 @@ def test_settings_and_secrets(store: Store) -> None:
 
 
 def test_config_version_grows_on_every_configuration_write(store: Store) -> None:
-    """Each configuration write bumps the version; subject records do not."""
+    """Each configuration write that changes something bumps the version; subjects do not."""
     versions = [store.config_version()]
 
     def step() -> None:
@@ -330,7 +330,7 @@ def test_config_version_grows_on_every_configuration_write(store: Store) -> None
     step()
     store.crls.remove(uid(3))
     step()
-    store.tags.put(anchor(1).arn, [Tag("a", "b")])
+    store.tags.put(anchor(1).arn, [Tag("a", "b"), Tag("c", "d")])
     step()
     store.tags.remove(anchor(1).arn, ["a"])
     step()
