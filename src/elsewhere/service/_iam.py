@@ -72,16 +72,33 @@ class IamStore(Protocol):
         """Long-term access keys."""
         ...
 
-    def add_role(self, role: Role) -> None: ...
+    def add_role(self, role: Role) -> bool:
+        """Insert; KeyError if the name is taken, False if its boundary policy does not exist."""
+        ...
+
     def get_role(self, name: str) -> Role | None: ...
     def get_role_by_arn(self, arn: str) -> Role | None: ...
     def replace_role(self, role: Role) -> bool: ...
+    def update_role(self, name: str, change: Callable[[Role], Role]) -> Role | None:
+        """Read, ``change`` and write the role in one transaction; None without the role.
+
+        KeyError when ``change`` sets a permissions boundary whose policy does not exist.
+        """
+        ...
+
     def remove_role(self, name: str) -> bool: ...
     def list_roles(self) -> list[Role]: ...
-    def add_user(self, user: User) -> None: ...
+    def add_user(self, user: User) -> bool:
+        """Insert; KeyError if the name is taken, False if its boundary policy does not exist."""
+        ...
+
     def get_user(self, name: str) -> User | None: ...
     def get_user_by_arn(self, arn: str) -> User | None: ...
     def replace_user(self, user: User) -> bool: ...
+    def update_user(self, name: str, change: Callable[[User], User]) -> User | None:
+        """As :meth:`update_role`, for a user."""
+        ...
+
     def remove_user(self, name: str) -> bool: ...
     def list_users(self) -> list[User]: ...
     def put_inline_policy(self, kind: str, owner: str, name: str, doc: str) -> None: ...
@@ -89,13 +106,29 @@ class IamStore(Protocol):
     def remove_inline_policy(self, kind: str, owner: str, name: str) -> bool: ...
     def list_inline_policies(self, kind: str, owner: str) -> list[tuple[str, str]]: ...
     def attach_policy(self, kind: str, owner: str, policy_arn: str) -> None: ...
+    def attach_managed_policy(
+        self, kind: str, owner: str, policy_arn: str, *, limit: int | None = None
+    ) -> bool:
+        """Attach atomically: False at ``limit``, KeyError without the owner or the policy."""
+        ...
+
     def detach_policy(self, kind: str, owner: str, policy_arn: str) -> bool: ...
     def list_attached_policy_arns(self, kind: str, owner: str) -> list[str]: ...
     def add_managed_policy(self, policy: ManagedPolicy, version: PolicyVersion) -> None: ...
     def get_managed_policy(self, arn: str) -> ManagedPolicy | None: ...
     def list_managed_policies(self) -> list[ManagedPolicy]: ...
     def remove_managed_policy(self, arn: str) -> bool: ...
+    def remove_unused_managed_policy(self, arn: str) -> str:
+        """Delete unless in use: "removed", "absent", "attached" or "versions" (atomic)."""
+        ...
+
     def replace_managed_policy(self, policy: ManagedPolicy) -> bool: ...
+    def update_managed_policy(
+        self, arn: str, change: Callable[[ManagedPolicy], ManagedPolicy]
+    ) -> ManagedPolicy | None:
+        """Read, ``change`` and write description and tags in one transaction; None if absent."""
+        ...
+
     def add_policy_version(self, arn: str, version: PolicyVersion) -> None: ...
     def add_next_policy_version(
         self, arn: str, document: str, *, is_default: bool, when: Any, limit: int | None = None
@@ -153,6 +186,10 @@ def _merge_tags(existing: tuple[Tag, ...], new: tuple[Tag, ...], kind: str) -> t
 def _remove_tags(existing: tuple[Tag, ...], keys: Sequence[str]) -> tuple[Tag, ...]:
     drop = {k.lower() for k in keys}
     return tuple(t for t in existing if t.key.lower() not in drop)
+
+
+def _no_boundary(arn: object) -> NoSuchEntity:
+    return NoSuchEntity(f"Scope ARN: {arn} does not exist or is not attachable.")
 
 
 def _path(params: Mapping[str, Any]) -> str:
@@ -284,6 +321,26 @@ class IamService:
             raise NoSuchEntity(f"Policy {arn} does not exist or is not attachable.")
         return policy
 
+    def _update_role(self, name: str, change: Callable[[Role], Role]) -> Role:
+        """Read-modify-write the role atomically (no lost update between concurrent calls)."""
+        try:
+            role = self._store.update_role(name, change)
+        except KeyError as exc:  # the boundary's policy was deleted since it was checked
+            raise _no_boundary(exc.args[0]) from None
+        if role is None:
+            raise NoSuchEntity(f"The role with name {name} cannot be found.")
+        return role
+
+    def _update_user(self, name: str, change: Callable[[User], User]) -> User:
+        """Read-modify-write the user atomically (no lost update between concurrent calls)."""
+        try:
+            user = self._store.update_user(name, change)
+        except KeyError as exc:  # the boundary's policy was deleted since it was checked
+            raise _no_boundary(exc.args[0]) from None
+        if user is None:
+            raise NoSuchEntity(f"The user with name {name} cannot be found.")
+        return user
+
     def _caller_user(self, params: Mapping[str, Any], caller: Principal) -> str | None:
         """``UserName``, else the calling IAM user's name; None means the root itself."""
         name = params.get("UserName")
@@ -311,7 +368,7 @@ class IamService:
 
     def _boundary_exists(self, arn: str) -> None:
         if self._store.get_managed_policy(arn) is None:
-            raise NoSuchEntity(f"Scope ARN: {arn} does not exist or is not attachable.")
+            raise _no_boundary(arn)
 
     # -- output shapes -----------------------------------------------------------------------
 
@@ -408,9 +465,11 @@ class IamService:
             created_at=self._now(),
         )
         try:
-            self._store.add_role(role)
+            added = self._store.add_role(role)
         except KeyError:
             raise EntityAlreadyExists(f"Role with name {name} already exists.") from None
+        if not added:  # the boundary's policy was deleted since it was checked
+            raise _no_boundary(role.permissions_boundary_arn)
         return {"Role": self._role_out(role)}
 
     def _op_get_role(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
@@ -430,32 +489,30 @@ class IamService:
         return {"Roles": items, **meta}
 
     def _op_update_role(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
-        role = self._role(params["RoleName"])
         changes: dict[str, Any] = {}
         if params.get("Description") is not None:
             changes["description"] = params["Description"]
         if params.get("MaxSessionDuration") is not None:
             changes["max_session_duration"] = int(params["MaxSessionDuration"])
-        self._store.replace_role(dataclasses.replace(role, **changes))
+        self._update_role(params["RoleName"], lambda r: dataclasses.replace(r, **changes))
         return {}
 
     def _op_update_role_description(
         self, params: Mapping[str, Any], caller: Principal
     ) -> dict[str, Any]:
-        role = dataclasses.replace(
-            self._role(params["RoleName"]), description=params["Description"]
+        description = params["Description"]
+        role = self._update_role(
+            params["RoleName"], lambda r: dataclasses.replace(r, description=description)
         )
-        self._store.replace_role(role)
         return {"Role": self._role_out(role)}
 
     def _op_update_assume_role_policy(
         self, params: Mapping[str, Any], caller: Principal
     ) -> dict[str, Any]:
         role = self._role(params["RoleName"])
-        self._trust_document(params["PolicyDocument"])
-        self._store.replace_role(
-            dataclasses.replace(role, assume_role_policy=params["PolicyDocument"])
-        )
+        document = params["PolicyDocument"]
+        self._trust_document(document)
+        self._update_role(role.name, lambda r: dataclasses.replace(r, assume_role_policy=document))
         return {}
 
     def _op_delete_role(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
@@ -469,14 +526,19 @@ class IamService:
 
     def _op_tag_role(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
         role = self._role(params["RoleName"])
-        tags = _merge_tags(role.tags, _tags_in(params["Tags"]), "Role")
-        self._store.replace_role(dataclasses.replace(role, tags=tags))
+        new = _tags_in(params["Tags"])
+        # Merged with the tags as stored when written: a concurrent TagRole's keys are kept and
+        # the quota is checked against them.
+        self._update_role(
+            role.name, lambda r: dataclasses.replace(r, tags=_merge_tags(r.tags, new, "Role"))
+        )
         return {}
 
     def _op_untag_role(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
-        role = self._role(params["RoleName"])
-        tags = _remove_tags(role.tags, params["TagKeys"])
-        self._store.replace_role(dataclasses.replace(role, tags=tags))
+        keys = params["TagKeys"]
+        self._update_role(
+            params["RoleName"], lambda r: dataclasses.replace(r, tags=_remove_tags(r.tags, keys))
+        )
         return {}
 
     def _op_list_role_tags(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
@@ -489,16 +551,19 @@ class IamService:
     ) -> dict[str, Any]:
         role = self._role(params["RoleName"])
         arn = self._boundary(params["PermissionsBoundary"])
-        self._store.replace_role(dataclasses.replace(role, permissions_boundary_arn=arn))
+        # The store checks the policy again under its lock as it writes (DeletePolicy race).
+        self._update_role(role.name, lambda r: dataclasses.replace(r, permissions_boundary_arn=arn))
         return {}
 
     def _op_delete_role_permissions_boundary(
         self, params: Mapping[str, Any], caller: Principal
     ) -> dict[str, Any]:
-        role = self._role(params["RoleName"])
-        if role.permissions_boundary_arn is None:
-            raise NoSuchEntity(f"The role with name {role.name} has no permissions boundary.")
-        self._store.replace_role(dataclasses.replace(role, permissions_boundary_arn=None))
+        def drop(role: Role) -> Role:
+            if role.permissions_boundary_arn is None:
+                raise NoSuchEntity(f"The role with name {role.name} has no permissions boundary.")
+            return dataclasses.replace(role, permissions_boundary_arn=None)
+
+        self._update_role(params["RoleName"], drop)
         return {}
 
     # -- inline policies (roles and users) ---------------------------------------------------
@@ -575,13 +640,24 @@ class IamService:
     # -- attachments -------------------------------------------------------------------------
 
     def _attach(self, kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        owner = self._owner(kind, params["RoleName" if kind == ROLE else "UserName"])
+        name = params["RoleName" if kind == ROLE else "UserName"]
+        owner = self._owner(kind, name)
         policy = self._attachable(params["PolicyArn"])
-        attached = self._store.list_attached_policy_arns(kind, owner)
-        if policy.arn not in attached and len(attached) >= MAX_ATTACHED_POLICIES:
+        # Checked again as the store writes, in one transaction holding the owner's row and the
+        # policy's: a concurrent DeletePolicy or DeleteRole cannot leave the attachment dangling,
+        # and two concurrent attachments cannot pass the quota together.
+        try:
+            attached = self._store.attach_managed_policy(
+                kind, owner, policy.arn, limit=MAX_ATTACHED_POLICIES
+            )
+        except KeyError:
+            self._owner(kind, name)  # NoSuchEntity for the role or user when it is the one gone
+            raise NoSuchEntity(
+                f"Policy {policy.arn} does not exist or is not attachable."
+            ) from None
+        if not attached:
             noun = "PoliciesPerRole" if kind == ROLE else "PoliciesPerUser"
             raise LimitExceeded(f"Cannot exceed quota for {noun}: {MAX_ATTACHED_POLICIES}")
-        self._store.attach_policy(kind, owner, policy.arn)
         return {}
 
     def _detach(self, kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -643,10 +719,6 @@ class IamService:
             raise LimitExceeded(f"Cannot exceed quota for TagsPerPolicy: {MAX_TAGS}")
         now = self._now()
         arn = self._arn("policy", path, name)
-        if any(p.name == name for p in self._store.list_managed_policies()):
-            raise EntityAlreadyExists(
-                f"A policy called {name} already exists. Duplicate names are not allowed."
-            )
         policy = ManagedPolicy(
             policy_id=new_unique_id("ANPA", self._random),
             arn=arn,
@@ -661,6 +733,7 @@ class IamService:
             updated_at=now,
         )
         try:
+            # The store checks the name (any path) and inserts in one transaction.
             self._store.add_managed_policy(policy, PolicyVersion("v1", document, True, now))
         except KeyError:
             raise EntityAlreadyExists(
@@ -673,18 +746,18 @@ class IamService:
 
     def _op_delete_policy(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
         policy = self._policy(params["PolicyArn"])
-        if policy.attachment_count:
+        # The store checks attachments, boundaries and versions under the policy's lock and
+        # deletes in the same transaction, so nothing attached concurrently is left dangling.
+        outcome = self._store.remove_unused_managed_policy(policy.arn)
+        if outcome == "attached":
             raise DeleteConflict("Cannot delete a policy attached to entities.")
-        if len(self._store.list_policy_versions(policy.arn)) > 1:
+        if outcome == "versions":
             raise DeleteConflict(
                 "This policy has more than one version. Before you delete a policy, you must "
                 "delete the policy's versions. The default version is deleted with the policy."
             )
-        if any(r.permissions_boundary_arn == policy.arn for r in self._store.list_roles()) or any(
-            u.permissions_boundary_arn == policy.arn for u in self._store.list_users()
-        ):
-            raise DeleteConflict("Cannot delete a policy attached to entities.")
-        self._store.remove_managed_policy(policy.arn)
+        if outcome != "removed":
+            raise NoSuchEntity(f"Policy {policy.arn} was not found.")
         return {}
 
     def _op_list_policies(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
@@ -769,16 +842,25 @@ class IamService:
             raise NoSuchEntity(f"Policy {arn} version {vid} does not exist or is not attachable.")
         return {}
 
+    def _update_policy(self, arn: str, change: Callable[[ManagedPolicy], ManagedPolicy]) -> None:
+        """Read-modify-write the policy's tags atomically (no lost update between calls)."""
+        if self._store.update_managed_policy(arn, change) is None:
+            raise NoSuchEntity(f"Policy {arn} was not found.")
+
     def _op_tag_policy(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
         policy = self._policy(params["PolicyArn"])
-        tags = _merge_tags(policy.tags, _tags_in(params["Tags"]), "Policy")
-        self._store.replace_managed_policy(dataclasses.replace(policy, tags=tags))
+        new = _tags_in(params["Tags"])
+        self._update_policy(
+            policy.arn,
+            lambda p: dataclasses.replace(p, tags=_merge_tags(p.tags, new, "Policy")),
+        )
         return {}
 
     def _op_untag_policy(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
-        policy = self._policy(params["PolicyArn"])
-        tags = _remove_tags(policy.tags, params["TagKeys"])
-        self._store.replace_managed_policy(dataclasses.replace(policy, tags=tags))
+        keys = params["TagKeys"]
+        self._update_policy(
+            params["PolicyArn"], lambda p: dataclasses.replace(p, tags=_remove_tags(p.tags, keys))
+        )
         return {}
 
     def _op_list_policy_tags(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
@@ -804,9 +886,11 @@ class IamService:
             created_at=self._now(),
         )
         try:
-            self._store.add_user(user)
+            added = self._store.add_user(user)
         except KeyError:
             raise EntityAlreadyExists(f"User with name {name} already exists.") from None
+        if not added:  # the boundary's policy was deleted since it was checked
+            raise _no_boundary(user.permissions_boundary_arn)
         return {"User": self._user_out(user)}
 
     def _op_get_user(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
@@ -849,14 +933,16 @@ class IamService:
 
     def _op_tag_user(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
         user = self._user(params["UserName"])
-        tags = _merge_tags(user.tags, _tags_in(params["Tags"]), "User")
-        self._store.replace_user(dataclasses.replace(user, tags=tags))
+        new = _tags_in(params["Tags"])
+        self._update_user(
+            user.name, lambda u: dataclasses.replace(u, tags=_merge_tags(u.tags, new, "User"))
+        )
         return {}
 
     def _op_untag_user(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
-        user = self._user(params["UserName"])
-        self._store.replace_user(
-            dataclasses.replace(user, tags=_remove_tags(user.tags, params["TagKeys"]))
+        keys = params["TagKeys"]
+        self._update_user(
+            params["UserName"], lambda u: dataclasses.replace(u, tags=_remove_tags(u.tags, keys))
         )
         return {}
 
@@ -870,14 +956,16 @@ class IamService:
     ) -> dict[str, Any]:
         user = self._user(params["UserName"])
         arn = self._boundary(params["PermissionsBoundary"])
-        self._store.replace_user(dataclasses.replace(user, permissions_boundary_arn=arn))
+        # The store checks the policy again under its lock as it writes (DeletePolicy race).
+        self._update_user(user.name, lambda u: dataclasses.replace(u, permissions_boundary_arn=arn))
         return {}
 
     def _op_delete_user_permissions_boundary(
         self, params: Mapping[str, Any], caller: Principal
     ) -> dict[str, Any]:
-        user = self._user(params["UserName"])
-        self._store.replace_user(dataclasses.replace(user, permissions_boundary_arn=None))
+        self._update_user(
+            params["UserName"], lambda u: dataclasses.replace(u, permissions_boundary_arn=None)
+        )
         return {}
 
     def _key_owner(self, params: Mapping[str, Any], caller: Principal) -> User:

@@ -18,11 +18,13 @@ SetDefaultPolicyVersion to an existing version repairs it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy import Table
@@ -41,10 +43,15 @@ from elsewhere.storage._schema import (
 )
 from elsewhere.storage._upsert import upsert
 
-__all__ = ["MemoryIamStore", "SqlIamStore"]
+__all__ = ["MemoryIamStore", "PolicyRemoval", "SqlIamStore"]
 
 ROLE = "role"
 USER = "user"
+
+#: What :meth:`remove_unused_managed_policy` did: removed it, found no such policy, or refused
+#: because the policy is attached to (or the permissions boundary of) a role or user, or has
+#: versions other than its default (IAM API reference, DeletePolicy).
+PolicyRemoval = Literal["removed", "absent", "attached", "versions"]
 
 
 def _tags_json(tags: tuple[Tag, ...]) -> str:
@@ -91,14 +98,20 @@ class MemoryIamStore:
 
     # roles
 
-    def add_role(self, role: Role) -> None:
-        """Insert a role; KeyError if its name is taken (any case)."""
+    def add_role(self, role: Role) -> bool:
+        """Insert a role; KeyError if its name is taken (any case).
+
+        False (nothing written) when it names a permissions boundary policy that does not exist.
+        """
         s = self._iam
         with s.lock:
             if role.name.lower() in s.roles:
                 raise KeyError(role.name)
+            if not self._boundary_ok(role.permissions_boundary_arn):
+                return False
             s.roles[role.name.lower()] = role
             self._bump()
+            return True
 
     def get_role(self, name: str) -> Role | None:
         """The role, or None."""
@@ -120,6 +133,27 @@ class MemoryIamStore:
             self._bump()
             return True
 
+    def update_role(self, name: str, change: Callable[[Role], Role]) -> Role | None:
+        """Apply ``change`` to the stored role and write the result atomically; the new role.
+
+        None without the role. Whatever ``change`` raises propagates with nothing written; a
+        permissions boundary it sets must name an existing policy (KeyError with that ARN).
+        """
+        s = self._iam
+        with s.lock:
+            role = s.roles.get(name.lower())
+            if role is None:
+                return None
+            new = replace(change(role), name=role.name)
+            if new.permissions_boundary_arn != role.permissions_boundary_arn and not (
+                self._boundary_ok(new.permissions_boundary_arn)
+            ):
+                raise KeyError(new.permissions_boundary_arn)
+            if new != role:
+                s.roles[name.lower()] = new
+                self._bump()
+            return new
+
     def remove_role(self, name: str) -> bool:
         """Delete the role with its inline policies and attachments."""
         return self._remove_owner(ROLE, name)
@@ -131,14 +165,20 @@ class MemoryIamStore:
 
     # users
 
-    def add_user(self, user: User) -> None:
-        """Insert a user; KeyError if its name is taken (any case)."""
+    def add_user(self, user: User) -> bool:
+        """Insert a user; KeyError if its name is taken (any case).
+
+        False (nothing written) when it names a permissions boundary policy that does not exist.
+        """
         s = self._iam
         with s.lock:
             if user.name.lower() in s.users:
                 raise KeyError(user.name)
+            if not self._boundary_ok(user.permissions_boundary_arn):
+                return False
             s.users[user.name.lower()] = user
             self._bump()
+            return True
 
     def get_user(self, name: str) -> User | None:
         """The user, or None."""
@@ -159,6 +199,26 @@ class MemoryIamStore:
             s.users[user.name.lower()] = user
             self._bump()
             return True
+
+    def update_user(self, name: str, change: Callable[[User], User]) -> User | None:
+        """Apply ``change`` to the stored user and write the result atomically; the new user.
+
+        None without the user; otherwise as :meth:`update_role`.
+        """
+        s = self._iam
+        with s.lock:
+            user = s.users.get(name.lower())
+            if user is None:
+                return None
+            new = replace(change(user), name=user.name)
+            if new.permissions_boundary_arn != user.permissions_boundary_arn and not (
+                self._boundary_ok(new.permissions_boundary_arn)
+            ):
+                raise KeyError(new.permissions_boundary_arn)
+            if new != user:
+                s.users[name.lower()] = new
+                self._bump()
+            return new
 
     def remove_user(self, name: str) -> bool:
         """Delete the user with its inline policies and attachments."""
@@ -229,6 +289,29 @@ class MemoryIamStore:
                 arns.append(policy_arn)
                 self._bump()
 
+    def attach_managed_policy(
+        self, kind: str, owner: str, policy_arn: str, *, limit: int | None = None
+    ) -> bool:
+        """Attach an existing managed policy to an existing role or user, checked atomically.
+
+        True when attached (now or before); False (nothing written) when the owner already has
+        ``limit`` policies attached; KeyError when the owner or the policy does not exist.
+        Unlike :meth:`attach_policy`, a concurrent DeletePolicy cannot leave it dangling.
+        """
+        s = self._iam
+        with s.lock:
+            if owner.lower() not in (s.roles if kind == ROLE else s.users):
+                raise KeyError(owner)
+            if not self._attachable(policy_arn):
+                raise KeyError(policy_arn)
+            arns = s.attached.get((kind, owner.lower()), [])
+            if policy_arn in arns:
+                return True
+            if limit is not None and len(arns) >= limit:
+                return False
+            self.attach_policy(kind, owner, policy_arn)
+            return True
+
     def detach_policy(self, kind: str, owner: str, policy_arn: str) -> bool:
         """Detach a managed policy; False if it was not attached."""
         s = self._iam
@@ -252,13 +335,21 @@ class MemoryIamStore:
     def _attachment_count(self, arn: str) -> int:
         return sum(arn in arns for arns in self._iam.attached.values())
 
+    def _attachable(self, arn: str) -> bool:
+        """Whether the policy exists with its default version (the caller holds the lock)."""
+        p = self._iam.policies.get(arn)
+        return p is not None and p.default_version_id in self._iam.versions[arn]
+
+    def _boundary_ok(self, arn: str | None) -> bool:
+        return arn is None or self._attachable(arn)
+
     # managed policies
 
     def add_managed_policy(self, policy: ManagedPolicy, version: PolicyVersion) -> None:
-        """Insert a policy with its first version; KeyError if the ARN exists."""
+        """Insert a policy with its first version; KeyError if its ARN or its name is taken."""
         s = self._iam
         with s.lock:
-            if policy.arn in s.policies:
+            if policy.arn in s.policies or any(p.name == policy.name for p in s.policies.values()):
                 raise KeyError(policy.arn)
             s.policies[policy.arn] = replace(policy, document="", attachment_count=0)
             s.versions[policy.arn] = {version.version_id: version}
@@ -293,6 +384,22 @@ class MemoryIamStore:
             s.counters.pop(arn, None)
             self._bump()
             return True
+
+    def remove_unused_managed_policy(self, arn: str) -> PolicyRemoval:
+        """Delete the policy unless it is in use or has other versions, checked atomically."""
+        s = self._iam
+        with s.lock:
+            if arn not in s.policies:
+                return "absent"
+            if self._attachment_count(arn):
+                return "attached"
+            if len(s.versions[arn]) > 1:
+                return "versions"
+            owners: list[Role | User] = [*s.roles.values(), *s.users.values()]
+            if any(o.permissions_boundary_arn == arn for o in owners):
+                return "attached"
+            self.remove_managed_policy(arn)
+            return "removed"
 
     def add_policy_version(self, arn: str, version: PolicyVersion) -> None:
         """Add a version; when it is the default, it becomes the policy's default."""
@@ -378,6 +485,24 @@ class MemoryIamStore:
             )
             self._bump()
             return True
+
+    def update_managed_policy(
+        self, arn: str, change: Callable[[ManagedPolicy], ManagedPolicy]
+    ) -> ManagedPolicy | None:
+        """Apply ``change`` to the policy and write its description and tags atomically.
+
+        The new policy, or None when there is no (readable) policy. Whatever ``change`` raises
+        propagates with nothing written.
+        """
+        s = self._iam
+        with s.lock:
+            policy = self.get_managed_policy(arn)
+            if policy is None:
+                return None
+            new = change(policy)
+            if (new.description, new.tags) != (policy.description, policy.tags):
+                self.replace_managed_policy(replace(new, arn=arn))
+            return replace(policy, description=new.description, tags=new.tags)
 
 
 # --- SQL ------------------------------------------------------------------------------------
@@ -468,15 +593,53 @@ def _version(r: RowMapping, default_id: str) -> PolicyVersion:
     )
 
 
-def _lock_policy(conn: Connection, arn: str, column: sa.Column[Any]) -> Any:
+def _lock_policy(conn: Connection, arn: str, column: sa.Column[Any], *, share: bool = False) -> Any:
     """``column`` of the policy row, locked until the transaction ends; None without the row.
 
-    ``FOR UPDATE`` on PostgreSQL. SQLite has no row locks (SQLAlchemy drops the clause) but every
-    write transaction there holds the database's one write lock from its start (``_Db.write``).
+    ``FOR UPDATE`` on PostgreSQL (``FOR SHARE`` with ``share``: writers that only need the policy
+    to stay, such as attachments, do not wait for each other). SQLite has no row locks
+    (SQLAlchemy drops the clause) but every write transaction there holds the database's one
+    write lock from its start (``_Db.write``).
     """
     return conn.execute(
-        sa.select(column).where(iam_policies.c.arn == arn).with_for_update()
+        sa.select(column).where(iam_policies.c.arn == arn).with_for_update(read=share)
     ).scalar()
+
+
+def _lock_attachable(conn: Connection, arn: str) -> bool:
+    """Whether the policy exists with its default version; its row kept (``FOR SHARE``).
+
+    A DeletePolicy (``FOR UPDATE``) then waits for this transaction to end and sees what it
+    wrote, or this one waits for the delete and finds no row.
+    """
+    default = _lock_policy(conn, arn, iam_policies.c.default_version_id, share=True)
+    if default is None:
+        return False
+    v = iam_policy_versions
+    found = conn.execute(
+        sa.select(v.c.version_id).where(v.c.policy_arn == arn, v.c.version_id == default)
+    ).first()
+    return found is not None
+
+
+def _lock_owner(conn: Connection, kind: str, name: str) -> RowMapping | None:
+    """The role's or user's row, locked (``FOR UPDATE``) until the transaction ends, or None.
+
+    Lock order everywhere: the owner's row, then the policy's; DeletePolicy takes only the
+    policy's, so no two transactions wait on each other in a cycle.
+    """
+    table = iam_roles if kind == ROLE else iam_users
+    return (
+        conn.execute(sa.select(table).where(table.c.name_key == name.lower()).with_for_update())
+        .mappings()
+        .first()
+    )
+
+
+def _name_lock_key(name: str) -> int:
+    """A PostgreSQL advisory lock key (signed 64 bits) for one managed policy name."""
+    digest = hashlib.sha256(b"elsewhere.iam_policies.name\x00" + name.encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 class SqlIamStore:
@@ -486,13 +649,50 @@ class SqlIamStore:
 
     # roles
 
-    def add_role(self, role: Role) -> None:
-        """Insert a role; KeyError if its name is taken (any case)."""
+    def add_role(self, role: Role) -> bool:
+        """Insert a role; KeyError if its name is taken (any case).
+
+        False (nothing written) when it names a permissions boundary policy that does not exist;
+        the check and the insert are one transaction holding the policy's row.
+        """
         try:
             with self._db.write() as conn:
+                if not self._boundary_ok(conn, role.permissions_boundary_arn):
+                    return False
                 conn.execute(sa.insert(iam_roles).values(**_role_row(role)))
+                return True
         except IntegrityError as exc:
             raise KeyError(role.name) from exc
+
+    @staticmethod
+    def _boundary_ok(conn: Connection, arn: str | None) -> bool:
+        return arn is None or _lock_attachable(conn, arn)
+
+    def _update_owner(
+        self,
+        kind: str,
+        name: str,
+        change: Callable[[Any], Any],
+        to_record: Callable[[RowMapping], Any],
+        to_row: Callable[[Any], dict[str, Any]],
+    ) -> Any:
+        table = iam_roles if kind == ROLE else iam_users
+        with self._db.write() as conn:
+            row = _lock_owner(conn, kind, name)
+            if row is None:
+                return None
+            old = to_record(row)
+            new = replace(change(old), name=old.name)
+            if new.permissions_boundary_arn != old.permissions_boundary_arn and not (
+                self._boundary_ok(conn, new.permissions_boundary_arn)
+            ):
+                raise KeyError(new.permissions_boundary_arn)
+            if new != old:
+                values = to_row(new)
+                conn.execute(
+                    sa.update(table).where(table.c.name_key == values["name_key"]).values(**values)
+                )
+            return new
 
     def _one(self, table: Table, where: Any) -> RowMapping | None:
         with self._db.read() as conn:
@@ -517,6 +717,18 @@ class SqlIamStore:
             )
             return result.rowcount == 1
 
+    def update_role(self, name: str, change: Callable[[Role], Role]) -> Role | None:
+        """Apply ``change`` to the stored role and write the result atomically; the new role.
+
+        None without the role. Whatever ``change`` raises propagates with nothing written; a
+        permissions boundary it sets must name an existing policy (KeyError with that ARN). One
+        transaction holding the role's row (and the new boundary policy's), so concurrent tag
+        calls do not lose each other's tags and a concurrent DeletePolicy cannot strand the
+        boundary.
+        """
+        role: Role | None = self._update_owner(ROLE, name, change, _role, _role_row)
+        return role
+
     def remove_role(self, name: str) -> bool:
         """Delete the role with its inline policies and attachments."""
         return self._remove_owner(iam_roles, ROLE, name)
@@ -529,11 +741,17 @@ class SqlIamStore:
 
     # users
 
-    def add_user(self, user: User) -> None:
-        """Insert a user; KeyError if its name is taken (any case)."""
+    def add_user(self, user: User) -> bool:
+        """Insert a user; KeyError if its name is taken (any case).
+
+        False (nothing written) when it names a permissions boundary policy that does not exist.
+        """
         try:
             with self._db.write() as conn:
+                if not self._boundary_ok(conn, user.permissions_boundary_arn):
+                    return False
                 conn.execute(sa.insert(iam_users).values(**_user_row(user)))
+                return True
         except IntegrityError as exc:
             raise KeyError(user.name) from exc
 
@@ -555,6 +773,14 @@ class SqlIamStore:
                 sa.update(iam_users).where(iam_users.c.name_key == row["name_key"]).values(**row)
             )
             return result.rowcount == 1
+
+    def update_user(self, name: str, change: Callable[[User], User]) -> User | None:
+        """Apply ``change`` to the stored user and write the result atomically; the new user.
+
+        None without the user; otherwise as :meth:`update_role`.
+        """
+        user: User | None = self._update_owner(USER, name, change, _user, _user_row)
+        return user
 
     def remove_user(self, name: str) -> bool:
         """Delete the user with its inline policies and attachments."""
@@ -644,6 +870,39 @@ class SqlIamStore:
         except IntegrityError:
             return  # attached concurrently: same outcome
 
+    def attach_managed_policy(
+        self, kind: str, owner: str, policy_arn: str, *, limit: int | None = None
+    ) -> bool:
+        """Attach an existing managed policy to an existing role or user, checked atomically.
+
+        True when attached (now or before); False (nothing written) when the owner already has
+        ``limit`` policies attached; KeyError when the owner or the policy does not exist. One
+        transaction holding the owner's row (so the quota holds) and the policy's row for share
+        (so a concurrent DeletePolicy cannot leave the attachment dangling).
+        """
+        t = iam_attachments
+        with self._db.write() as conn:
+            if _lock_owner(conn, kind, owner) is None:
+                raise KeyError(owner)
+            if not _lock_attachable(conn, policy_arn):
+                raise KeyError(policy_arn)
+            attached = [
+                r[0]
+                for r in conn.execute(
+                    sa.select(t.c.policy_arn).where(
+                        t.c.owner_kind == kind, t.c.owner_key == owner.lower()
+                    )
+                )
+            ]
+            if policy_arn in attached:
+                return True
+            if limit is not None and len(attached) >= limit:
+                return False
+            conn.execute(
+                sa.insert(t).values(owner_kind=kind, owner_key=owner.lower(), policy_arn=policy_arn)
+            )
+            return True
+
     def detach_policy(self, kind: str, owner: str, policy_arn: str) -> bool:
         """Detach a managed policy; False if it was not attached."""
         t = iam_attachments
@@ -675,10 +934,23 @@ class SqlIamStore:
     # managed policies
 
     def add_managed_policy(self, policy: ManagedPolicy, version: PolicyVersion) -> None:
-        """Insert a policy with its first version; KeyError if the ARN exists."""
+        """Insert a policy with its first version; KeyError if its ARN or its name is taken.
+
+        IAM refuses a second policy of one name whatever its path. The schema has no unique
+        index on the name, so the check and the insert are one transaction, serialised per name
+        by an advisory lock on PostgreSQL (SQLite's write transactions are serial already).
+        """
+        p = iam_policies
         try:
             with self._db.write() as conn:
-                conn.execute(sa.insert(iam_policies).values(**_policy_row(policy)))
+                if conn.dialect.name == "postgresql":
+                    conn.execute(
+                        sa.select(sa.func.pg_advisory_xact_lock(_name_lock_key(policy.name)))
+                    )
+                taken = conn.execute(sa.select(p.c.arn).where(p.c.name == policy.name)).first()
+                if taken is not None:
+                    raise KeyError(policy.arn)
+                conn.execute(sa.insert(p).values(**_policy_row(policy)))
                 conn.execute(
                     sa.insert(iam_policy_versions).values(
                         policy_arn=policy.arn,
@@ -745,6 +1017,34 @@ class SqlIamStore:
                 sa.delete(iam_policy_versions).where(iam_policy_versions.c.policy_arn == arn)
             )
             return result.rowcount == 1
+
+    def remove_unused_managed_policy(self, arn: str) -> PolicyRemoval:
+        """Delete the policy unless it is in use or has other versions, checked atomically.
+
+        One transaction holding the policy's row (``FOR UPDATE``): attachments and boundaries
+        written concurrently hold it for share, so either they are seen here or they find the
+        policy gone.
+        """
+        a, r, u, v = iam_attachments, iam_roles, iam_users, iam_policy_versions
+        with self._db.write() as conn:
+            if _lock_policy(conn, arn, iam_policies.c.arn) is None:
+                return "absent"
+            if conn.execute(sa.select(a.c.owner_key).where(a.c.policy_arn == arn)).first():
+                return "attached"
+            versions = conn.execute(
+                sa.select(sa.func.count()).select_from(v).where(v.c.policy_arn == arn)
+            ).scalar_one()
+            if versions > 1:
+                return "versions"
+            for table in (r, u):
+                used = conn.execute(
+                    sa.select(table.c.name_key).where(table.c.permissions_boundary_arn == arn)
+                ).first()
+                if used is not None:
+                    return "attached"
+            conn.execute(sa.delete(iam_policies).where(iam_policies.c.arn == arn))
+            conn.execute(sa.delete(v).where(v.c.policy_arn == arn))
+            return "removed"
 
     def add_policy_version(self, arn: str, version: PolicyVersion) -> None:
         """Add a version; when it is the default, it becomes the policy's default."""
@@ -875,3 +1175,31 @@ class SqlIamStore:
                 .values(description=row["description"], tags=row["tags"])
             )
             return result.rowcount == 1
+
+    def update_managed_policy(
+        self, arn: str, change: Callable[[ManagedPolicy], ManagedPolicy]
+    ) -> ManagedPolicy | None:
+        """Apply ``change`` to the policy and write its description and tags atomically.
+
+        The new policy, or None when there is no (readable) policy. Whatever ``change`` raises
+        propagates with nothing written. One transaction holding the policy's row, so two
+        concurrent TagPolicy calls both land and the tag quota holds.
+        """
+        p = iam_policies
+        with self._db.write() as conn:
+            row = (
+                conn.execute(sa.select(p).where(p.c.arn == arn).with_for_update())
+                .mappings()
+                .first()
+            )
+            policy = None if row is None else self._policy(conn, row)
+            if policy is None:
+                return None
+            new = change(policy)
+            if (new.description, new.tags) != (policy.description, policy.tags):
+                conn.execute(
+                    sa.update(p)
+                    .where(p.c.arn == arn)
+                    .values(description=new.description, tags=_tags_json(new.tags))
+                )
+            return replace(policy, description=new.description, tags=new.tags)
