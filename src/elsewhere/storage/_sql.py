@@ -18,6 +18,7 @@ Nothing lives only in this process.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -73,6 +74,22 @@ def _json(value: Any) -> str:
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_T = TypeVar("_T")
+
+
+def _aware(record: _T) -> _T:
+    """``record`` if none of its datetime fields is naive; else ValueError, as MemoryStore raises.
+
+    ``UtcDateTime`` refuses naive values too, but only while binding, wrapped in SQLAlchemy's
+    ``StatementError``; checking first keeps the error the same in every store.
+    """
+    for f in dataclasses.fields(record):  # type: ignore[arg-type]
+        value = getattr(record, f.name)
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+    return record
 
 
 def _check_limit(limit: int) -> int:
@@ -289,9 +306,10 @@ class _SqlRepository(Generic[R]):
 
     def add(self, record: R) -> None:
         """Insert a new record (KeyError if the id exists)."""
+        row = self._to_row(_aware(record))
         try:
             with self._db.write() as conn:
-                conn.execute(sa.insert(self._table).values(**self._to_row(record)))
+                conn.execute(sa.insert(self._table).values(**row))
         except IntegrityError as exc:
             raise KeyError(record.id) from exc
 
@@ -307,6 +325,7 @@ class _SqlRepository(Generic[R]):
 
     def replace(self, record: R) -> bool:
         """Overwrite the record with the same id (KeyError if its ARN is another record's)."""
+        _aware(record)
         try:
             with self._db.write(bump=False) as conn:
                 row = (
@@ -435,6 +454,8 @@ class _SqlSubjects:
         Two nodes may create the same new subject at once; the loser's transaction fails on the
         unique subject hash and is retried, then finds the winner's row.
         """
+        for rec in batch:
+            _aware(rec)
         for attempt in range(3):
             try:
                 # Subjects are not configuration: no version bump.
@@ -629,6 +650,7 @@ class _SqlAccessKeys:
 
     def add(self, key: AccessKey) -> None:
         """Insert a new key (KeyError if the id exists)."""
+        _aware(key)
         try:
             with self._db.write() as conn:
                 conn.execute(sa.insert(s.access_keys).values(**dataclasses.asdict(key)))
