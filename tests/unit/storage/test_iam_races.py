@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import sys
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
@@ -45,8 +46,13 @@ HAMMER = 40
 def nodes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any, Any]]:
     """Two stores on one database (the memory store: one store, shared)."""
     if request.param == "memory":
+        # One process, one lock: switch threads far more often than the default 5 ms so that a
+        # check and a write made under two separate lock holds would interleave with the rival.
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)
         store = MemoryStore()
         yield store, store
+        sys.setswitchinterval(interval)
         return
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'iam-races.db'}"

@@ -1,0 +1,365 @@
+"""IAM check-then-write races on two nodes: AWS's answers, and nothing left dangling afterwards.
+
+Two ``IamService`` instances over two stores on one database (SQLite file, PostgreSQL), or one
+memory store, run the operations at the same moment on threads: DeletePolicy against the calls
+that make a policy used (attachments, permissions boundaries), CreatePolicy/CreateRole/CreateUser
+of one name, and concurrent Tag*/Update* calls that used to rewrite a whole record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from elsewhere.clock import FixedClock
+from elsewhere.domain._iam import MAX_ATTACHED_POLICIES, MAX_TAGS
+from elsewhere.errors import (
+    DeleteConflict,
+    ElsewhereError,
+    EntityAlreadyExists,
+    LimitExceeded,
+    NoSuchEntity,
+)
+from elsewhere.service._authn import Principal
+from elsewhere.service._iam import IamService
+from elsewhere.storage import MemoryStore, open_store
+from tests.unit.storage._postgres import needs_postgres
+from tests.unit.storage.test_contract_postgres import race
+
+ACCOUNT = "123456789012"
+ROOT = Principal(f"arn:aws:iam::{ACCOUNT}:root", ACCOUNT, "root", ACCOUNT, "root", "AKIAROOT")
+T0 = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
+ROUNDS = 16
+DOC = (
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject",'
+    '"Resource":"*"}]}'
+)
+TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "rolesanywhere.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
+ATTACHED = "Cannot delete a policy attached to entities."
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=needs_postgres)])
+def services(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any, Any]]:
+    """Two IAM services sharing one database, as two replicas."""
+    clock = FixedClock(T0)
+    if request.param == "memory":
+        # One process, one lock: switch threads far more often than the default 5 ms so that a
+        # check and a write made under two separate lock holds would interleave with the rival.
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)
+        store = MemoryStore()
+        yield (IamService(store, clock, account_id=ACCOUNT),) * 2
+        sys.setswitchinterval(interval)
+        return
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'iam-races.db'}"
+    else:
+        url = request.getfixturevalue("postgres_database")
+    one, two = open_store(url), open_store(url)
+    yield IamService(one, clock, account_id=ACCOUNT), IamService(two, clock, account_id=ACCOUNT)
+    one.close()
+    two.close()
+
+
+def _call(iam: IamService, op: str, **params: Any) -> dict[str, Any]:
+    """Run one IAM operation as the account root."""
+    return iam.handle(op, params, ROOT)
+
+
+def _outcome(iam: IamService, op: str, **params: Any) -> Callable[[], object]:
+    """An action running ``op``: its output, or the AWS error it raised (others escape)."""
+
+    def run() -> object:
+        try:
+            return _call(iam, op, **params)
+        except ElsewhereError as exc:
+            return exc
+
+    return run
+
+
+def _policy(iam: IamService, name: str, path: str = "/") -> str:
+    """Create a managed policy; its ARN."""
+    out = _call(iam, "CreatePolicy", PolicyName=name, PolicyDocument=DOC, Path=path)
+    return str(out["Policy"]["Arn"])
+
+
+def _owners(iam: IamService) -> None:
+    """Create the role ``app`` and the user ``app``."""
+    _call(iam, "CreateRole", RoleName="app", AssumeRolePolicyDocument=TRUST)
+    _call(iam, "CreateUser", UserName="app")
+
+
+def _assert_nothing_dangles(iam: IamService) -> None:
+    """No attachment or permissions boundary of any role or user names a missing policy."""
+    store = iam._store
+    for kind, owners in (("role", store.list_roles()), ("user", store.list_users())):
+        for owner in owners:
+            for arn in store.list_attached_policy_arns(kind, owner.name):
+                assert store.get_managed_policy(arn) is not None, (kind, owner.name, arn)
+            boundary = owner.permissions_boundary_arn
+            assert boundary is None or store.get_managed_policy(boundary) is not None, boundary
+    details = _call(iam, "GetAccountAuthorizationDetails")
+    listed = {p["Arn"] for p in details["Policies"]}
+    for detail in details["RoleDetailList"] + details["UserDetailList"]:
+        boundary = detail.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
+        assert boundary is None or boundary in listed
+
+
+def _assert_delete_or_use(deleted: object, used: object, refusal: str) -> None:
+    """Exactly one of DeletePolicy and the call that uses the policy succeeded, as AWS answers."""
+    if deleted == {}:
+        assert isinstance(used, NoSuchEntity)
+        assert used.message == refusal
+    else:
+        assert used == {}
+        assert isinstance(deleted, DeleteConflict)
+        assert deleted.message == ATTACHED
+
+
+def test_delete_policy_against_attach(services: tuple[Any, Any]) -> None:
+    """DeletePolicy racing AttachRolePolicy/AttachUserPolicy: DeleteConflict or NoSuchEntity."""
+    one, two = services
+    _owners(one)
+    for n in range(ROUNDS):
+        kind = ("Role", "User")[n % 2]
+        arn = _policy(one, f"p{n}")
+        deleted, attached = race(
+            _outcome(one, "DeletePolicy", PolicyArn=arn),
+            _outcome(two, f"Attach{kind}Policy", **{f"{kind}Name": "app", "PolicyArn": arn}),
+        )
+        _assert_delete_or_use(
+            deleted, attached, f"Policy {arn} does not exist or is not attachable."
+        )
+        listed = _call(two, f"ListAttached{kind}Policies", **{f"{kind}Name": "app"})
+        assert [p["PolicyArn"] for p in listed["AttachedPolicies"]] == (
+            [] if deleted == {} else [arn]
+        )
+        assert len(two._store.list_attached_policy_arns(kind.lower(), "app")) == len(
+            listed["AttachedPolicies"]
+        )
+        _assert_nothing_dangles(two)
+        if deleted != {}:
+            _call(one, f"Detach{kind}Policy", **{f"{kind}Name": "app", "PolicyArn": arn})
+            _call(one, "DeletePolicy", PolicyArn=arn)
+
+
+def test_delete_policy_against_put_boundary(services: tuple[Any, Any]) -> None:
+    """DeletePolicy racing Put{Role,User}PermissionsBoundary: DeleteConflict or NoSuchEntity."""
+    one, two = services
+    _owners(one)
+    for n in range(ROUNDS):
+        kind = ("Role", "User")[n % 2]
+        arn = _policy(one, f"b{n}")
+        deleted, put = race(
+            _outcome(one, "DeletePolicy", PolicyArn=arn),
+            _outcome(
+                two,
+                f"Put{kind}PermissionsBoundary",
+                **{f"{kind}Name": "app", "PermissionsBoundary": arn},
+            ),
+        )
+        _assert_delete_or_use(
+            deleted, put, f"Scope ARN: {arn} does not exist or is not attachable."
+        )
+        got = _call(two, f"Get{kind}", **{f"{kind}Name": "app"})[kind]
+        assert got.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn") == (
+            None if deleted == {} else arn
+        )
+        _assert_nothing_dangles(two)
+        if deleted != {}:
+            _call(one, f"Delete{kind}PermissionsBoundary", **{f"{kind}Name": "app"})
+            _call(one, "DeletePolicy", PolicyArn=arn)
+
+
+def test_delete_policy_against_create_with_boundary(services: tuple[Any, Any]) -> None:
+    """DeletePolicy racing CreateRole/CreateUser with that boundary: one of them is refused."""
+    one, two = services
+    for n in range(ROUNDS):
+        kind = ("Role", "User")[n % 2]
+        arn = _policy(one, f"c{n}")
+        extra = {"AssumeRolePolicyDocument": TRUST} if kind == "Role" else {}
+        deleted, created = race(
+            _outcome(one, "DeletePolicy", PolicyArn=arn),
+            _outcome(
+                two,
+                f"Create{kind}",
+                **{f"{kind}Name": f"o{n}", "PermissionsBoundary": arn, **extra},
+            ),
+        )
+        if deleted == {}:
+            assert isinstance(created, NoSuchEntity)
+            assert created.message == f"Scope ARN: {arn} does not exist or is not attachable."
+            with pytest.raises(NoSuchEntity):
+                _call(two, f"Get{kind}", **{f"{kind}Name": f"o{n}"})
+        else:
+            assert isinstance(created, dict)
+            assert isinstance(deleted, DeleteConflict)
+            assert deleted.message == ATTACHED
+        _assert_nothing_dangles(two)
+
+
+def test_attachments_for_the_last_slot(services: tuple[Any, Any]) -> None:
+    """Two AttachRolePolicy calls for the last of ten slots: one succeeds, one LimitExceeded."""
+    one, two = services
+    _owners(one)
+    for n in range(MAX_ATTACHED_POLICIES - 1):
+        _call(one, "AttachRolePolicy", RoleName="app", PolicyArn=_policy(one, f"a{n}"))
+    for n in range(ROUNDS // 2):
+        first, second = _policy(one, f"x{n}"), _policy(one, f"y{n}")
+        results = race(
+            _outcome(one, "AttachRolePolicy", RoleName="app", PolicyArn=first),
+            _outcome(two, "AttachRolePolicy", RoleName="app", PolicyArn=second),
+        )
+        refused = [r for r in results if isinstance(r, LimitExceeded)]
+        assert len(refused) == 1
+        assert (
+            refused[0].message
+            == f"Cannot exceed quota for PoliciesPerRole: {MAX_ATTACHED_POLICIES}"
+        )
+        listed = _call(two, "ListAttachedRolePolicies", RoleName="app")["AttachedPolicies"]
+        assert len(listed) == MAX_ATTACHED_POLICIES
+        winner = first if results[0] == {} else second
+        _call(one, "DetachRolePolicy", RoleName="app", PolicyArn=winner)
+
+
+@pytest.mark.parametrize("paths", [("/", "/"), ("/a/", "/b/")], ids=["same-path", "two-paths"])
+def test_create_policy_with_one_name(services: tuple[Any, Any], paths: tuple[str, str]) -> None:
+    """Two CreatePolicy calls of one name: one succeeds, one EntityAlreadyExists."""
+    one, two = services
+    for n in range(ROUNDS):
+        name = f"dup{n}"
+        results = race(
+            _outcome(one, "CreatePolicy", PolicyName=name, PolicyDocument=DOC, Path=paths[0]),
+            _outcome(two, "CreatePolicy", PolicyName=name, PolicyDocument=DOC, Path=paths[1]),
+        )
+        refused = [r for r in results if isinstance(r, EntityAlreadyExists)]
+        assert len(refused) == 1
+        assert refused[0].message == (
+            f"A policy called {name} already exists. Duplicate names are not allowed."
+        )
+        names = [p["PolicyName"] for p in _call(two, "ListPolicies")["Policies"]]
+        assert names.count(name) == 1
+
+
+def test_create_role_and_user_with_one_name(services: tuple[Any, Any]) -> None:
+    """Two CreateRole (CreateUser) calls of one name in two cases: one EntityAlreadyExists."""
+    one, two = services
+    for n in range(ROUNDS):
+        if n % 2:
+            results = race(
+                _outcome(one, "CreateRole", RoleName=f"r{n}", AssumeRolePolicyDocument=TRUST),
+                _outcome(two, "CreateRole", RoleName=f"R{n}", AssumeRolePolicyDocument=TRUST),
+            )
+            message = "Role with name {} already exists."
+        else:
+            results = race(
+                _outcome(one, "CreateUser", UserName=f"u{n}"),
+                _outcome(two, "CreateUser", UserName=f"U{n}"),
+            )
+            message = "User with name {} already exists."
+        refused = [(i, r) for i, r in enumerate(results) if isinstance(r, EntityAlreadyExists)]
+        assert len(refused) == 1
+        i, error = refused[0]
+        assert error.message == message.format(
+            ("r", "R")[i] + str(n) if n % 2 else ("u", "U")[i] + str(n)
+        )
+    assert len(_call(one, "ListRoles")["Roles"]) == ROUNDS // 2
+    assert len(_call(one, "ListUsers")["Users"]) == ROUNDS // 2
+
+
+_TAGGED = {
+    "Role": ("TagRole", "ListRoleTags", {"RoleName": "app"}),
+    "User": ("TagUser", "ListUserTags", {"UserName": "app"}),
+}
+
+
+def _tag_target(one: IamService, kind: str) -> tuple[str, str, dict[str, str]]:
+    """(tag operation, list operation, identifying members) of the raced role, user or policy."""
+    if kind == "Policy":
+        arn = _call(one, "ListPolicies")["Policies"][0]["Arn"]
+        return "TagPolicy", "ListPolicyTags", {"PolicyArn": arn}
+    return _TAGGED[kind]
+
+
+def test_concurrent_tags_both_land(services: tuple[Any, Any]) -> None:
+    """TagRole/TagUser/TagPolicy with different keys at once: both tags are kept."""
+    one, two = services
+    _owners(one)
+    _policy(one, "tagged")
+    for n in range(ROUNDS):
+        tag, listing, who = _tag_target(one, ("Role", "User", "Policy")[n % 3])
+        results = race(
+            _outcome(one, tag, Tags=[{"Key": f"a{n}", "Value": "1"}], **who),
+            _outcome(two, tag, Tags=[{"Key": f"b{n}", "Value": "2"}], **who),
+        )
+        assert results == [{}, {}]
+        keys = {t["Key"] for t in _call(two, listing, **who)["Tags"]}
+        assert {f"a{n}", f"b{n}"} <= keys
+
+
+def test_concurrent_tags_hold_the_quota(services: tuple[Any, Any]) -> None:
+    """Two Tag* calls for the last of 50 tags: one succeeds, one LimitExceeded; 50 stay."""
+    one, two = services
+    _owners(one)
+    _policy(one, "tagged")
+    kinds = ("Role", "User", "Policy")
+    for kind in kinds:
+        tag, _, who = _tag_target(one, kind)
+        for start in range(0, MAX_TAGS - 1, 10):
+            batch = [{"Key": f"k{i}", "Value": "v"} for i in range(start, min(start + 10, 49))]
+            _call(one, tag, Tags=batch, **who)
+    for n in range(ROUNDS // 2):
+        kind = kinds[n % 3]
+        tag, listing, who = _tag_target(one, kind)
+        results = race(
+            _outcome(one, tag, Tags=[{"Key": f"a{n}", "Value": "1"}], **who),
+            _outcome(two, tag, Tags=[{"Key": f"b{n}", "Value": "2"}], **who),
+        )
+        refused = [r for r in results if isinstance(r, LimitExceeded)]
+        assert len(refused) == 1
+        assert refused[0].message == f"Cannot exceed quota for TagsPer{kind}: {MAX_TAGS}"
+        tags = _call(two, listing, **who, MaxItems=1000)["Tags"]
+        assert len(tags) == MAX_TAGS
+        winner = f"a{n}" if results[0] == {} else f"b{n}"
+        _call(one, "Un" + tag[0].lower() + tag[1:], TagKeys=[winner], **who)
+
+
+def test_tag_and_update_role_both_land(services: tuple[Any, Any]) -> None:
+    """TagRole racing UpdateRoleDescription and PutRolePermissionsBoundary: every change kept."""
+    one, two = services
+    _owners(one)
+    boundary = _policy(one, "boundary")
+    for n in range(ROUNDS):
+        race(
+            _outcome(one, "TagRole", RoleName="app", Tags=[{"Key": f"t{n}", "Value": "v"}]),
+            _outcome(two, "UpdateRoleDescription", RoleName="app", Description=f"d{n}"),
+            _outcome(
+                two, "PutUserPermissionsBoundary", UserName="app", PermissionsBoundary=boundary
+            ),
+            _outcome(one, "TagUser", UserName="app", Tags=[{"Key": f"u{n}", "Value": "v"}]),
+        )
+        role = _call(two, "GetRole", RoleName="app")["Role"]
+        assert role["Description"] == f"d{n}"
+        assert f"t{n}" in {t["Key"] for t in role["Tags"]}
+        user = _call(one, "GetUser", UserName="app")["User"]
+        assert user["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary
+        assert f"u{n}" in {t["Key"] for t in user["Tags"]}
+        _call(one, "DeleteUserPermissionsBoundary", UserName="app")
