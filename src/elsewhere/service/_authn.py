@@ -3,6 +3,10 @@
 The order of checks follows AWS (reference aws-protocols.md §4.6): parse the signature, check the
 request time, check the credential scope, look the key up, compare the signature. An unknown key
 and a wrong signature take the same work, so timing does not tell them apart.
+
+Derived signing keys are kept in a :class:`SigningKeyCache` (four HMACs saved per call). An
+unknown or inactive key goes through the same cache under the id it claims, with the decoy
+secret, so a key that exists and one that does not miss and hit alike.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -17,14 +22,16 @@ from typing import Literal, Protocol
 from elsewhere.errors import IncompleteSignature, UnrecognizedClient
 from elsewhere.sigv4 import (
     UNSIGNED_PAYLOAD,
+    CredentialScope,
     HttpRequest,
     SignedRequest,
     check_request_time,
     check_scope,
+    derive_signing_key,
     verify_hmac_signature,
 )
 
-__all__ = ["AccessKeySecret", "Authenticator", "Principal", "SecretLookup"]
+__all__ = ["AccessKeySecret", "Authenticator", "Principal", "SecretLookup", "SigningKeyCache"]
 
 PrincipalKind = Literal["root", "user", "assumed-role"]
 
@@ -33,6 +40,76 @@ _DECOY_SECRET = "elsewhere-decoy-secret-key-0000000000000"  # noqa: S105 - not a
 # IAM's AccessKeyIdType pattern. Anything else is an unknown key without asking the store (a
 # presigned X-Amz-Credential can carry %00, which PostgreSQL text cannot even hold).
 _ACCESS_KEY_ID = re.compile(r"\w+")
+
+
+# IAM's AccessKeyIdType allows 16 to 128 characters; a longer claimed id is never cached, so an
+# attacker cannot fill the cache with large keys (and such an id is known not to exist anyway).
+_MAX_CACHED_KEY_ID = 128
+
+
+class SigningKeyCache:
+    """Derived SigV4 signing keys, kept no longer than their scope's day allows, and bounded.
+
+    A signing key depends only on the secret and the scope's date, region and service (AWS
+    General Reference, "Signature Version 4 signing process": the derived key may be cached).
+    Bound: keys of at most three scope dates, the UTC yesterday, today and tomorrow of the
+    ``now`` last seen (the only dates a request inside the ±5 min window can carry; an older
+    presigned date is derived each time, uncached), and at most ``max_per_date`` keys per date,
+    the oldest dropped first. The first call on a new UTC day drops the dates that left the
+    window, and with them the secrets in their keys: nothing outlives the day after its date.
+    Entries are keyed by the access key id as claimed and the secret, so a caller can route an
+    unknown id through the same cache (with a decoy secret) and miss or hit as a real one would.
+    """
+
+    def __init__(self, *, max_per_date: int = 4096) -> None:
+        if max_per_date < 1:
+            raise ValueError("max_per_date must be at least 1")
+        self._max = max_per_date
+        self._lock = threading.Lock()
+        self._day = -1  # proleptic ordinal of the UTC date the window is centred on
+        self._window: frozenset[str] = frozenset()
+        self._dates: dict[str, dict[tuple[str, str, str, str, str], bytes]] = {}
+
+    def __len__(self) -> int:
+        """How many keys are held, over every date."""
+        with self._lock:
+            return sum(len(keys) for keys in self._dates.values())
+
+    def signing_key(
+        self,
+        access_key_id: str,
+        secret_access_key: str,
+        scope: CredentialScope,
+        *,
+        now: dt.datetime,
+    ) -> bytes:
+        """The signing key of ``secret_access_key`` for ``scope``, derived once and kept."""
+        day = (now if now.tzinfo is dt.UTC else now.astimezone(dt.UTC)).toordinal()
+        entry = (access_key_id, secret_access_key, scope.region, scope.service, scope.terminator)
+        with self._lock:
+            if day != self._day:
+                self._move_window(day)
+            keys = self._dates.get(scope.date)
+            key = keys.get(entry) if keys is not None else None
+        if key is not None:
+            return key
+        key = derive_signing_key(secret_access_key, scope)
+        if scope.date not in self._window or len(access_key_id) > _MAX_CACHED_KEY_ID:
+            return key
+        with self._lock:
+            keys = self._dates.setdefault(scope.date, {})
+            if entry not in keys and len(keys) >= self._max:
+                del keys[next(iter(keys))]  # insertion order: the oldest entry goes first
+            keys[entry] = key
+        return key
+
+    def _move_window(self, day: int) -> None:
+        self._day = day
+        self._window = frozenset(
+            dt.date.fromordinal(d).strftime("%Y%m%d") for d in (day - 1, day, day + 1)
+        )
+        for date in [d for d in self._dates if d not in self._window]:
+            del self._dates[date]
 
 
 @dataclass(frozen=True)
@@ -75,10 +152,12 @@ class Authenticator:
         region: str,
         session_resolver: Callable[[HttpRequest, SignedRequest, dt.datetime], Principal]
         | None = None,
+        signing_keys: SigningKeyCache | None = None,
     ) -> None:
         self._lookup = lookup
         self._region = region
         self._session_resolver = session_resolver
+        self._signing_keys = SigningKeyCache() if signing_keys is None else signing_keys
 
     def authenticate(
         self, request: HttpRequest, signed: SignedRequest, *, service: str, now: dt.datetime
@@ -103,10 +182,15 @@ class Authenticator:
         key_id = signed.credential
         record = self._lookup(key_id) if _ACCESS_KEY_ID.fullmatch(key_id) else None
         if record is None or not record.active:
-            # Same work as a real comparison, then the same answer as a bad key.
+            # Same work as a real comparison (the signing key too: looked up in the cache under
+            # the claimed id, derived on a miss), then the same answer as a bad key.
+            decoy_key = self._signing_keys.signing_key(key_id, _DECOY_SECRET, signed.scope, now=now)
             with contextlib.suppress(Exception):  # the outcome is irrelevant by design
-                verify_hmac_signature(request, signed, _DECOY_SECRET)
+                verify_hmac_signature(request, signed, signing_key=decoy_key)
             state = "unknown" if record is None else "inactive"
             raise UnrecognizedClient(reason=f"{state} access key {signed.credential}")
-        verify_hmac_signature(request, signed, record.secret_access_key)
+        signing_key = self._signing_keys.signing_key(
+            key_id, record.secret_access_key, signed.scope, now=now
+        )
+        verify_hmac_signature(request, signed, signing_key=signing_key)
         return record.principal

@@ -21,7 +21,7 @@ from elsewhere.domain import format_utc_seconds
 from elsewhere.errors import UnrecognizedClient
 from elsewhere.policy import Policy, PolicyKind, PolicySet, parse_policy
 from elsewhere.policy import Principal as PolicyPrincipal
-from elsewhere.service._authn import Principal
+from elsewhere.service._authn import Principal, SigningKeyCache
 from elsewhere.service._snapshot import ConfigSnapshot, SnapshotProvider
 from elsewhere.sigv4 import HttpRequest, SignedRequest, verify_hmac_signature
 from elsewhere.tokens import SessionClaims, derive_secret_access_key, verify_credential_pair
@@ -40,7 +40,6 @@ class SessionPrincipal(Principal):
     """An assumed-role session authenticated by its temporary credentials."""
 
     claims: SessionClaims | None = None
-
 
 
 def policy_principal(claims: SessionClaims) -> PolicyPrincipal:
@@ -107,8 +106,13 @@ def session_policies(claims: SessionClaims, snapshot: ConfigSnapshot) -> PolicyS
 class SessionResolver:
     """The gateway's ``session_resolver``: temporary credentials → :class:`SessionPrincipal`."""
 
-    def __init__(self, snapshots: SnapshotProvider) -> None:
+    def __init__(
+        self, snapshots: SnapshotProvider, *, signing_keys: SigningKeyCache | None = None
+    ) -> None:
         self._snapshots = snapshots
+        # Keyed by the session's access key id and its derived secret: a forged token never
+        # gets here (verify_credential_pair refuses it first), so only real sessions fill it.
+        self._signing_keys = SigningKeyCache() if signing_keys is None else signing_keys
 
     def __call__(
         self, request: HttpRequest, signed: SignedRequest, now: dt.datetime
@@ -122,7 +126,10 @@ class SessionResolver:
             raise UnrecognizedClient(reason="no session key ring is configured")
         claims = verify_credential_pair(signed.credential, token, ring, now=now)
         secret = derive_secret_access_key(signed.credential, token, ring)
-        verify_hmac_signature(request, signed, secret)
+        signing_key = self._signing_keys.signing_key(
+            signed.credential, secret, signed.scope, now=now
+        )
+        verify_hmac_signature(request, signed, signing_key=signing_key)
         return SessionPrincipal(
             arn=claims.session_arn,
             account=claims.account,

@@ -11,6 +11,7 @@ import email.utils
 import hashlib
 import hmac
 import re
+from typing import cast
 
 from elsewhere.errors import InvalidSignature
 from elsewhere.sigv4._canonical import canonical_request, encode_query_component, string_to_sign
@@ -55,11 +56,18 @@ _HEX_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def derive_signing_key(secret_access_key: str, scope: CredentialScope) -> bytes:
-    """kSigning = HMAC chain over date, region, service and terminator, keyed by 'AWS4'+secret."""
-    key = ("AWS4" + secret_access_key).encode("utf-8")
-    for part in (scope.date, scope.region, scope.service, scope.terminator):
-        key = hmac.new(key, part.encode("utf-8"), hashlib.sha256).digest()
-    return key
+    """kSigning = HMAC chain over date, region, service and terminator, keyed by 'AWS4'+secret.
+
+    The key depends only on the secret and the scope, so a caller may keep it for the scope's
+    day and pass it to :func:`verify_hmac_signature` as ``signing_key`` (AWS General Reference,
+    "Signature Version 4 signing process": the derived key is meant to be reused).
+    """
+    # hmac.digest is the one-shot OpenSSL path: the same HMAC-SHA256 without building an
+    # hmac.HMAC object per step.
+    key = hmac.digest(("AWS4" + secret_access_key).encode("utf-8"), scope.date.encode(), "sha256")
+    key = hmac.digest(key, scope.region.encode("utf-8"), "sha256")
+    key = hmac.digest(key, scope.service.encode("utf-8"), "sha256")
+    return hmac.digest(key, scope.terminator.encode("utf-8"), "sha256")
 
 
 def check_payload_hash(request: HttpRequest, signed: SignedRequest) -> None:
@@ -74,7 +82,7 @@ def check_payload_hash(request: HttpRequest, signed: SignedRequest) -> None:
         return
     if not _HEX_SHA256.fullmatch(declared):
         raise InvalidSignature(reason=f"unsupported x-amz-content-sha256 value {declared[:40]!r}")
-    actual = hashlib.sha256(request.body).hexdigest()
+    actual = request._body_sha256()
     if not hmac.compare_digest(declared.lower(), actual):
         raise InvalidSignature(reason="x-amz-content-sha256 does not match the body")
 
@@ -82,11 +90,11 @@ def check_payload_hash(request: HttpRequest, signed: SignedRequest) -> None:
 def _expected_signature(
     request: HttpRequest,
     signed: SignedRequest,
-    secret_access_key: str,
+    signing_key: bytes,
     exclude_query: frozenset[str] = frozenset(),
     *,
     normalize_path: bool = True,
-) -> str:
+) -> bytes:
     creq = canonical_request(
         request,
         signed.signed_headers,
@@ -96,42 +104,47 @@ def _expected_signature(
         normalize_path=normalize_path,
     )
     sts = string_to_sign(signed.algorithm, signed.amz_date, signed.scope, creq)
-    key = derive_signing_key(secret_access_key, signed.scope)
-    return hmac.new(key, sts.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.digest(signing_key, sts.encode("utf-8"), "sha256").hex().encode("ascii")
 
 
 def verify_hmac_signature(
     request: HttpRequest,
     signed: SignedRequest,
-    secret_access_key: str,
+    secret_access_key: str | None = None,
     *,
     normalize_path: bool = True,
+    signing_key: bytes | None = None,
 ) -> None:
     """Raise InvalidSignature unless ``signed`` is a valid HMAC SigV4 signature of ``request``.
 
-    Signatures are compared in constant time. A presigned request whose ``X-Amz-Security-Token``
-    was appended *after* signing (AWS IoT style; aws-c-auth vector ``post-sts-header-after``) is
-    accepted as well: the token is authenticated on its own by the caller.
-    ``normalize_path=False`` is S3-style path handling, for the conformance suites only.
+    Give the secret, or ``signing_key``: the key :func:`derive_signing_key` derives from that
+    secret for ``signed.scope`` (a caller that caches derived keys skips four HMACs); exactly
+    one of the two. Signatures are compared in constant time. A presigned request whose
+    ``X-Amz-Security-Token`` was appended *after* signing (AWS IoT style; aws-c-auth vector
+    ``post-sts-header-after``) is accepted as well: the token is authenticated on its own by
+    the caller. ``normalize_path=False`` is S3-style path handling, for the conformance suites
+    only.
     """
+    if (secret_access_key is None) == (signing_key is None):
+        raise TypeError("give exactly one of secret_access_key and signing_key")
     if signed.algorithm != ALGORITHM_HMAC:
         raise InvalidSignature(reason=f"algorithm {signed.algorithm} is not HMAC")
     check_payload_hash(request, signed)
+    if signing_key is None:
+        signing_key = derive_signing_key(cast(str, secret_access_key), signed.scope)
     given = signed.signature.encode("ascii", "replace")
-    expected = _expected_signature(
-        request, signed, secret_access_key, normalize_path=normalize_path
-    )
-    if hmac.compare_digest(expected.encode("ascii"), given):
+    expected = _expected_signature(request, signed, signing_key, normalize_path=normalize_path)
+    if hmac.compare_digest(expected, given):
         return
     if signed.presigned and signed.security_token is not None:
         expected = _expected_signature(
             request,
             signed,
-            secret_access_key,
+            signing_key,
             frozenset({"X-Amz-Security-Token"}),
             normalize_path=normalize_path,
         )
-        if hmac.compare_digest(expected.encode("ascii"), given):
+        if hmac.compare_digest(expected, given):
             return
     raise InvalidSignature(reason="HMAC signature does not match")
 
@@ -211,9 +224,9 @@ def sign_hmac_request(
             normalize_path=normalize_path,
         )
         sts = string_to_sign(ALGORITHM_HMAC, amz_date, scope, creq)
-        signature = hmac.new(
-            derive_signing_key(secret_access_key, scope), sts.encode("utf-8"), hashlib.sha256
-        ).hexdigest()
+        signature = hmac.digest(
+            derive_signing_key(secret_access_key, scope), sts.encode("utf-8"), "sha256"
+        ).hex()
         return HttpRequest(
             request.method,
             request.raw_path,
@@ -245,9 +258,9 @@ def sign_hmac_request(
         normalize_path=normalize_path,
     )
     sts = string_to_sign(ALGORITHM_HMAC, amz_date, scope, creq)
-    signature = hmac.new(
-        derive_signing_key(secret_access_key, scope), sts.encode("utf-8"), hashlib.sha256
-    ).hexdigest()
+    signature = hmac.digest(
+        derive_signing_key(secret_access_key, scope), sts.encode("utf-8"), "sha256"
+    ).hex()
     authorization = (
         f"{ALGORITHM_HMAC} Credential={access_key_id}/{scope.format()}, "
         f"SignedHeaders={';'.join(signed_headers)}, Signature={signature}"

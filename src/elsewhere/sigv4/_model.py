@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
-from functools import cached_property
 
 __all__ = ["CredentialScope", "HttpRequest", "SignedRequest"]
 
@@ -19,22 +19,48 @@ class HttpRequest:
     headers: tuple[tuple[str, str], ...]  # (name, value) as received; duplicates allowed
     body: bytes
 
-    @cached_property
-    def _by_name(self) -> dict[str, list[str]]:
-        # Built on first lookup: verification asks for a dozen headers, and a scan that folds
-        # every name each time costs more than the whole canonical request.
-        index: dict[str, list[str]] = {}
-        for n, v in self.headers:
-            index.setdefault(n.lower(), []).append(v)
+    def _index(self) -> dict[str, list[str]]:
+        # Built on first lookup and kept in the instance dict (the fields stay frozen):
+        # verification asks for a dozen headers, and a scan that folds every name each time
+        # costs more than the whole canonical request. Not a functools.cached_property: its
+        # per-access lock cost as much as the lookups it saved.
+        index: dict[str, list[str]] | None = self.__dict__.get("_by_name")
+        if index is None:
+            index = {}
+            for n, v in self.headers:
+                # ASGI servers hand header names over lower-cased already.
+                key = n if n.islower() else n.lower()
+                values = index.get(key)
+                if values is None:
+                    index[key] = [v]
+                else:
+                    values.append(v)
+            self.__dict__["_by_name"] = index
         return index
+
+    def _body_sha256(self) -> str:
+        # Parsing (the payload hash of an unsigned body) and verification (the declared hash
+        # against the body) both need the body's hash; it is computed once per request.
+        digest: str | None = self.__dict__.get("_body_hash")
+        if digest is None:
+            digest = hashlib.sha256(self.body).hexdigest()
+            self.__dict__["_body_hash"] = digest
+        return digest
 
     def header_values(self, name: str) -> list[str]:
         """Every value of header ``name`` (case-insensitive), in the order received."""
-        return list(self._by_name.get(name.lower(), ()))
+        index = self._index()
+        values = index.get(name)
+        if values is None:
+            values = index.get(name.lower(), [])
+        return list(values)
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (case-insensitive), or None."""
-        values = self._by_name.get(name.lower())
+        index = self._index()
+        values = index.get(name)
+        if values is None:
+            values = index.get(name.lower())
         return values[0] if values else None
 
 
