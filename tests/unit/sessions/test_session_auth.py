@@ -17,7 +17,7 @@ from elsewhere.errors import (
 )
 from elsewhere.pki import quick_chain
 from elsewhere.policy import ALLOWED, EXPLICIT_DENY, RequestContext, evaluate
-from elsewhere.service._authn import Principal
+from elsewhere.service._authn import Principal, SigningKeyCache
 from elsewhere.service._session_auth import (
     SessionPrincipal,
     SessionResolver,
@@ -323,3 +323,33 @@ def test_ok_session_policy_narrows_the_role(world: World) -> None:
 
     assert decide("s3:GetObject") == ALLOWED
     assert decide("s3:PutObject") != ALLOWED
+
+
+def test_ok_session_signing_key_is_cached(world: World) -> None:
+    """Repeated calls of one session derive its signing key once; a wrong secret still fails."""
+    _, creds = _credentials(world)
+    cache = SigningKeyCache()
+    resolver = SessionResolver(world.snapshots, signing_keys=cache)
+    for _ in range(3):
+        request = _sts_request(creds)
+        principal = resolver(request, parse_signed_request(request), NOW)
+        assert principal.access_key_id == creds["accessKeyId"]
+    assert len(cache) == 1
+    forged = _sts_request({**creds, "secretAccessKey": "x" * 40})
+    with pytest.raises(InvalidSignature):
+        resolver(forged, parse_signed_request(forged), NOW)
+    assert len(cache) == 1
+
+
+def test_fail_forged_token_never_reaches_the_cache(world: World) -> None:
+    """A tampered token is refused before any signing key is derived or kept."""
+    _, creds = _credentials(world)
+    cache = SigningKeyCache()
+    token = creds["sessionToken"]
+    flipped = token[:20] + ("A" if token[20] != "A" else "B") + token[21:]
+    request = _sts_request(creds, token=flipped)
+    with pytest.raises(UnrecognizedClient):
+        SessionResolver(world.snapshots, signing_keys=cache)(
+            request, parse_signed_request(request), NOW
+        )
+    assert len(cache) == 0
