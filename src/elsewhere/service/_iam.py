@@ -87,6 +87,10 @@ class IamStore(Protocol):
         ...
 
     def remove_role(self, name: str) -> bool: ...
+    def remove_unused_owner(self, kind: str, name: str) -> str:
+        """Delete unless it has policies: "removed", "absent", "policies" or "attached"."""
+        ...
+
     def list_roles(self) -> list[Role]: ...
     def add_user(self, user: User) -> bool:
         """Insert; KeyError if the name is taken, False if its boundary policy does not exist."""
@@ -102,6 +106,18 @@ class IamStore(Protocol):
     def remove_user(self, name: str) -> bool: ...
     def list_users(self) -> list[User]: ...
     def put_inline_policy(self, kind: str, owner: str, name: str, doc: str) -> None: ...
+    def put_owned_inline_policy(
+        self,
+        kind: str,
+        owner: str,
+        policy_name: str,
+        document: str,
+        *,
+        check: Callable[[list[tuple[str, str]]], None] | None = None,
+    ) -> bool:
+        """Put atomically: False without the owner; ``check`` sees the others and may raise."""
+        ...
+
     def get_inline_policy(self, kind: str, owner: str, name: str) -> str | None: ...
     def remove_inline_policy(self, kind: str, owner: str, name: str) -> bool: ...
     def list_inline_policies(self, kind: str, owner: str) -> list[tuple[str, str]]: ...
@@ -517,12 +533,20 @@ class IamService:
 
     def _op_delete_role(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
         role = self._role(params["RoleName"])
-        if self._store.list_inline_policies(ROLE, role.name):
-            raise DeleteConflict("Cannot delete entity, must delete policies first.")
-        if self._store.list_attached_policy_arns(ROLE, role.name):
-            raise DeleteConflict("Cannot delete entity, must detach all policies first.")
-        self._store.remove_role(role.name)
+        self._remove_owner(ROLE, role.name)
         return {}
+
+    def _remove_owner(self, kind: str, name: str) -> None:
+        """Delete a role or user unless it has policies, checked and deleted atomically."""
+        # One store transaction, so a policy attached or put concurrently is either seen here
+        # (DeleteConflict) or refused for want of its owner; never silently dropped.
+        outcome = self._store.remove_unused_owner(kind, name)
+        if outcome == "policies":
+            raise DeleteConflict("Cannot delete entity, must delete policies first.")
+        if outcome == "attached":
+            raise DeleteConflict("Cannot delete entity, must detach all policies first.")
+        if outcome != "removed":
+            raise NoSuchEntity(f"The {kind} with name {name} cannot be found.")
 
     def _op_tag_role(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
         role = self._role(params["RoleName"])
@@ -576,11 +600,17 @@ class IamService:
         name, document = params["PolicyName"], params["PolicyDocument"]
         self._identity_document(document, name)
         limit = MAX_INLINE_ROLE_POLICY_SIZE if kind == ROLE else MAX_INLINE_USER_POLICY_SIZE
-        others = [d for n, d in self._store.list_inline_policies(kind, owner) if n != name]
-        total = sum(policy_size(d) for d in others) + policy_size(document)
-        if total > limit:
-            raise LimitExceeded(f"Maximum policy size of {limit} bytes exceeded for {kind} {owner}")
-        self._store.put_inline_policy(kind, owner, name, document)
+        size = policy_size(document)
+
+        def fits(others: list[tuple[str, str]]) -> None:
+            # Run by the store under the owner's lock: concurrent puts cannot pass it together.
+            if sum(policy_size(d) for _, d in others) + size > limit:
+                raise LimitExceeded(
+                    f"Maximum policy size of {limit} bytes exceeded for {kind} {owner}"
+                )
+
+        if not self._store.put_owned_inline_policy(kind, owner, name, document, check=fits):
+            raise NoSuchEntity(f"The {kind} with name {owner} cannot be found.")  # deleted since
         return {}
 
     def _get_inline(self, kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -924,11 +954,7 @@ class IamService:
         user = self._user(params["UserName"])
         if self._store.access_keys.list_for_principal(user.arn):
             raise DeleteConflict("Cannot delete entity, must delete access keys first.")
-        if self._store.list_inline_policies(USER, user.name):
-            raise DeleteConflict("Cannot delete entity, must delete policies first.")
-        if self._store.list_attached_policy_arns(USER, user.name):
-            raise DeleteConflict("Cannot delete entity, must detach all policies first.")
-        self._store.remove_user(user.name)
+        self._remove_owner(USER, user.name)
         return {}
 
     def _op_tag_user(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:

@@ -14,6 +14,17 @@ default. Should a default still be missing (a database written before this rule)
 the policy as absent rather than fail: IAM's "does not exist or is not attachable", and an
 authorizer that loses the policy's grants (deny by default) rather than one that errors.
 SetDefaultPolicyVersion to an existing version repairs it.
+
+Nothing names a policy, a role or a user that is gone, and no read-modify-write loses a
+concurrent one. The writes that check before they write do both in one transaction:
+``attach_managed_policy``, ``put_owned_inline_policy`` and ``update_role``/``update_user`` (tags,
+boundary, description) lock the owner's row, then, when they reference a policy, hold its row for
+share; ``remove_unused_managed_policy`` (DeletePolicy) and ``remove_unused_owner`` (DeleteRole,
+DeleteUser) lock the row they delete and check for users of it first; ``update_managed_policy``
+(tags) locks the policy's row. Owner before policy everywhere, so no lock cycle. A policy name is
+unique in the account whatever the path: the schema has no unique index on it, so
+``add_managed_policy`` checks and inserts under a per-name advisory lock on PostgreSQL.
+``attach_policy``, ``put_inline_policy`` and ``replace_*`` write without those checks (seeding).
 """
 
 from __future__ import annotations
@@ -43,7 +54,7 @@ from elsewhere.storage._schema import (
 )
 from elsewhere.storage._upsert import upsert
 
-__all__ = ["MemoryIamStore", "PolicyRemoval", "SqlIamStore"]
+__all__ = ["InlineCheck", "MemoryIamStore", "OwnerRemoval", "PolicyRemoval", "SqlIamStore"]
 
 ROLE = "role"
 USER = "user"
@@ -52,6 +63,14 @@ USER = "user"
 #: because the policy is attached to (or the permissions boundary of) a role or user, or has
 #: versions other than its default (IAM API reference, DeletePolicy).
 PolicyRemoval = Literal["removed", "absent", "attached", "versions"]
+
+#: What :meth:`remove_unused_owner` did: removed the role or user, found none, or refused because
+#: it still has inline policies or attached managed policies (IAM API reference, DeleteRole and
+#: DeleteUser).
+OwnerRemoval = Literal["removed", "absent", "policies", "attached"]
+
+#: Sees an owner's other inline policies, (name, document), and raises to refuse a write.
+InlineCheck = Callable[[list[tuple[str, str]]], None]
 
 
 def _tags_json(tags: tuple[Tag, ...]) -> str:
@@ -229,6 +248,20 @@ class MemoryIamStore:
         with self._iam.lock:
             return [self._iam.users[k] for k in sorted(self._iam.users)]
 
+    def remove_unused_owner(self, kind: str, name: str) -> OwnerRemoval:
+        """Delete the role or user unless it has inline or attached policies, atomically."""
+        s = self._iam
+        key = name.lower()
+        with s.lock:
+            if key not in (s.roles if kind == ROLE else s.users):
+                return "absent"
+            if s.inline.get((kind, key)):
+                return "policies"
+            if s.attached.get((kind, key)):
+                return "attached"
+            self._remove_owner(kind, name)
+            return "removed"
+
     def _remove_owner(self, kind: str, name: str) -> bool:
         s = self._iam
         key = name.lower()
@@ -249,6 +282,31 @@ class MemoryIamStore:
         with s.lock:
             s.inline.setdefault((kind, owner.lower()), {})[policy_name] = document
             self._bump()
+
+    def put_owned_inline_policy(
+        self,
+        kind: str,
+        owner: str,
+        policy_name: str,
+        document: str,
+        *,
+        check: InlineCheck | None = None,
+    ) -> bool:
+        """Create or replace an inline policy of an existing role or user, atomically.
+
+        False (nothing written) without the owner. ``check`` sees the owner's other inline
+        policies as (name, document) and raises to refuse, with nothing written.
+        """
+        s = self._iam
+        key = owner.lower()
+        with s.lock:
+            if key not in (s.roles if kind == ROLE else s.users):
+                return False
+            if check is not None:
+                docs = s.inline.get((kind, key), {})
+                check([(n, docs[n]) for n in sorted(docs) if n != policy_name])
+            self.put_inline_policy(kind, owner, policy_name, document)
+            return True
 
     def get_inline_policy(self, kind: str, owner: str, policy_name: str) -> str | None:
         """The inline policy's document, or None."""
@@ -792,6 +850,30 @@ class SqlIamStore:
             rows = conn.execute(sa.select(iam_users).order_by(iam_users.c.name_key)).mappings()
             return [_user(r) for r in rows]
 
+    def remove_unused_owner(self, kind: str, name: str) -> OwnerRemoval:
+        """Delete the role or user unless it has inline or attached policies, atomically.
+
+        One transaction holding the owner's row, which attachments and inline policy writes
+        take first: none of them can land between the check and the delete.
+        """
+        key = name.lower()
+        table = iam_roles if kind == ROLE else iam_users
+        with self._db.write() as conn:
+            if _lock_owner(conn, kind, name) is None:
+                return "absent"
+            checks: tuple[tuple[Table, OwnerRemoval], ...] = (
+                (iam_inline_policies, "policies"),
+                (iam_attachments, "attached"),
+            )
+            for t, refusal in checks:
+                found = conn.execute(
+                    sa.select(t.c.owner_key).where(t.c.owner_kind == kind, t.c.owner_key == key)
+                ).first()
+                if found is not None:
+                    return refusal
+            conn.execute(sa.delete(table).where(table.c.name_key == key))
+            return "removed"
+
     def _remove_owner(self, table: Table, kind: str, name: str) -> bool:
         key = name.lower()
         with self._db.write() as conn:
@@ -808,6 +890,41 @@ class SqlIamStore:
         key = {"owner_kind": kind, "owner_key": owner.lower(), "policy_name": policy_name}
         with self._db.write() as conn:
             upsert(conn, t, [{**key, "document": document}], list(key))
+
+    def put_owned_inline_policy(
+        self,
+        kind: str,
+        owner: str,
+        policy_name: str,
+        document: str,
+        *,
+        check: InlineCheck | None = None,
+    ) -> bool:
+        """Create or replace an inline policy of an existing role or user, atomically.
+
+        False (nothing written) without the owner. ``check`` sees the owner's other inline
+        policies as (name, document) and raises to refuse, with nothing written. One transaction
+        holding the owner's row: a concurrent DeleteRole cannot leave the policy behind for a
+        later role of the same name, and two writes cannot pass the size quota together.
+        """
+        t = iam_inline_policies
+        key = {"owner_kind": kind, "owner_key": owner.lower(), "policy_name": policy_name}
+        with self._db.write() as conn:
+            if _lock_owner(conn, kind, owner) is None:
+                return False
+            if check is not None:
+                rows = conn.execute(
+                    sa.select(t.c.policy_name, t.c.document)
+                    .where(
+                        t.c.owner_kind == kind,
+                        t.c.owner_key == owner.lower(),
+                        t.c.policy_name != policy_name,
+                    )
+                    .order_by(t.c.policy_name)
+                )
+                check([(r[0], r[1]) for r in rows])
+            upsert(conn, t, [{**key, "document": document}], list(key))
+            return True
 
     def get_inline_policy(self, kind: str, owner: str, policy_name: str) -> str | None:
         """The inline policy's document, or None."""

@@ -363,3 +363,70 @@ def test_tag_and_update_role_both_land(services: tuple[Any, Any]) -> None:
         assert user["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary
         assert f"u{n}" in {t["Key"] for t in user["Tags"]}
         _call(one, "DeleteUserPermissionsBoundary", UserName="app")
+
+
+def test_delete_owner_against_attach_and_put_policy(services: tuple[Any, Any]) -> None:
+    """DeleteRole/DeleteUser racing Attach*Policy/Put*Policy: DeleteConflict or NoSuchEntity."""
+    one, two = services
+    arn = _policy(one, "shared")
+    for n in range(ROUNDS):
+        kind = ("Role", "User")[n % 2]
+        name = f"o{n}"
+        who = {f"{kind}Name": name}
+        create = {"AssumeRolePolicyDocument": TRUST} if kind == "Role" else {}
+        _call(one, f"Create{kind}", **who, **create)
+        if n % 4 < 2:
+            give = _outcome(two, f"Attach{kind}Policy", PolicyArn=arn, **who)
+            conflict = "Cannot delete entity, must detach all policies first."
+        else:
+            give = _outcome(two, f"Put{kind}Policy", PolicyName="inline", PolicyDocument=DOC, **who)
+            conflict = "Cannot delete entity, must delete policies first."
+        deleted, given = race(_outcome(one, f"Delete{kind}", **who), give)
+        if deleted == {}:
+            assert isinstance(given, NoSuchEntity)
+            assert given.message == f"The {kind.lower()} with name {name} cannot be found."
+            # A new role or user of the same name inherits nothing from the deleted one.
+            _call(two, f"Create{kind}", **who, **create)
+            assert _call(one, f"ListAttached{kind}Policies", **who)["AttachedPolicies"] == []
+            assert _call(one, f"List{kind}Policies", **who)["PolicyNames"] == []
+        else:
+            assert given == {}
+            assert isinstance(deleted, DeleteConflict)
+            assert deleted.message == conflict
+    _assert_nothing_dangles(one)
+
+
+def _sized(sid: str, size: int) -> str:
+    """An identity policy of about ``size`` characters (whitespace aside), its Sid ``sid``."""
+    resources = [f"arn:aws:s3:::bucket-{sid}-{i:04d}/*" for i in range(size // 36)]
+    statement = {"Sid": sid, "Effect": "Allow", "Action": "s3:GetObject", "Resource": resources}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def test_inline_policies_for_the_size_quota(services: tuple[Any, Any]) -> None:
+    """Two PutUserPolicy calls that fit alone but not together: one LimitExceeded."""
+    one, two = services
+    _owners(one)
+    for _ in range(ROUNDS // 2):
+        results = race(
+            _outcome(
+                one,
+                "PutUserPolicy",
+                UserName="app",
+                PolicyName="a",
+                PolicyDocument=_sized("A", 1200),
+            ),
+            _outcome(
+                two,
+                "PutUserPolicy",
+                UserName="app",
+                PolicyName="b",
+                PolicyDocument=_sized("B", 1200),
+            ),
+        )
+        refused = [r for r in results if isinstance(r, LimitExceeded)]
+        assert len(refused) == 1
+        assert refused[0].message == "Maximum policy size of 2048 bytes exceeded for user app"
+        names = _call(two, "ListUserPolicies", UserName="app")["PolicyNames"]
+        assert len(names) == 1
+        _call(one, "DeleteUserPolicy", UserName="app", PolicyName=names[0])

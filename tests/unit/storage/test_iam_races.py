@@ -113,12 +113,12 @@ def _add_owner(store: Any, kind: str, name: str) -> None:
 
 
 def _outcome(action: Callable[[], object]) -> Callable[[], object]:
-    """The action, with a KeyError (no such owner or policy) returned instead of raised."""
+    """The action, with a KeyError (no such owner or policy) or a refusal returned, not raised."""
 
     def run() -> object:
         try:
             return action()
-        except KeyError as exc:
+        except (KeyError, OverflowError) as exc:
             return exc
 
     return run
@@ -414,3 +414,74 @@ def test_an_update_that_raises_writes_nothing(nodes: tuple[Any, Any]) -> None:
     assert one.get_managed_policy(_arn("tagged")).tags == ()
     assert one.update_managed_policy(_arn("none"), lambda p: p) is None
     assert one.get_managed_policy(_arn("tagged")).tags == ()
+
+
+# --- DeleteRole/DeleteUser against the writes that give them policies ----------------------------
+
+
+def test_delete_owner_races_attach_and_put_inline(nodes: tuple[Any, Any]) -> None:
+    """DeleteRole/DeleteUser against an attachment or an inline policy: one is refused."""
+    one, two = nodes
+    arn = _add_policy(one, "shared")
+    for n in range(ROUNDS):
+        kind = ("role", "user")[n % 2]
+        name = f"o{n}"
+        _add_owner(one, kind, name)
+        if n % 4 < 2:
+            give = _outcome(partial(two.attach_managed_policy, kind, name, arn))
+            refusal = "attached"
+        else:
+            give = partial(two.put_owned_inline_policy, kind, name, "inline", DOC)
+            refusal = "policies"
+        removed, given = race(partial(one.remove_unused_owner, kind, name), give)
+        if removed == "removed":
+            assert given is False or isinstance(given, KeyError)
+        else:
+            assert (removed, given) == (refusal, True)
+        get = one.get_role if kind == "role" else one.get_user
+        assert (get(name) is None) is (removed == "removed")
+        if removed == "removed":
+            # A new owner of the same name starts with nothing left over from the old one.
+            _add_owner(two, kind, name)
+            assert one.list_attached_policy_arns(kind, name) == []
+            assert one.list_inline_policies(kind, name) == []
+    _assert_nothing_dangles(one)
+
+
+def test_delete_owner_refuses_what_has_policies(nodes: tuple[Any, Any]) -> None:
+    """remove_unused_owner: inline policies, then attachments, then removed, then absent."""
+    one, two = nodes
+    arn = _add_policy(one, "p")
+    _add_owner(one, "user", "app")
+    assert two.put_owned_inline_policy("user", "APP", "inline", DOC)
+    assert two.attach_managed_policy("user", "app", arn)
+    assert one.remove_unused_owner("user", "app") == "policies"
+    assert one.remove_inline_policy("user", "app", "inline")
+    assert one.remove_unused_owner("user", "app") == "attached"
+    assert one.detach_policy("user", "app", arn)
+    assert two.remove_unused_owner("user", "App") == "removed"
+    assert two.remove_unused_owner("user", "app") == "absent"
+    assert not one.put_owned_inline_policy("user", "app", "inline", DOC)
+    assert one.list_inline_policies("user", "app") == []
+
+
+def test_inline_policies_race_for_the_size_quota(nodes: tuple[Any, Any]) -> None:
+    """Two inline policies that fit alone but not together: exactly one is stored."""
+    one, two = nodes
+    _add_owner(one, "role", "app")
+    limit = 3 * len(DOC) // 2
+
+    def fits(others: list[tuple[str, str]]) -> None:
+        """Refuse when the other policies and this one pass ``limit``."""
+        if sum(len(d) for _, d in others) + len(DOC) > limit:
+            raise OverflowError(others)
+
+    for n in range(ROUNDS):
+        results = race(
+            _outcome(partial(one.put_owned_inline_policy, "role", "app", f"a{n}", DOC, check=fits)),
+            _outcome(partial(two.put_owned_inline_policy, "role", "app", f"b{n}", DOC, check=fits)),
+        )
+        assert results.count(True) == 1
+        stored = one.list_inline_policies("role", "app")
+        assert len(stored) == 1
+        assert one.remove_inline_policy("role", "app", stored[0][0])
