@@ -85,7 +85,8 @@ class _MemoryRepository(Generic[R]):
             if record.id in self._rows:
                 raise KeyError(record.id)
             if record.arn in self._ids_by_arn:
-                raise KeyError(record.arn)
+                # SQL cannot tell which unique key refused the row: it names the id either way.
+                raise KeyError(record.id)
             self._rows[record.id] = record
             self._ids_by_arn[record.arn] = record.id
             self._version.value += 1
@@ -185,13 +186,23 @@ class _MemorySubjects:
         self._by_dn: dict[str, str] = {}
 
     def record_authentications(self, batch: Sequence[AuthenticationRecord]) -> None:
-        """Fold a batch into the subject records."""
+        """Fold a batch into the subject records, all or nothing.
+
+        KeyError (and nothing written) if a new subject's id is another subject's, as in SQL.
+        """
+        batch = [_utc_fields(rec) for rec in batch]
         with self._lock:
+            created: dict[str, str] = {}
+            for rec in batch:
+                if rec.x509_subject in self._by_dn or rec.x509_subject in created:
+                    continue
+                if rec.new_subject_id in self._subjects or rec.new_subject_id in created.values():
+                    raise KeyError(rec.new_subject_id)
+                created[rec.x509_subject] = rec.new_subject_id
             for rec in batch:
                 self._record(rec)
 
     def _record(self, rec: AuthenticationRecord) -> None:
-        rec = _utc_fields(rec)
         subject_id = self._by_dn.get(rec.x509_subject)
         if subject_id is None:
             subject = Subject(

@@ -452,7 +452,8 @@ class _SqlSubjects:
         """Fold a batch into the subject records, in one transaction.
 
         Two nodes may create the same new subject at once; the loser's transaction fails on the
-        unique subject hash and is retried, then finds the winner's row.
+        unique subject hash and is retried, then finds the winner's row. A new subject whose id
+        is another subject's is KeyError, and nothing of the batch is written.
         """
         for rec in batch:
             _aware(rec)
@@ -478,6 +479,8 @@ class _SqlSubjects:
         ).first()
         if row is None:
             subject_id = rec.new_subject_id
+            if conn.execute(sa.select(t.c.id).where(t.c.id == subject_id)).first() is not None:
+                raise KeyError(subject_id)  # not a race to retry: this id is taken for good
             conn.execute(
                 sa.insert(t).values(
                     id=subject_id,

@@ -584,3 +584,27 @@ def test_returned_maps_are_copies(store: Store) -> None:
     again = store.subjects.get(listed.id)
     assert again is not None
     assert again.instance_properties[0].properties == {"x": "1"}
+
+
+def test_batch_is_all_or_nothing(store: Store) -> None:
+    """A batch with a refused record writes none of its records, in every store."""
+    store.subjects.record_authentications([auth(0, "01", 0)])
+    naive = dataclasses.replace(auth(1, "02", 1), seen_at=T0.replace(tzinfo=None))
+    with pytest.raises(ValueError, match="naive"):
+        store.subjects.record_authentications([auth(1, "01", 1), naive])
+    taken = dataclasses.replace(auth(1, "03", 2), new_subject_id=auth(0, "01", 0).new_subject_id)
+    with pytest.raises(KeyError):
+        store.subjects.record_authentications([auth(0, "02", 2), taken])
+    (only,) = store.subjects.list_page(None, 10)
+    full = store.subjects.get(only.id)
+    assert full is not None
+    assert full.x509_subject == DNS[0]
+    assert [c.serial_number for c in full.credentials] == ["01"]
+
+
+def test_new_subject_id_taken_within_one_batch(store: Store) -> None:
+    """Two new DNs given the same new id in one batch: KeyError, nothing written."""
+    second = dataclasses.replace(auth(1, "01", 0), new_subject_id=auth(0, "01", 0).new_subject_id)
+    with pytest.raises(KeyError):
+        store.subjects.record_authentications([auth(0, "01", 0), second])
+    assert store.subjects.list_page(None, 10) == []
