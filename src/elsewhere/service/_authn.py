@@ -105,9 +105,9 @@ class SigningKeyCache:
 
     def _move_window(self, day: int) -> None:
         self._day = day
-        self._window = frozenset(
-            dt.date.fromordinal(d).strftime("%Y%m%d") for d in (day - 1, day, day + 1)
-        )
+        last = dt.date.max.toordinal()
+        dates = [dt.date.fromordinal(o) for o in (day - 1, day, day + 1) if 1 <= o <= last]
+        self._window = frozenset(f"{d.year:04d}{d.month:02d}{d.day:02d}" for d in dates)
         for date in [d for d in self._dates if d not in self._window]:
             del self._dates[date]
 
@@ -184,8 +184,10 @@ class Authenticator:
         if record is None or not record.active:
             # Same work as a real comparison (the signing key too: looked up in the cache under
             # the claimed id, derived on a miss), then the same answer as a bad key.
-            decoy_key = self._signing_keys.signing_key(key_id, _DECOY_SECRET, signed.scope, now=now)
             with contextlib.suppress(Exception):  # the outcome is irrelevant by design
+                decoy_key = self._signing_keys.signing_key(
+                    key_id, _DECOY_SECRET, signed.scope, now=now
+                )
                 verify_hmac_signature(request, signed, signing_key=decoy_key)
             state = "unknown" if record is None else "inactive"
             raise UnrecognizedClient(reason=f"{state} access key {signed.credential}")

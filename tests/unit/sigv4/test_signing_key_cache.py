@@ -277,3 +277,18 @@ def test_authenticators_can_share_a_cache() -> None:
     )
     _authenticate(auth, _request())
     assert len(cache) == 1
+
+
+@pytest.mark.parametrize(
+    ("now", "date"),
+    [
+        (dt.datetime.min.replace(tzinfo=dt.UTC), "00010101"),
+        (dt.datetime.max.replace(tzinfo=dt.UTC), "99991231"),
+    ],
+    ids=["ok/first-day", "ok/last-day"],
+)
+def test_ok_window_at_the_ends_of_the_calendar(now: dt.datetime, date: str) -> None:
+    """A clock at year 1 or 9999 still gets a window (without the day that does not exist)."""
+    cache = SigningKeyCache()
+    cache.signing_key(KEY_ID, SECRET, _scope(date=date), now=now)
+    assert len(cache) == 1
