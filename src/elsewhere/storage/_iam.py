@@ -1079,20 +1079,34 @@ class SqlIamStore:
         except IntegrityError as exc:
             raise KeyError(policy.arn) from exc
 
-    def _policy(self, conn: Connection, row: RowMapping) -> ManagedPolicy | None:
-        v = iam_policy_versions
-        doc = conn.execute(
-            sa.select(v.c.document).where(
-                v.c.policy_arn == row["arn"], v.c.version_id == row["default_version_id"]
-            )
-        ).scalar()
+    @staticmethod
+    def _policies(where: Any) -> sa.Select[Any]:
+        """Policies with their default document and attachment count, in one statement.
+
+        One SELECT reads one snapshot on every engine. Two (the row, then the document of the
+        default it names) could see a SetDefaultPolicyVersion and a DeletePolicyVersion of the
+        old default commit in between, and read a live policy as absent.
+        """
+        p, v, a = iam_policies, iam_policy_versions, iam_attachments
+        count = (
+            sa.select(sa.func.count())
+            .select_from(a)
+            .where(a.c.policy_arn == p.c.arn)
+            .scalar_subquery()
+        )
+        default = sa.and_(v.c.policy_arn == p.c.arn, v.c.version_id == p.c.default_version_id)
+        return (
+            sa.select(p, v.c.document.label("default_document"), count.label("attachments"))
+            .select_from(p.outerjoin(v, default))
+            .where(where)
+        )
+
+    @staticmethod
+    def _policy(row: RowMapping) -> ManagedPolicy | None:
+        doc = row["default_document"]
         if doc is None:
             return None  # default version missing: unusable, read as absent (module docstring)
-        count = conn.execute(
-            sa.select(sa.func.count())
-            .select_from(iam_attachments)
-            .where(iam_attachments.c.policy_arn == row["arn"])
-        ).scalar_one()
+        count = row["attachments"]
         return ManagedPolicy(
             policy_id=row["policy_id"],
             arn=row["arn"],
@@ -1110,20 +1124,16 @@ class SqlIamStore:
     def get_managed_policy(self, arn: str) -> ManagedPolicy | None:
         """The policy with its default version's document and attachment count, or None."""
         with self._db.read() as conn:
-            row = (
-                conn.execute(sa.select(iam_policies).where(iam_policies.c.arn == arn))
-                .mappings()
-                .first()
-            )
-            return None if row is None else self._policy(conn, row)
+            row = conn.execute(self._policies(iam_policies.c.arn == arn)).mappings().first()
+            return None if row is None else self._policy(row)
 
     def list_managed_policies(self) -> list[ManagedPolicy]:
         """Every customer managed policy (with documents), by name then ARN."""
         with self._db.read() as conn:
             rows = conn.execute(
-                sa.select(iam_policies).order_by(iam_policies.c.name, iam_policies.c.arn)
+                self._policies(sa.true()).order_by(iam_policies.c.name, iam_policies.c.arn)
             ).mappings()
-            found = [self._policy(conn, r) for r in list(rows)]
+            found = [self._policy(r) for r in list(rows)]
         return [p for p in found if p is not None]
 
     def remove_managed_policy(self, arn: str) -> bool:
@@ -1218,10 +1228,14 @@ class SqlIamStore:
                 )
             return version
 
-    def _default_id(self, conn: Connection, arn: str) -> str | None:
-        return conn.execute(
-            sa.select(iam_policies.c.default_version_id).where(iam_policies.c.arn == arn)
-        ).scalar()
+    @staticmethod
+    def _versions(where: Any) -> sa.Select[Any]:
+        """Versions with their policy's default version id, in one statement (one snapshot)."""
+        v, p = iam_policy_versions, iam_policies
+        default = (
+            sa.select(p.c.default_version_id).where(p.c.arn == v.c.policy_arn).scalar_subquery()
+        )
+        return sa.select(v, default.label("default_id")).where(where)
 
     def get_policy_version(self, arn: str, version_id: str) -> PolicyVersion | None:
         """The version, or None."""
@@ -1229,22 +1243,19 @@ class SqlIamStore:
         with self._db.read() as conn:
             row = (
                 conn.execute(
-                    sa.select(v).where(v.c.policy_arn == arn, v.c.version_id == version_id)
+                    self._versions(sa.and_(v.c.policy_arn == arn, v.c.version_id == version_id))
                 )
                 .mappings()
                 .first()
             )
-            if row is None:
-                return None
-            return _version(row, self._default_id(conn, arn) or "")
+            return None if row is None else _version(row, row["default_id"] or "")
 
     def list_policy_versions(self, arn: str) -> list[PolicyVersion]:
         """The policy's versions, newest first."""
         v = iam_policy_versions
         with self._db.read() as conn:
-            default = self._default_id(conn, arn) or ""
-            rows = conn.execute(sa.select(v).where(v.c.policy_arn == arn)).mappings()
-            found = [_version(r, default) for r in rows]
+            rows = conn.execute(self._versions(v.c.policy_arn == arn)).mappings()
+            found = [_version(r, r["default_id"] or "") for r in rows]
         return sorted(found, key=lambda x: _version_number(x.version_id), reverse=True)
 
     def remove_policy_version(self, arn: str, version_id: str) -> bool:
@@ -1304,12 +1315,10 @@ class SqlIamStore:
         """
         p = iam_policies
         with self._db.write() as conn:
-            row = (
-                conn.execute(sa.select(p).where(p.c.arn == arn).with_for_update())
-                .mappings()
-                .first()
-            )
-            policy = None if row is None else self._policy(conn, row)
+            row = None
+            if _lock_policy(conn, arn, p.c.arn) is not None:
+                row = conn.execute(self._policies(p.c.arn == arn)).mappings().first()
+            policy = None if row is None else self._policy(row)
             if policy is None:
                 return None
             new = change(policy)

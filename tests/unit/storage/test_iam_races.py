@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
@@ -485,3 +486,39 @@ def test_inline_policies_race_for_the_size_quota(nodes: tuple[Any, Any]) -> None
         stored = one.list_inline_policies("role", "app")
         assert len(stored) == 1
         assert one.remove_inline_policy("role", "app", stored[0][0])
+
+
+# --- reads: one snapshot per policy ------------------------------------------------------------
+
+
+def test_a_policy_whose_default_moves_always_reads_back(nodes: tuple[Any, Any]) -> None:
+    """While one node keeps making a new default and deleting the old, reads never miss it."""
+    one, two = nodes
+    arn = _add_policy(one, "moving")
+    done = threading.Event()
+    misses: list[str] = []
+
+    def writer() -> None:
+        """Create a new default version, then delete every other version, over and over."""
+        try:
+            for n in range(HAMMER * 2):
+                made = one.add_next_policy_version(arn, DOC + " " * n, is_default=True, when=T0)
+                for old in one.list_policy_versions(arn):
+                    if old.version_id != made.version_id:
+                        one.remove_policy_version(arn, old.version_id)
+        finally:
+            done.set()
+
+    def reader() -> None:
+        """Read the policy, its listing and its default version until the writer stops."""
+        while not done.is_set():
+            policy = two.get_managed_policy(arn)
+            if policy is None:
+                misses.append("get")
+            if [p.arn for p in two.list_managed_policies()] != [arn]:
+                misses.append("list")
+            if not any(v.is_default for v in two.list_policy_versions(arn)):
+                misses.append("versions")
+
+    race(writer, reader)
+    assert misses == []
