@@ -45,6 +45,9 @@ _ACCESS_KEY_ID = re.compile(r"\w+")
 # IAM's AccessKeyIdType allows 16 to 128 characters; a longer claimed id is never cached, so an
 # attacker cannot fill the cache with large keys (and such an id is known not to exist anyway).
 _MAX_CACHED_KEY_ID = 128
+# Session tokens are about 500 characters; one swollen by a large session policy (up to 8192) is
+# derived every time rather than held, which keeps the cache's memory bound small.
+_MAX_CACHED_TOKEN = 2048
 
 
 class SigningKeyCache:
@@ -56,9 +59,10 @@ class SigningKeyCache:
     ``now`` last seen (the only dates a request inside the ±5 min window can carry; an older
     presigned date is derived each time, uncached), and at most ``max_per_date`` keys per date,
     the oldest dropped first. The first call on a new UTC day drops the dates that left the
-    window, and with them the secrets in their keys: nothing outlives the day after its date.
-    Entries are keyed by the access key id as claimed and the secret, so a caller can route an
-    unknown id through the same cache (with a decoy secret) and miss or hit as a real one would.
+    window, and with them whatever their entries held: nothing outlives the day after its date.
+    Entries are keyed by the access key id as claimed and the secret (or, for a verified
+    session, its token), so a caller can route an unknown id through the same cache (with a
+    decoy secret) and miss or hit as a real one would.
     """
 
     def __init__(self, *, max_per_date: int = 4096) -> None:
@@ -84,8 +88,37 @@ class SigningKeyCache:
         now: dt.datetime,
     ) -> bytes:
         """The signing key of ``secret_access_key`` for ``scope``, derived once and kept."""
+        return self._signing_key(
+            access_key_id, secret_access_key, lambda: secret_access_key, scope, now
+        )
+
+    def session_signing_key(
+        self,
+        access_key_id: str,
+        session_token: str,
+        secret: Callable[[], str],
+        scope: CredentialScope,
+        *,
+        now: dt.datetime,
+    ) -> bytes:
+        """The signing key of a *verified* temporary credential pair, kept by id and token.
+
+        Call it only once the pair has been verified (``tokens.verify_credential_pair``): the
+        secret is then a function of the id and the token (``tokens.derive_secret_access_key``),
+        so ``secret`` is called on a miss only, and the cache holds the token, not the secret.
+        """
+        return self._signing_key(access_key_id, session_token, secret, scope, now)
+
+    def _signing_key(
+        self,
+        access_key_id: str,
+        material: str,
+        secret: Callable[[], str],
+        scope: CredentialScope,
+        now: dt.datetime,
+    ) -> bytes:
         day = (now if now.tzinfo is dt.UTC else now.astimezone(dt.UTC)).toordinal()
-        entry = (access_key_id, secret_access_key, scope.region, scope.service, scope.terminator)
+        entry = (access_key_id, material, scope.region, scope.service, scope.terminator)
         with self._lock:
             if day != self._day:
                 self._move_window(day)
@@ -93,8 +126,12 @@ class SigningKeyCache:
             key = keys.get(entry) if keys is not None else None
         if key is not None:
             return key
-        key = derive_signing_key(secret_access_key, scope)
-        if scope.date not in self._window or len(access_key_id) > _MAX_CACHED_KEY_ID:
+        key = derive_signing_key(secret(), scope)
+        if (
+            scope.date not in self._window
+            or len(access_key_id) > _MAX_CACHED_KEY_ID
+            or len(material) > _MAX_CACHED_TOKEN
+        ):
             return key
         with self._lock:
             keys = self._dates.setdefault(scope.date, {})

@@ -110,8 +110,8 @@ class SessionResolver:
         self, snapshots: SnapshotProvider, *, signing_keys: SigningKeyCache | None = None
     ) -> None:
         self._snapshots = snapshots
-        # Keyed by the session's access key id and its derived secret: a forged token never
-        # gets here (verify_credential_pair refuses it first), so only real sessions fill it.
+        # Keyed by the session's access key id and token, filled only after the pair has been
+        # verified: a forged token never gets that far, and the cache holds no secret.
         self._signing_keys = SigningKeyCache() if signing_keys is None else signing_keys
 
     def __call__(
@@ -125,9 +125,13 @@ class SessionResolver:
         if ring is None:
             raise UnrecognizedClient(reason="no session key ring is configured")
         claims = verify_credential_pair(signed.credential, token, ring, now=now)
-        secret = derive_secret_access_key(signed.credential, token, ring)
-        signing_key = self._signing_keys.signing_key(
-            signed.credential, secret, signed.scope, now=now
+        # The secret is derived again only when this session's key for the scope is not kept.
+        signing_key = self._signing_keys.session_signing_key(
+            signed.credential,
+            token,
+            lambda: derive_secret_access_key(signed.credential, token, ring),
+            signed.scope,
+            now=now,
         )
         verify_hmac_signature(request, signed, signing_key=signing_key)
         return SessionPrincipal(

@@ -317,7 +317,6 @@ def check_request_time(
     (aws-protocols.md §4.4).
     """
     ts = signed.timestamp
-    earliest = now - skew
     latest = now + skew
     if ts > latest:
         raise SignatureExpired(

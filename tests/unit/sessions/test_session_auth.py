@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+import elsewhere.service._session_auth as session_auth
 from elsewhere.errors import (
     AccessDenied,
     ExpiredToken,
@@ -27,6 +28,7 @@ from elsewhere.service._session_auth import (
 )
 from elsewhere.service._sts import StsService
 from elsewhere.sigv4 import HttpRequest, parse_signed_request, sign_hmac_request
+from elsewhere.tokens import derive_secret_access_key
 
 from .conftest import ACCOUNT, NOW, REGION, World, session_request
 
@@ -325,9 +327,16 @@ def test_ok_session_policy_narrows_the_role(world: World) -> None:
     assert decide("s3:PutObject") != ALLOWED
 
 
-def test_ok_session_signing_key_is_cached(world: World) -> None:
-    """Repeated calls of one session derive its signing key once; a wrong secret still fails."""
+def test_ok_session_signing_key_is_cached(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Repeated calls of one session derive its secret and key once; a wrong secret still fails."""
     _, creds = _credentials(world)
+    derived: list[str] = []
+
+    def counting(access_key_id: str, token: str, ring: Any) -> str:
+        derived.append(access_key_id)
+        return derive_secret_access_key(access_key_id, token, ring)
+
+    monkeypatch.setattr(session_auth, "derive_secret_access_key", counting)
     cache = SigningKeyCache()
     resolver = SessionResolver(world.snapshots, signing_keys=cache)
     for _ in range(3):
@@ -335,6 +344,7 @@ def test_ok_session_signing_key_is_cached(world: World) -> None:
         principal = resolver(request, parse_signed_request(request), NOW)
         assert principal.access_key_id == creds["accessKeyId"]
     assert len(cache) == 1
+    assert derived == [creds["accessKeyId"]]
     forged = _sts_request({**creds, "secretAccessKey": "x" * 40})
     with pytest.raises(InvalidSignature):
         resolver(forged, parse_signed_request(forged), NOW)
@@ -353,3 +363,21 @@ def test_fail_forged_token_never_reaches_the_cache(world: World) -> None:
             request, parse_signed_request(request), NOW
         )
     assert len(cache) == 0
+
+
+def test_ok_sessions_do_not_share_keys(world: World) -> None:
+    """Two sessions each get their own entry, and each still verifies with its own secret."""
+    _, first = _credentials(world)
+    _, second = _credentials(world)
+    cache = SigningKeyCache()
+    resolver = SessionResolver(world.snapshots, signing_keys=cache)
+    for creds in (first, second, first, second):
+        request = _sts_request(creds)
+        assert (
+            resolver(request, parse_signed_request(request), NOW).access_key_id
+            == (creds["accessKeyId"])
+        )
+    assert len(cache) == 2
+    crossed = _sts_request({**first, "secretAccessKey": second["secretAccessKey"]})
+    with pytest.raises(InvalidSignature):
+        resolver(crossed, parse_signed_request(crossed), NOW)

@@ -292,3 +292,31 @@ def test_ok_window_at_the_ends_of_the_calendar(now: dt.datetime, date: str) -> N
     cache = SigningKeyCache()
     cache.signing_key(KEY_ID, SECRET, _scope(date=date), now=now)
     assert len(cache) == 1
+
+
+def test_ok_session_key_derives_the_secret_only_on_a_miss() -> None:
+    """A verified session is kept by id and token: the secret callable runs on the miss only."""
+    cache = SigningKeyCache()
+    calls: list[int] = []
+
+    def secret() -> str:
+        calls.append(1)
+        return SECRET
+
+    token = "IQoJ" * 120
+    keys = {cache.session_signing_key("ASIAEXAMPLE0000001", token, secret, _scope(), now=NOW)}
+    keys.add(cache.session_signing_key("ASIAEXAMPLE0000001", token, secret, _scope(), now=NOW))
+    assert keys == {derive_signing_key(SECRET, _scope())}
+    assert len(calls) == 1
+    cache.session_signing_key("ASIAEXAMPLE0000001", token + "A", secret, _scope(), now=NOW)
+    assert len(calls) == 2  # another token is another entry
+
+
+def test_overlong_session_tokens_are_not_kept() -> None:
+    """A token past 2048 characters is derived every time rather than held."""
+    cache = SigningKeyCache()
+    for _ in range(2):
+        cache.session_signing_key(
+            "ASIAEXAMPLE0000001", "A" * 2049, lambda: SECRET, _scope(), now=NOW
+        )
+    assert len(cache) == 0
