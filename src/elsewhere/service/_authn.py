@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import re
 import threading
 from collections.abc import Callable
@@ -60,9 +61,9 @@ class SigningKeyCache:
     presigned date is derived each time, uncached), and at most ``max_per_date`` keys per date,
     the oldest dropped first. The first call on a new UTC day drops the dates that left the
     window, and with them whatever their entries held: nothing outlives the day after its date.
-    Entries are keyed by the access key id as claimed and the secret (or, for a verified
-    session, its token), so a caller can route an unknown id through the same cache (with a
-    decoy secret) and miss or hit as a real one would.
+    Entries are keyed by the access key id as claimed and the secret's SHA-256 (or, for a
+    verified session, its token), so the cache holds no secret, and a caller can route an
+    unknown id through the same cache (with a decoy secret) and miss or hit as a real one would.
     """
 
     def __init__(self, *, max_per_date: int = 4096) -> None:
@@ -87,10 +88,13 @@ class SigningKeyCache:
         *,
         now: dt.datetime,
     ) -> bytes:
-        """The signing key of ``secret_access_key`` for ``scope``, derived once and kept."""
-        return self._signing_key(
-            access_key_id, secret_access_key, lambda: secret_access_key, scope, now
-        )
+        """The signing key of ``secret_access_key`` for ``scope``, derived once and kept.
+
+        The entry is keyed by the secret's SHA-256, so the cache never holds a long-term secret,
+        only signing keys, which SigV4 confines to one date, region and service.
+        """
+        fingerprint = hashlib.sha256(secret_access_key.encode("utf-8")).hexdigest()
+        return self._signing_key(access_key_id, fingerprint, lambda: secret_access_key, scope, now)
 
     def session_signing_key(
         self,

@@ -320,3 +320,16 @@ def test_overlong_session_tokens_are_not_kept() -> None:
             "ASIAEXAMPLE0000001", "A" * 2049, lambda: SECRET, _scope(), now=NOW
         )
     assert len(cache) == 0
+
+
+def test_no_secret_is_held() -> None:
+    """Long-term entries hold the secret's SHA-256 and session entries the token, never a secret."""
+    cache = SigningKeyCache()
+    cache.signing_key(KEY_ID, SECRET, _scope(), now=NOW)
+    cache.session_signing_key(
+        "ASIAEXAMPLE0000001", "IQoJ" * 10, lambda: "t" * 40, _scope(), now=NOW
+    )
+    held = repr(cache._dates)
+    assert SECRET not in held
+    assert "t" * 40 not in held
+    assert len(cache) == 2
