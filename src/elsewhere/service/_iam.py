@@ -88,7 +88,13 @@ class IamStore(Protocol):
 
     def remove_role(self, name: str) -> bool: ...
     def remove_unused_owner(self, kind: str, name: str) -> str:
-        """Delete unless it has policies: "removed", "absent", "policies" or "attached"."""
+        """Delete unless it has policies or (a user) access keys: "removed", "absent",
+        "policies", "attached" or "keys"."""
+        ...
+
+    def add_user_access_key(self, user_name: str, key: AccessKey, *, limit: int) -> str:
+        """Add the user's key unless the user is gone or has ``limit``: "added", "absent",
+        "limit"; checked and written in one transaction."""
         ...
 
     def list_roles(self) -> list[Role]: ...
@@ -545,6 +551,8 @@ class IamService:
             raise DeleteConflict("Cannot delete entity, must delete policies first.")
         if outcome == "attached":
             raise DeleteConflict("Cannot delete entity, must detach all policies first.")
+        if outcome == "keys":
+            raise DeleteConflict("Cannot delete entity, must delete access keys first.")
         if outcome != "removed":
             raise NoSuchEntity(f"The {kind} with name {name} cannot be found.")
 
@@ -952,8 +960,7 @@ class IamService:
 
     def _op_delete_user(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
         user = self._user(params["UserName"])
-        if self._store.access_keys.list_for_principal(user.arn):
-            raise DeleteConflict("Cannot delete entity, must delete access keys first.")
+        # The store checks for access keys in the same transaction as the delete.
         self._remove_owner(USER, user.name)
         return {}
 
@@ -1004,11 +1011,6 @@ class IamService:
 
     def _op_create_access_key(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
         user = self._key_owner(params, caller)
-        keys = self._store.access_keys.list_for_principal(user.arn)
-        if len(keys) >= MAX_ACCESS_KEYS_PER_USER:
-            raise LimitExceeded(
-                f"Cannot exceed quota for AccessKeysPerUser: {MAX_ACCESS_KEYS_PER_USER}"
-            )
         key_id = new_access_key_id("AKIA", self._random)
         secret = new_secret_access_key(self._random)
         record = AccessKey(
@@ -1019,7 +1021,18 @@ class IamService:
             status="Active",
             created_at=self._now(),
         )
-        self._store.access_keys.add(record)
+        # Quota and the user's existence are checked as the key is written (one transaction),
+        # so concurrent creations stay within the quota and no key outlives a deleted user.
+        outcome = self._store.add_user_access_key(
+            user.name, record, limit=MAX_ACCESS_KEYS_PER_USER
+        )
+        if outcome == "limit":
+            raise LimitExceeded(
+                f"Cannot exceed quota for AccessKeysPerUser: {MAX_ACCESS_KEYS_PER_USER}"
+            )
+        if outcome != "added":
+            self._user(user.name)  # raises NoSuchEntity as IAM words it
+            raise NoSuchEntity(f"The user with name {user.name} cannot be found.")
         return {
             "AccessKey": {
                 "UserName": user.name,

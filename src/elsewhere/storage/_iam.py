@@ -29,6 +29,7 @@ unique in the account whatever the path: the schema has no unique index on it, s
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import threading
@@ -42,9 +43,10 @@ from sqlalchemy import Table
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
-from elsewhere.domain import Tag
+from elsewhere.domain import AccessKey, Tag
 from elsewhere.domain._iam import ManagedPolicy, PolicyVersion, Role, User
 from elsewhere.storage._schema import (
+    access_keys,
     iam_attachments,
     iam_inline_policies,
     iam_policies,
@@ -54,7 +56,14 @@ from elsewhere.storage._schema import (
 )
 from elsewhere.storage._upsert import upsert
 
-__all__ = ["InlineCheck", "MemoryIamStore", "OwnerRemoval", "PolicyRemoval", "SqlIamStore"]
+__all__ = [
+    "InlineCheck",
+    "KeyAddition",
+    "MemoryIamStore",
+    "OwnerRemoval",
+    "PolicyRemoval",
+    "SqlIamStore",
+]
 
 ROLE = "role"
 USER = "user"
@@ -65,9 +74,19 @@ USER = "user"
 PolicyRemoval = Literal["removed", "absent", "attached", "versions"]
 
 #: What :meth:`remove_unused_owner` did: removed the role or user, found none, or refused because
-#: it still has inline policies or attached managed policies (IAM API reference, DeleteRole and
-#: DeleteUser).
-OwnerRemoval = Literal["removed", "absent", "policies", "attached"]
+#: it still has inline policies, attached managed policies or (a user) access keys (IAM API
+#: reference, DeleteRole and DeleteUser).
+OwnerRemoval = Literal["removed", "absent", "policies", "attached", "keys"]
+
+#: What :meth:`add_user_access_key` did: added the key, found no such user, or refused because
+#: the user already has ``limit`` keys (IAM quota AccessKeysPerUser).
+KeyAddition = Literal["added", "absent", "limit"]
+
+
+class _AccessKeysLike(Protocol):
+    def list_for_principal(self, principal_arn: str) -> list[AccessKey]: ...
+
+    def add(self, key: AccessKey) -> None: ...
 
 #: Sees an owner's other inline policies, (name, document), and raises to refuse a write.
 InlineCheck = Callable[[list[tuple[str, str]]], None]
@@ -108,6 +127,7 @@ class MemoryIamStore:
     """IAM records in this process (mixed into ``MemoryStore``)."""
 
     _version: _Counter
+    _access_keys: _AccessKeysLike
 
     def __init__(self) -> None:
         self._iam = _MemoryIam()
@@ -253,14 +273,33 @@ class MemoryIamStore:
         s = self._iam
         key = name.lower()
         with s.lock:
-            if key not in (s.roles if kind == ROLE else s.users):
+            found = (s.roles if kind == ROLE else s.users).get(key)
+            if found is None:
                 return "absent"
             if s.inline.get((kind, key)):
                 return "policies"
             if s.attached.get((kind, key)):
                 return "attached"
+            if kind == USER and self._access_keys.list_for_principal(found.arn):
+                return "keys"
             self._remove_owner(kind, name)
             return "removed"
+
+    def add_user_access_key(self, user_name: str, key: AccessKey, *, limit: int) -> KeyAddition:
+        """Add ``key`` for the user unless the user is gone or has ``limit`` keys, atomically.
+
+        Under the IAM lock, which DeleteUser holds too: a key never outlives its user, and two
+        concurrent creations cannot both pass the quota.
+        """
+        s = self._iam
+        with s.lock:
+            user = s.users.get(user_name.lower())
+            if user is None or user.arn != key.principal_arn:
+                return "absent"
+            if len(self._access_keys.list_for_principal(user.arn)) >= limit:
+                return "limit"
+            self._access_keys.add(key)
+            return "added"
 
     def _remove_owner(self, kind: str, name: str) -> bool:
         s = self._iam
@@ -859,7 +898,8 @@ class SqlIamStore:
         key = name.lower()
         table = iam_roles if kind == ROLE else iam_users
         with self._db.write() as conn:
-            if _lock_owner(conn, kind, name) is None:
+            owner = _lock_owner(conn, kind, name)
+            if owner is None:
                 return "absent"
             checks: tuple[tuple[Table, OwnerRemoval], ...] = (
                 (iam_inline_policies, "policies"),
@@ -871,8 +911,40 @@ class SqlIamStore:
                 ).first()
                 if found is not None:
                     return refusal
+            if kind == USER:
+                a = access_keys
+                has_keys = conn.execute(
+                    sa.select(a.c.access_key_id).where(a.c.principal_arn == owner["arn"])
+                ).first()
+                if has_keys is not None:
+                    return "keys"
             conn.execute(sa.delete(table).where(table.c.name_key == key))
             return "removed"
+
+    def add_user_access_key(self, user_name: str, key: AccessKey, *, limit: int) -> KeyAddition:
+        """Add ``key`` for the user unless the user is gone or has ``limit`` keys, atomically.
+
+        One transaction holding the user's row (``FOR UPDATE``), which DeleteUser takes too: a
+        key never outlives its user (a later user of the same name would inherit it), and two
+        concurrent creations cannot both pass the quota. KeyError if the key id exists.
+        """
+        a = access_keys
+        try:
+            with self._db.write() as conn:
+                user = _lock_owner(conn, USER, user_name)
+                if user is None or user["arn"] != key.principal_arn:
+                    return "absent"
+                count = conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(a)
+                    .where(a.c.principal_arn == key.principal_arn)
+                ).scalar_one()
+                if count >= limit:
+                    return "limit"
+                conn.execute(sa.insert(a).values(**dataclasses.asdict(key)))
+                return "added"
+        except IntegrityError as exc:
+            raise KeyError(key.access_key_id) from exc
 
     def _remove_owner(self, table: Table, kind: str, name: str) -> bool:
         key = name.lower()

@@ -387,6 +387,8 @@ class _MemorySecrets:
 class MemoryStore(MemoryIamStore):
     """A store that lives in this process only (the ports' reference fake)."""
 
+    _access_keys: _MemoryAccessKeys
+
     def __init__(self) -> None:
         super().__init__()
         lock = threading.RLock()
