@@ -246,11 +246,35 @@ def _subject_record(r: RowMapping) -> Subject:
 # --- the store -----------------------------------------------------------------------------------
 
 
+# conn.info key: a DML statement of the current write transaction changed a row.
+_CHANGED = "elsewhere.changed"
+
+
+def _note_change(
+    conn: Connection,
+    clauseelement: object,
+    multiparams: object,
+    params: object,
+    execution_options: object,
+    result: sa.CursorResult[Any],
+) -> None:
+    """``after_execute``: remember that an INSERT, UPDATE or DELETE touched a row.
+
+    An unknown row count (-1, some drivers' executemany) counts as a change: a needless bump
+    costs a snapshot rebuild, a missing one a stale replica.
+    """
+    if isinstance(clauseelement, sa.Insert | sa.Update | sa.Delete) and result.rowcount != 0:
+        conn.info[_CHANGED] = True
+
+
 class _Db:
-    """The engine plus the one way to write configuration: a transaction that bumps the version."""
+    """The engine plus the one way to write configuration: a transaction that bumps the version
+    when it changed something."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        if not sa.event.contains(engine, "after_execute", _note_change):
+            sa.event.listen(engine, "after_execute", _note_change)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -284,8 +308,12 @@ class _Db:
                 # now, so writers run one at a time and each sees the last one's commit (SQLite,
                 # "BEGIN TRANSACTION"; SQLAlchemy's pysqlite dialect notes on transactions).
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # conn.info belongs to the pooled DBAPI connection: start each write clean.
+            conn.info.pop(_CHANGED, None)
             yield conn
-            if bump:
+            # A write that was refused or matched nothing (deleting what is not there) changes
+            # no configuration, so replicas need not rebuild their snapshots for it.
+            if conn.info.pop(_CHANGED, False) and bump:
                 self.bump(conn)
 
 
