@@ -8,11 +8,21 @@ from typing import TYPE_CHECKING
 
 import click
 
+from elsewhere.quickstart._defaults import (
+    DEFAULT_DATA_DIR,
+    DEFAULT_DIRECTORY,
+    DEFAULT_ENDPOINT,
+    DEFAULT_KEY_TYPE,
+    DEFAULT_NAME,
+    DEFAULT_WORKLOAD_CN,
+)
+
 if TYPE_CHECKING:
     from elsewhere.quickstart import Step
 
 __all__ = ["register"]
 
+# The key types the server accepts with its default settings (pki also makes rsa1024 and p521).
 _KEY_TYPES = click.Choice(["rsa2048", "rsa3072", "rsa4096", "p256", "p384"])
 
 
@@ -23,7 +33,7 @@ def _echo_step(step: Step) -> None:
 @click.command("quickstart")
 @click.option(
     "--endpoint",
-    default="http://127.0.0.1:8080",
+    default=DEFAULT_ENDPOINT,
     show_default=True,
     help="Base URL of the elsewhere server (also put in the credential_process line).",
 )
@@ -50,23 +60,23 @@ def _echo_step(step: Step) -> None:
     "--dir",
     "directory",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path(".elsewhere/quickstart"),
+    default=DEFAULT_DIRECTORY,
     show_default=True,
     help="Where the development CA and the workload certificate and key go.",
 )
 @click.option(
     "--name",
-    default="elsewhere-quickstart",
+    default=DEFAULT_NAME,
     show_default=True,
     help="Name of the trust anchor, role, profile and AWS config profile.",
 )
 @click.option(
     "--workload-cn",
-    default="elsewhere-quickstart-workload",
+    default=DEFAULT_WORKLOAD_CN,
     show_default=True,
     help="CN of the workload certificate; the role trusts only this CN.",
 )
-@click.option("--key-type", type=_KEY_TYPES, default="p256", show_default=True)
+@click.option("--key-type", type=_KEY_TYPES, default=DEFAULT_KEY_TYPE, show_default=True)
 @click.option(
     "--start-server",
     is_flag=True,
@@ -75,7 +85,7 @@ def _echo_step(step: Step) -> None:
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path(".elsewhere"),
+    default=DEFAULT_DATA_DIR,
     show_default=True,
     help="Data directory of the server started by --start-server.",
 )

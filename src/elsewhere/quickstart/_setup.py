@@ -49,6 +49,13 @@ from elsewhere.client import (
 from elsewhere.clock import Clock, SystemClock
 from elsewhere.errors import ElsewhereError
 from elsewhere.pki import CaStore, CaStoreError, write_private_key
+from elsewhere.quickstart._defaults import (
+    DEFAULT_DIRECTORY,
+    DEFAULT_ENDPOINT,
+    DEFAULT_KEY_TYPE,
+    DEFAULT_NAME,
+    DEFAULT_WORKLOAD_CN,
+)
 
 __all__ = [
     "DEFAULT_DIRECTORY",
@@ -75,10 +82,6 @@ __all__ = [
     "start_background_server",
 ]
 
-DEFAULT_ENDPOINT = "http://127.0.0.1:8080"
-DEFAULT_DIRECTORY = Path(".elsewhere/quickstart")
-DEFAULT_NAME = "elsewhere-quickstart"
-DEFAULT_WORKLOAD_CN = "elsewhere-quickstart-workload"
 _SERVICE_PRINCIPAL = "rolesanywhere.amazonaws.com"
 # The server's configuration snapshot reaches CreateSession within 1 s (README, "CreateSession");
 # a fresh profile may be refused until then, so the proof retries a refusal for a little longer.
@@ -142,7 +145,7 @@ class QuickstartOptions:
     directory: Path = DEFAULT_DIRECTORY
     name: str = DEFAULT_NAME
     workload_cn: str = DEFAULT_WORKLOAD_CN
-    key_type: str = "p256"
+    key_type: str = DEFAULT_KEY_TYPE
     verify_ssl: bool = True
 
 
@@ -282,7 +285,9 @@ def build_trust_policy(workload_cn: str, trust_anchor_arn: str | None = None) ->
     }
 
 
-def ensure_ca(directory: Path, *, now: dt.datetime, key_type: str = "p256") -> tuple[CaStore, Step]:
+def ensure_ca(
+    directory: Path, *, now: dt.datetime, key_type: str = DEFAULT_KEY_TYPE
+) -> tuple[CaStore, Step]:
     """The development CA in ``directory``: loaded if there, created otherwise."""
     try:
         if (directory / "ca.pem").exists():
@@ -440,7 +445,12 @@ def _usable_workload(
 
 
 def ensure_workload_certificate(
-    store: CaStore, directory: Path, workload_cn: str, *, now: dt.datetime, key_type: str = "p256"
+    store: CaStore,
+    directory: Path,
+    workload_cn: str,
+    *,
+    now: dt.datetime,
+    key_type: str = DEFAULT_KEY_TYPE,
 ) -> tuple[Path, Path, Step]:
     """``workload.pem`` and ``workload.key`` in ``directory`` for ``CN=workload_cn``.
 

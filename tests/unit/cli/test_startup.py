@@ -1,0 +1,42 @@
+"""The ``elsewhere`` command tree loads without boto3 (every invocation would pay for it)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from elsewhere.cli import _quickstart
+from elsewhere.quickstart import (
+    DEFAULT_DIRECTORY,
+    DEFAULT_ENDPOINT,
+    DEFAULT_NAME,
+    DEFAULT_WORKLOAD_CN,
+)
+
+
+def test_registering_every_command_does_not_import_boto3() -> None:
+    """credential-process and the rest start without importing boto3; quickstart loads it late."""
+    probe = (
+        "import sys\n"
+        "from elsewhere.cli import _main\n"
+        "_main._register()\n"
+        "print('boto3' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "False"
+
+
+def test_quickstart_flags_default_to_the_package_defaults() -> None:
+    """The CLI's defaults are the quickstart package's own, and --help shows them."""
+    defaults = {p.name: p.default for p in _quickstart.quickstart.params}
+    assert defaults["name"] == DEFAULT_NAME
+    assert defaults["workload_cn"] == DEFAULT_WORKLOAD_CN
+    assert defaults["endpoint"] == DEFAULT_ENDPOINT
+    assert defaults["directory"] == DEFAULT_DIRECTORY
+    result = CliRunner().invoke(_quickstart.quickstart, ["--help"])
+    assert result.exit_code == 0
+    assert DEFAULT_ENDPOINT in "".join(result.output.split())
