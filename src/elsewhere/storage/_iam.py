@@ -135,6 +135,49 @@ class MemoryIamStore:
     def _bump(self) -> None:
         self._version.value += 1
 
+    def _owners(self, kind: str) -> dict[str, Any]:
+        return self._iam.roles if kind == ROLE else self._iam.users
+
+    def _add_owner(self, kind: str, owner: Any) -> bool:
+        """Insert a role or user; KeyError if the name is taken, False for a missing boundary."""
+        s = self._iam
+        with s.lock:
+            owners = self._owners(kind)
+            if owner.name.lower() in owners:
+                raise KeyError(owner.name)
+            if not self._boundary_ok(owner.permissions_boundary_arn):
+                return False
+            owners[owner.name.lower()] = owner
+            self._bump()
+            return True
+
+    def _replace_owner(self, kind: str, owner: Any) -> bool:
+        s = self._iam
+        with s.lock:
+            owners = self._owners(kind)
+            if owner.name.lower() not in owners:
+                return False
+            owners[owner.name.lower()] = owner
+            self._bump()
+            return True
+
+    def _update_owner(self, kind: str, name: str, change: Callable[[Any], Any]) -> Any:
+        s = self._iam
+        with s.lock:
+            owners = self._owners(kind)
+            old = owners.get(name.lower())
+            if old is None:
+                return None
+            new = replace(change(old), name=old.name)
+            if new.permissions_boundary_arn != old.permissions_boundary_arn and not (
+                self._boundary_ok(new.permissions_boundary_arn)
+            ):
+                raise KeyError(new.permissions_boundary_arn)
+            if new != old:
+                owners[name.lower()] = new
+                self._bump()
+            return new
+
     # roles
 
     def add_role(self, role: Role) -> bool:
@@ -142,15 +185,7 @@ class MemoryIamStore:
 
         False (nothing written) when it names a permissions boundary policy that does not exist.
         """
-        s = self._iam
-        with s.lock:
-            if role.name.lower() in s.roles:
-                raise KeyError(role.name)
-            if not self._boundary_ok(role.permissions_boundary_arn):
-                return False
-            s.roles[role.name.lower()] = role
-            self._bump()
-            return True
+        return self._add_owner(ROLE, role)
 
     def get_role(self, name: str) -> Role | None:
         """The role, or None."""
@@ -164,13 +199,7 @@ class MemoryIamStore:
 
     def replace_role(self, role: Role) -> bool:
         """Overwrite the role of the same name; False if there is none."""
-        s = self._iam
-        with s.lock:
-            if role.name.lower() not in s.roles:
-                return False
-            s.roles[role.name.lower()] = role
-            self._bump()
-            return True
+        return self._replace_owner(ROLE, role)
 
     def update_role(self, name: str, change: Callable[[Role], Role]) -> Role | None:
         """Apply ``change`` to the stored role and write the result atomically; the new role.
@@ -178,20 +207,8 @@ class MemoryIamStore:
         None without the role. Whatever ``change`` raises propagates with nothing written; a
         permissions boundary it sets must name an existing policy (KeyError with that ARN).
         """
-        s = self._iam
-        with s.lock:
-            role = s.roles.get(name.lower())
-            if role is None:
-                return None
-            new = replace(change(role), name=role.name)
-            if new.permissions_boundary_arn != role.permissions_boundary_arn and not (
-                self._boundary_ok(new.permissions_boundary_arn)
-            ):
-                raise KeyError(new.permissions_boundary_arn)
-            if new != role:
-                s.roles[name.lower()] = new
-                self._bump()
-            return new
+        role: Role | None = self._update_owner(ROLE, name, change)
+        return role
 
     def remove_role(self, name: str) -> bool:
         """Delete the role with its inline policies and attachments."""
@@ -209,15 +226,7 @@ class MemoryIamStore:
 
         False (nothing written) when it names a permissions boundary policy that does not exist.
         """
-        s = self._iam
-        with s.lock:
-            if user.name.lower() in s.users:
-                raise KeyError(user.name)
-            if not self._boundary_ok(user.permissions_boundary_arn):
-                return False
-            s.users[user.name.lower()] = user
-            self._bump()
-            return True
+        return self._add_owner(USER, user)
 
     def get_user(self, name: str) -> User | None:
         """The user, or None."""
@@ -231,33 +240,15 @@ class MemoryIamStore:
 
     def replace_user(self, user: User) -> bool:
         """Overwrite the user of the same name; False if there is none."""
-        s = self._iam
-        with s.lock:
-            if user.name.lower() not in s.users:
-                return False
-            s.users[user.name.lower()] = user
-            self._bump()
-            return True
+        return self._replace_owner(USER, user)
 
     def update_user(self, name: str, change: Callable[[User], User]) -> User | None:
         """Apply ``change`` to the stored user and write the result atomically; the new user.
 
         None without the user; otherwise as :meth:`update_role`.
         """
-        s = self._iam
-        with s.lock:
-            user = s.users.get(name.lower())
-            if user is None:
-                return None
-            new = replace(change(user), name=user.name)
-            if new.permissions_boundary_arn != user.permissions_boundary_arn and not (
-                self._boundary_ok(new.permissions_boundary_arn)
-            ):
-                raise KeyError(new.permissions_boundary_arn)
-            if new != user:
-                s.users[name.lower()] = new
-                self._bump()
-            return new
+        user: User | None = self._update_owner(USER, name, change)
+        return user
 
     def remove_user(self, name: str) -> bool:
         """Delete the user with its inline policies and attachments."""
@@ -273,7 +264,7 @@ class MemoryIamStore:
         s = self._iam
         key = name.lower()
         with s.lock:
-            found = (s.roles if kind == ROLE else s.users).get(key)
+            found = self._owners(kind).get(key)
             if found is None:
                 return "absent"
             if s.inline.get((kind, key)):
@@ -305,7 +296,7 @@ class MemoryIamStore:
         s = self._iam
         key = name.lower()
         with s.lock:
-            table: dict[str, Any] = s.roles if kind == ROLE else s.users
+            table = self._owners(kind)
             if table.pop(key, None) is None:
                 return False
             s.inline.pop((kind, key), None)
@@ -339,7 +330,7 @@ class MemoryIamStore:
         s = self._iam
         key = owner.lower()
         with s.lock:
-            if key not in (s.roles if kind == ROLE else s.users):
+            if key not in self._owners(kind):
                 return False
             if check is not None:
                 docs = s.inline.get((kind, key), {})
@@ -397,7 +388,7 @@ class MemoryIamStore:
         """
         s = self._iam
         with s.lock:
-            if owner.lower() not in (s.roles if kind == ROLE else s.users):
+            if owner.lower() not in self._owners(kind):
                 raise KeyError(owner)
             if not self._attachable(policy_arn):
                 raise KeyError(policy_arn)
