@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import sys
 from pathlib import Path
@@ -121,6 +122,8 @@ def server(
         raise click.UsageError("--tls-certificate and --tls-key go together.")
     if not (len(account_id) == 12 and account_id.isdigit()):
         raise click.UsageError("--account-id must be 12 digits.")
+    if forwarded_allow_ips:
+        _check_proxies(forwarded_allow_ips)
     if not is_region(region):
         # ARNs name the region; one AWS would not accept could not be parsed back.
         raise click.UsageError(f"--region {region!r} is not a region name like us-east-1.")
@@ -147,6 +150,24 @@ def server(
         run_server(settings, announce=lambda line: click.echo(line, err=False))
     except (StartupError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _check_proxies(value: str) -> None:
+    """Every entry of --forwarded-allow-ips is ``*`` or an IP address or network.
+
+    uvicorn would take anything else for a host name that never matches, so a typo would
+    silently believe no proxy.
+    """
+    for entry in value.split(","):
+        entry = entry.strip()
+        if entry == "*":
+            continue
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise click.UsageError(
+                f"--forwarded-allow-ips: {entry!r} is not an IP address or network."
+            ) from None
 
 
 def register(cli: click.Group) -> None:

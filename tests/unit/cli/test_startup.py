@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -40,3 +41,15 @@ def test_quickstart_flags_default_to_the_package_defaults() -> None:
     result = CliRunner().invoke(_quickstart.quickstart, ["--help"])
     assert result.exit_code == 0
     assert DEFAULT_ENDPOINT in "".join(result.output.split())
+
+
+def test_forwarded_allow_ips_must_be_addresses_or_networks(tmp_path: Path) -> None:
+    """A typo in --forwarded-allow-ips is a usage error (exit 2), not a proxy silently ignored."""
+    from elsewhere.cli import _server
+
+    result = CliRunner().invoke(
+        _server.server,
+        ["--data-dir", str(tmp_path), "--forwarded-allow-ips", "10.0.0.0/8,not-an-ip"],
+    )
+    assert result.exit_code == 2
+    assert "'not-an-ip' is not an IP address or network" in result.output
