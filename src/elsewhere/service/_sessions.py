@@ -386,7 +386,9 @@ def _answer_frame(
 ) -> tuple[str, str]:
     """The 201 body of reference §2.2 around its ``credentials`` object (head, tail).
 
-    Every session of one plan shares them; only the credentials between differ.
+    Every session of one plan shares them; only the credentials between differ. Together with
+    :func:`_credentials_json` it writes byte for byte what ``json.dumps`` with compact
+    separators writes (keys in this order), without building the nested dicts first.
     """
     head = (
         '{"credentialSet":[{"assumedRoleUser":{"arn":'
@@ -412,34 +414,6 @@ def _credentials_json(
         f'"secretAccessKey":{_json_text(secret_access_key)},'
         f'"sessionToken":{_json_text(session_token)}'
     )
-
-
-def _format_answer(
-    *,
-    session_arn: str,
-    assumed_role_id: str,
-    access_key_id: str,
-    expiration: str,
-    secret_access_key: str,
-    session_token: str,
-    packed_policy_size: int,
-    role_arn: str,
-    source_identity: str,
-    subject_arn: str,
-) -> bytes:
-    """The 201 body of reference §2.2, byte for byte what ``json.dumps`` with compact separators
-    writes for it (keys in this order), without building the nested dicts first.
-    """
-    head, tail = _answer_frame(
-        session_arn=session_arn,
-        assumed_role_id=assumed_role_id,
-        packed_policy_size=packed_policy_size,
-        role_arn=role_arn,
-        source_identity=source_identity,
-        subject_arn=subject_arn,
-    )
-    credentials = _credentials_json(access_key_id, expiration, secret_access_key, session_token)
-    return (head + credentials + tail).encode("ascii")
 
 
 @dataclass(frozen=True, slots=True)

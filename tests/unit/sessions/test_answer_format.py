@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from elsewhere.service._sessions import _format_answer
+from elsewhere.service._sessions import _answer_frame, _credentials_json
 
 _text = st.text(max_size=40)
 
@@ -28,7 +28,16 @@ class _Issued:
 
 
 def _answer(issued: _Issued, subject_arn: str) -> bytes:
-    return _format_answer(**dataclasses.asdict(issued), subject_arn=subject_arn)
+    """The body as CreateSession writes it: a plan's frame around fresh credentials."""
+    fields = dataclasses.asdict(issued)
+    credentials = _credentials_json(
+        *(
+            fields.pop(k)
+            for k in ("access_key_id", "expiration", "secret_access_key", "session_token")
+        )
+    )
+    head, tail = _answer_frame(**fields, subject_arn=subject_arn)
+    return (head + credentials + tail).encode("ascii")
 
 
 def _reference(issued: _Issued, subject_arn: str) -> bytes:
