@@ -150,14 +150,12 @@ class _LeafFacts:
     """What CreateSession derives from a leaf certificate; cached per ``X-Amz-X509`` value."""
 
     certificate: x509.Certificate
-    signer: SigningCertificate
-    der: bytes
+    signer: SigningCertificate  # its DER, key and decimal serial, prepared once
     pem: str
     subject: str
     issuer: str
     source_identity: str | None
     session_name: str
-    serial: str  # decimal, as credentials, claims and subject records spell it
 
 
 def _leaf_facts(header: str) -> _LeafFacts:
@@ -166,13 +164,11 @@ def _leaf_facts(header: str) -> _LeafFacts:
     return _LeafFacts(
         certificate=leaf,
         signer=signer,
-        der=signer.der,
         pem=leaf.public_bytes(serialization.Encoding.PEM).decode("ascii"),
         subject=format_subject_dn(leaf.subject),
         issuer=format_subject_dn(leaf.issuer),
         source_identity=source_identity(leaf),
         session_name=default_session_name(leaf),
-        serial=signer.serial,
     )
 
 
@@ -430,7 +426,6 @@ class _Plan:
     tail: str
 
 
-
 class CreateSessionHandler:
     """The ``POST /sessions`` pipeline; plugs into the gateway as its ``SessionHandler``."""
 
@@ -487,7 +482,9 @@ class CreateSessionHandler:
                 )
             intermediates = cached
         anchor = self._anchor(snapshot, params.trust_anchor_arn)
-        self._snapshots.validate(anchor, leaf, facts.der, intermediates, chain_header, now=now)
+        self._snapshots.validate(
+            anchor, leaf, facts.signer.der, intermediates, chain_header, now=now
+        )
         # From here the certificate is authenticated: every outcome is recorded for the subject.
         subject_id, subject_arn = self._subject(facts.subject)
         try:
@@ -679,7 +676,7 @@ class CreateSessionHandler:
             principal_tags=tags,
             session_policy=profile.session_policy,
             managed_policy_arns=profile.managed_policy_arns,
-            certificate_serial=facts.serial,
+            certificate_serial=facts.signer.serial,
             certificate_subject=facts.subject,
             certificate_issuer=facts.issuer,
         )
@@ -816,7 +813,7 @@ class CreateSessionHandler:
             self._recorder.record(
                 x509_subject=facts.subject,
                 seen_at=now,
-                serial_number=facts.serial,
+                serial_number=facts.signer.serial,
                 issuer=facts.issuer,
                 x509_certificate_data=facts.pem,
                 failed=failed,
