@@ -16,8 +16,11 @@ from cryptography.x509.oid import NameOID
 
 from elsewhere.clock import FixedClock
 from elsewhere.service import ControlPlane, ControlPlaneSettings, Store
+from elsewhere.service._iam import IamService
 from elsewhere.storage import MemoryStore, open_store
+from tests.unit.service._races import T0 as RACE_T0
 from tests.unit.storage._postgres import empty_postgres_store, needs_postgres
+from tests.unit.storage._races import NODE_KINDS, two_nodes
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -179,3 +182,11 @@ def profile(cp: ControlPlane) -> dict[str, Any]:
     )
     detail: dict[str, Any] = out["profile"]
     return detail
+
+
+@pytest.fixture(params=NODE_KINDS)
+def services(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any, Any]]:
+    """Two IAM services sharing one database, as two replicas (race tests)."""
+    clock = FixedClock(RACE_T0)
+    with two_nodes(request, tmp_path) as (one, two):
+        yield IamService(one, clock, account_id=ACCOUNT), IamService(two, clock, account_id=ACCOUNT)

@@ -12,31 +12,30 @@ from typing import Any
 
 from elsewhere.errors import DeleteConflict, LimitExceeded, NoSuchEntity
 from elsewhere.service._iam import MAX_ACCESS_KEYS_PER_USER
-from tests.unit.service.test_iam_races import ROUNDS, _call, _outcome, services
-from tests.unit.storage.test_contract_postgres import race
-
-__all__ = ["services"]  # the two-node fixture, shared with the other IAM race tests
+from tests.unit.service._races import call, outcome
+from tests.unit.service.test_iam_races import ROUNDS
+from tests.unit.storage._races import race
 
 
 def test_create_access_key_for_the_last_slot(services: tuple[Any, Any]) -> None:
     """Two CreateAccessKey calls for the last slot: one key, one LimitExceeded."""
     one, two = services
-    _call(one, "CreateUser", UserName="dev")
+    call(one, "CreateUser", UserName="dev")
     for _ in range(ROUNDS // 2):
-        first = _call(one, "CreateAccessKey", UserName="dev")["AccessKey"]["AccessKeyId"]
+        first = call(one, "CreateAccessKey", UserName="dev")["AccessKey"]["AccessKeyId"]
         results = race(
-            _outcome(one, "CreateAccessKey", UserName="dev"),
-            _outcome(two, "CreateAccessKey", UserName="dev"),
+            outcome(one, "CreateAccessKey", UserName="dev"),
+            outcome(two, "CreateAccessKey", UserName="dev"),
         )
         refused = [r for r in results if isinstance(r, LimitExceeded)]
         assert len(refused) == 1, results
         assert refused[0].message == (
             f"Cannot exceed quota for AccessKeysPerUser: {MAX_ACCESS_KEYS_PER_USER}"
         )
-        listed = _call(two, "ListAccessKeys", UserName="dev")["AccessKeyMetadata"]
+        listed = call(two, "ListAccessKeys", UserName="dev")["AccessKeyMetadata"]
         assert len(listed) == MAX_ACCESS_KEYS_PER_USER
         for key in listed:
-            _call(one, "DeleteAccessKey", UserName="dev", AccessKeyId=key["AccessKeyId"])
+            call(one, "DeleteAccessKey", UserName="dev", AccessKeyId=key["AccessKeyId"])
         assert first in {k["AccessKeyId"] for k in listed}
 
 
@@ -46,10 +45,10 @@ def test_delete_user_against_create_access_key(services: tuple[Any, Any]) -> Non
     one, two = services
     for n in range(ROUNDS):
         name = f"u{n}"
-        _call(one, "CreateUser", UserName=name)
+        call(one, "CreateUser", UserName=name)
         deleted, created = race(
-            _outcome(one, "DeleteUser", UserName=name),
-            _outcome(two, "CreateAccessKey", UserName=name),
+            outcome(one, "DeleteUser", UserName=name),
+            outcome(two, "CreateAccessKey", UserName=name),
         )
         if deleted == {}:
             assert isinstance(created, NoSuchEntity), created
@@ -58,7 +57,7 @@ def test_delete_user_against_create_access_key(services: tuple[Any, Any]) -> Non
             assert deleted.message == "Cannot delete entity, must delete access keys first."
             assert isinstance(created, dict)
             key_id = created["AccessKey"]["AccessKeyId"]
-            _call(one, "DeleteAccessKey", UserName=name, AccessKeyId=key_id)
-            _call(one, "DeleteUser", UserName=name)
-        _call(two, "CreateUser", UserName=name)
-        assert _call(one, "ListAccessKeys", UserName=name)["AccessKeyMetadata"] == []
+            call(one, "DeleteAccessKey", UserName=name, AccessKeyId=key_id)
+            call(one, "DeleteUser", UserName=name)
+        call(two, "CreateUser", UserName=name)
+        assert call(one, "ListAccessKeys", UserName=name)["AccessKeyMetadata"] == []

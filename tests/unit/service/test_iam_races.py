@@ -8,33 +8,22 @@ of one name, and concurrent Tag*/Update* calls that used to rewrite a whole reco
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import sys
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from elsewhere.clock import FixedClock
 from elsewhere.domain._iam import MAX_ATTACHED_POLICIES, MAX_TAGS
 from elsewhere.errors import (
     DeleteConflict,
-    ElsewhereError,
     EntityAlreadyExists,
     LimitExceeded,
     NoSuchEntity,
 )
-from elsewhere.service._authn import Principal
 from elsewhere.service._iam import IamService
-from elsewhere.storage import MemoryStore, open_store
-from tests.unit.storage._postgres import needs_postgres
-from tests.unit.storage.test_contract_postgres import race
+from tests.unit.service._races import call, outcome
+from tests.unit.storage._races import race
 
-ACCOUNT = "123456789012"
-ROOT = Principal(f"arn:aws:iam::{ACCOUNT}:root", ACCOUNT, "root", ACCOUNT, "root", "AKIAROOT")
-T0 = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
 ROUNDS = 16
 DOC = (
     '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject",'
@@ -55,56 +44,16 @@ TRUST = json.dumps(
 ATTACHED = "Cannot delete a policy attached to entities."
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=needs_postgres)])
-def services(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any, Any]]:
-    """Two IAM services sharing one database, as two replicas."""
-    clock = FixedClock(T0)
-    if request.param == "memory":
-        # One process, one lock: switch threads far more often than the default 5 ms so that a
-        # check and a write made under two separate lock holds would interleave with the rival.
-        interval = sys.getswitchinterval()
-        sys.setswitchinterval(1e-6)
-        store = MemoryStore()
-        yield (IamService(store, clock, account_id=ACCOUNT),) * 2
-        sys.setswitchinterval(interval)
-        return
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'iam-races.db'}"
-    else:
-        url = request.getfixturevalue("postgres_database")
-    one, two = open_store(url), open_store(url)
-    yield IamService(one, clock, account_id=ACCOUNT), IamService(two, clock, account_id=ACCOUNT)
-    one.close()
-    two.close()
-
-
-def _call(iam: IamService, op: str, **params: Any) -> dict[str, Any]:
-    """Run one IAM operation as the account root."""
-    return iam.handle(op, params, ROOT)
-
-
-def _outcome(iam: IamService, op: str, **params: Any) -> Callable[[], object]:
-    """An action running ``op``: its output, or the AWS error it raised (others escape)."""
-
-    def run() -> object:
-        try:
-            return _call(iam, op, **params)
-        except ElsewhereError as exc:
-            return exc
-
-    return run
-
-
 def _policy(iam: IamService, name: str, path: str = "/") -> str:
     """Create a managed policy; its ARN."""
-    out = _call(iam, "CreatePolicy", PolicyName=name, PolicyDocument=DOC, Path=path)
+    out = call(iam, "CreatePolicy", PolicyName=name, PolicyDocument=DOC, Path=path)
     return str(out["Policy"]["Arn"])
 
 
 def _owners(iam: IamService) -> None:
     """Create the role ``app`` and the user ``app``."""
-    _call(iam, "CreateRole", RoleName="app", AssumeRolePolicyDocument=TRUST)
-    _call(iam, "CreateUser", UserName="app")
+    call(iam, "CreateRole", RoleName="app", AssumeRolePolicyDocument=TRUST)
+    call(iam, "CreateUser", UserName="app")
 
 
 def _assert_nothing_dangles(iam: IamService) -> None:
@@ -116,7 +65,7 @@ def _assert_nothing_dangles(iam: IamService) -> None:
                 assert store.get_managed_policy(arn) is not None, (kind, owner.name, arn)
             boundary = owner.permissions_boundary_arn
             assert boundary is None or store.get_managed_policy(boundary) is not None, boundary
-    details = _call(iam, "GetAccountAuthorizationDetails")
+    details = call(iam, "GetAccountAuthorizationDetails")
     listed = {p["Arn"] for p in details["Policies"]}
     for detail in details["RoleDetailList"] + details["UserDetailList"]:
         boundary = detail.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
@@ -142,13 +91,13 @@ def test_delete_policy_against_attach(services: tuple[Any, Any]) -> None:
         kind = ("Role", "User")[n % 2]
         arn = _policy(one, f"p{n}")
         deleted, attached = race(
-            _outcome(one, "DeletePolicy", PolicyArn=arn),
-            _outcome(two, f"Attach{kind}Policy", **{f"{kind}Name": "app", "PolicyArn": arn}),
+            outcome(one, "DeletePolicy", PolicyArn=arn),
+            outcome(two, f"Attach{kind}Policy", **{f"{kind}Name": "app", "PolicyArn": arn}),
         )
         _assert_delete_or_use(
             deleted, attached, f"Policy {arn} does not exist or is not attachable."
         )
-        listed = _call(two, f"ListAttached{kind}Policies", **{f"{kind}Name": "app"})
+        listed = call(two, f"ListAttached{kind}Policies", **{f"{kind}Name": "app"})
         assert [p["PolicyArn"] for p in listed["AttachedPolicies"]] == (
             [] if deleted == {} else [arn]
         )
@@ -157,8 +106,8 @@ def test_delete_policy_against_attach(services: tuple[Any, Any]) -> None:
         )
         _assert_nothing_dangles(two)
         if deleted != {}:
-            _call(one, f"Detach{kind}Policy", **{f"{kind}Name": "app", "PolicyArn": arn})
-            _call(one, "DeletePolicy", PolicyArn=arn)
+            call(one, f"Detach{kind}Policy", **{f"{kind}Name": "app", "PolicyArn": arn})
+            call(one, "DeletePolicy", PolicyArn=arn)
 
 
 def test_delete_policy_against_put_boundary(services: tuple[Any, Any]) -> None:
@@ -169,8 +118,8 @@ def test_delete_policy_against_put_boundary(services: tuple[Any, Any]) -> None:
         kind = ("Role", "User")[n % 2]
         arn = _policy(one, f"b{n}")
         deleted, put = race(
-            _outcome(one, "DeletePolicy", PolicyArn=arn),
-            _outcome(
+            outcome(one, "DeletePolicy", PolicyArn=arn),
+            outcome(
                 two,
                 f"Put{kind}PermissionsBoundary",
                 **{f"{kind}Name": "app", "PermissionsBoundary": arn},
@@ -179,14 +128,14 @@ def test_delete_policy_against_put_boundary(services: tuple[Any, Any]) -> None:
         _assert_delete_or_use(
             deleted, put, f"Scope ARN: {arn} does not exist or is not attachable."
         )
-        got = _call(two, f"Get{kind}", **{f"{kind}Name": "app"})[kind]
+        got = call(two, f"Get{kind}", **{f"{kind}Name": "app"})[kind]
         assert got.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn") == (
             None if deleted == {} else arn
         )
         _assert_nothing_dangles(two)
         if deleted != {}:
-            _call(one, f"Delete{kind}PermissionsBoundary", **{f"{kind}Name": "app"})
-            _call(one, "DeletePolicy", PolicyArn=arn)
+            call(one, f"Delete{kind}PermissionsBoundary", **{f"{kind}Name": "app"})
+            call(one, "DeletePolicy", PolicyArn=arn)
 
 
 def test_delete_policy_against_create_with_boundary(services: tuple[Any, Any]) -> None:
@@ -197,8 +146,8 @@ def test_delete_policy_against_create_with_boundary(services: tuple[Any, Any]) -
         arn = _policy(one, f"c{n}")
         extra = {"AssumeRolePolicyDocument": TRUST} if kind == "Role" else {}
         deleted, created = race(
-            _outcome(one, "DeletePolicy", PolicyArn=arn),
-            _outcome(
+            outcome(one, "DeletePolicy", PolicyArn=arn),
+            outcome(
                 two,
                 f"Create{kind}",
                 **{f"{kind}Name": f"o{n}", "PermissionsBoundary": arn, **extra},
@@ -208,7 +157,7 @@ def test_delete_policy_against_create_with_boundary(services: tuple[Any, Any]) -
             assert isinstance(created, NoSuchEntity)
             assert created.message == f"Scope ARN: {arn} does not exist or is not attachable."
             with pytest.raises(NoSuchEntity):
-                _call(two, f"Get{kind}", **{f"{kind}Name": f"o{n}"})
+                call(two, f"Get{kind}", **{f"{kind}Name": f"o{n}"})
         else:
             assert isinstance(created, dict)
             assert isinstance(deleted, DeleteConflict)
@@ -221,12 +170,12 @@ def test_attachments_for_the_last_slot(services: tuple[Any, Any]) -> None:
     one, two = services
     _owners(one)
     for n in range(MAX_ATTACHED_POLICIES - 1):
-        _call(one, "AttachRolePolicy", RoleName="app", PolicyArn=_policy(one, f"a{n}"))
+        call(one, "AttachRolePolicy", RoleName="app", PolicyArn=_policy(one, f"a{n}"))
     for n in range(ROUNDS // 2):
         first, second = _policy(one, f"x{n}"), _policy(one, f"y{n}")
         results = race(
-            _outcome(one, "AttachRolePolicy", RoleName="app", PolicyArn=first),
-            _outcome(two, "AttachRolePolicy", RoleName="app", PolicyArn=second),
+            outcome(one, "AttachRolePolicy", RoleName="app", PolicyArn=first),
+            outcome(two, "AttachRolePolicy", RoleName="app", PolicyArn=second),
         )
         refused = [r for r in results if isinstance(r, LimitExceeded)]
         assert len(refused) == 1
@@ -234,10 +183,10 @@ def test_attachments_for_the_last_slot(services: tuple[Any, Any]) -> None:
             refused[0].message
             == f"Cannot exceed quota for PoliciesPerRole: {MAX_ATTACHED_POLICIES}"
         )
-        listed = _call(two, "ListAttachedRolePolicies", RoleName="app")["AttachedPolicies"]
+        listed = call(two, "ListAttachedRolePolicies", RoleName="app")["AttachedPolicies"]
         assert len(listed) == MAX_ATTACHED_POLICIES
         winner = first if results[0] == {} else second
-        _call(one, "DetachRolePolicy", RoleName="app", PolicyArn=winner)
+        call(one, "DetachRolePolicy", RoleName="app", PolicyArn=winner)
 
 
 @pytest.mark.parametrize("paths", [("/", "/"), ("/a/", "/b/")], ids=["same-path", "two-paths"])
@@ -247,15 +196,15 @@ def test_create_policy_with_one_name(services: tuple[Any, Any], paths: tuple[str
     for n in range(ROUNDS):
         name = f"dup{n}"
         results = race(
-            _outcome(one, "CreatePolicy", PolicyName=name, PolicyDocument=DOC, Path=paths[0]),
-            _outcome(two, "CreatePolicy", PolicyName=name, PolicyDocument=DOC, Path=paths[1]),
+            outcome(one, "CreatePolicy", PolicyName=name, PolicyDocument=DOC, Path=paths[0]),
+            outcome(two, "CreatePolicy", PolicyName=name, PolicyDocument=DOC, Path=paths[1]),
         )
         refused = [r for r in results if isinstance(r, EntityAlreadyExists)]
         assert len(refused) == 1
         assert refused[0].message == (
             f"A policy called {name} already exists. Duplicate names are not allowed."
         )
-        names = [p["PolicyName"] for p in _call(two, "ListPolicies")["Policies"]]
+        names = [p["PolicyName"] for p in call(two, "ListPolicies")["Policies"]]
         assert names.count(name) == 1
 
 
@@ -265,14 +214,14 @@ def test_create_role_and_user_with_one_name(services: tuple[Any, Any]) -> None:
     for n in range(ROUNDS):
         if n % 2:
             results = race(
-                _outcome(one, "CreateRole", RoleName=f"r{n}", AssumeRolePolicyDocument=TRUST),
-                _outcome(two, "CreateRole", RoleName=f"R{n}", AssumeRolePolicyDocument=TRUST),
+                outcome(one, "CreateRole", RoleName=f"r{n}", AssumeRolePolicyDocument=TRUST),
+                outcome(two, "CreateRole", RoleName=f"R{n}", AssumeRolePolicyDocument=TRUST),
             )
             message = "Role with name {} already exists."
         else:
             results = race(
-                _outcome(one, "CreateUser", UserName=f"u{n}"),
-                _outcome(two, "CreateUser", UserName=f"U{n}"),
+                outcome(one, "CreateUser", UserName=f"u{n}"),
+                outcome(two, "CreateUser", UserName=f"U{n}"),
             )
             message = "User with name {} already exists."
         refused = [(i, r) for i, r in enumerate(results) if isinstance(r, EntityAlreadyExists)]
@@ -281,8 +230,8 @@ def test_create_role_and_user_with_one_name(services: tuple[Any, Any]) -> None:
         assert error.message == message.format(
             ("r", "R")[i] + str(n) if n % 2 else ("u", "U")[i] + str(n)
         )
-    assert len(_call(one, "ListRoles")["Roles"]) == ROUNDS // 2
-    assert len(_call(one, "ListUsers")["Users"]) == ROUNDS // 2
+    assert len(call(one, "ListRoles")["Roles"]) == ROUNDS // 2
+    assert len(call(one, "ListUsers")["Users"]) == ROUNDS // 2
 
 
 _TAGGED = {
@@ -294,7 +243,7 @@ _TAGGED = {
 def _tag_target(one: IamService, kind: str) -> tuple[str, str, dict[str, str]]:
     """(tag operation, list operation, identifying members) of the raced role, user or policy."""
     if kind == "Policy":
-        arn = _call(one, "ListPolicies")["Policies"][0]["Arn"]
+        arn = call(one, "ListPolicies")["Policies"][0]["Arn"]
         return "TagPolicy", "ListPolicyTags", {"PolicyArn": arn}
     return _TAGGED[kind]
 
@@ -307,11 +256,11 @@ def test_concurrent_tags_both_land(services: tuple[Any, Any]) -> None:
     for n in range(ROUNDS):
         tag, listing, who = _tag_target(one, ("Role", "User", "Policy")[n % 3])
         results = race(
-            _outcome(one, tag, Tags=[{"Key": f"a{n}", "Value": "1"}], **who),
-            _outcome(two, tag, Tags=[{"Key": f"b{n}", "Value": "2"}], **who),
+            outcome(one, tag, Tags=[{"Key": f"a{n}", "Value": "1"}], **who),
+            outcome(two, tag, Tags=[{"Key": f"b{n}", "Value": "2"}], **who),
         )
         assert results == [{}, {}]
-        keys = {t["Key"] for t in _call(two, listing, **who)["Tags"]}
+        keys = {t["Key"] for t in call(two, listing, **who)["Tags"]}
         assert {f"a{n}", f"b{n}"} <= keys
 
 
@@ -325,21 +274,21 @@ def test_concurrent_tags_hold_the_quota(services: tuple[Any, Any]) -> None:
         tag, _, who = _tag_target(one, kind)
         for start in range(0, MAX_TAGS - 1, 10):
             batch = [{"Key": f"k{i}", "Value": "v"} for i in range(start, min(start + 10, 49))]
-            _call(one, tag, Tags=batch, **who)
+            call(one, tag, Tags=batch, **who)
     for n in range(ROUNDS // 2):
         kind = kinds[n % 3]
         tag, listing, who = _tag_target(one, kind)
         results = race(
-            _outcome(one, tag, Tags=[{"Key": f"a{n}", "Value": "1"}], **who),
-            _outcome(two, tag, Tags=[{"Key": f"b{n}", "Value": "2"}], **who),
+            outcome(one, tag, Tags=[{"Key": f"a{n}", "Value": "1"}], **who),
+            outcome(two, tag, Tags=[{"Key": f"b{n}", "Value": "2"}], **who),
         )
         refused = [r for r in results if isinstance(r, LimitExceeded)]
         assert len(refused) == 1
         assert refused[0].message == f"Cannot exceed quota for TagsPer{kind}: {MAX_TAGS}"
-        tags = _call(two, listing, **who, MaxItems=1000)["Tags"]
+        tags = call(two, listing, **who, MaxItems=1000)["Tags"]
         assert len(tags) == MAX_TAGS
         winner = f"a{n}" if results[0] == {} else f"b{n}"
-        _call(one, "Un" + tag[0].lower() + tag[1:], TagKeys=[winner], **who)
+        call(one, "Un" + tag[0].lower() + tag[1:], TagKeys=[winner], **who)
 
 
 def test_tag_and_update_role_both_land(services: tuple[Any, Any]) -> None:
@@ -349,20 +298,20 @@ def test_tag_and_update_role_both_land(services: tuple[Any, Any]) -> None:
     boundary = _policy(one, "boundary")
     for n in range(ROUNDS):
         race(
-            _outcome(one, "TagRole", RoleName="app", Tags=[{"Key": f"t{n}", "Value": "v"}]),
-            _outcome(two, "UpdateRoleDescription", RoleName="app", Description=f"d{n}"),
-            _outcome(
+            outcome(one, "TagRole", RoleName="app", Tags=[{"Key": f"t{n}", "Value": "v"}]),
+            outcome(two, "UpdateRoleDescription", RoleName="app", Description=f"d{n}"),
+            outcome(
                 two, "PutUserPermissionsBoundary", UserName="app", PermissionsBoundary=boundary
             ),
-            _outcome(one, "TagUser", UserName="app", Tags=[{"Key": f"u{n}", "Value": "v"}]),
+            outcome(one, "TagUser", UserName="app", Tags=[{"Key": f"u{n}", "Value": "v"}]),
         )
-        role = _call(two, "GetRole", RoleName="app")["Role"]
+        role = call(two, "GetRole", RoleName="app")["Role"]
         assert role["Description"] == f"d{n}"
         assert f"t{n}" in {t["Key"] for t in role["Tags"]}
-        user = _call(one, "GetUser", UserName="app")["User"]
+        user = call(one, "GetUser", UserName="app")["User"]
         assert user["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary
         assert f"u{n}" in {t["Key"] for t in user["Tags"]}
-        _call(one, "DeleteUserPermissionsBoundary", UserName="app")
+        call(one, "DeleteUserPermissionsBoundary", UserName="app")
 
 
 def test_delete_owner_against_attach_and_put_policy(services: tuple[Any, Any]) -> None:
@@ -374,21 +323,21 @@ def test_delete_owner_against_attach_and_put_policy(services: tuple[Any, Any]) -
         name = f"o{n}"
         who = {f"{kind}Name": name}
         create = {"AssumeRolePolicyDocument": TRUST} if kind == "Role" else {}
-        _call(one, f"Create{kind}", **who, **create)
+        call(one, f"Create{kind}", **who, **create)
         if n % 4 < 2:
-            give = _outcome(two, f"Attach{kind}Policy", PolicyArn=arn, **who)
+            give = outcome(two, f"Attach{kind}Policy", PolicyArn=arn, **who)
             conflict = "Cannot delete entity, must detach all policies first."
         else:
-            give = _outcome(two, f"Put{kind}Policy", PolicyName="inline", PolicyDocument=DOC, **who)
+            give = outcome(two, f"Put{kind}Policy", PolicyName="inline", PolicyDocument=DOC, **who)
             conflict = "Cannot delete entity, must delete policies first."
-        deleted, given = race(_outcome(one, f"Delete{kind}", **who), give)
+        deleted, given = race(outcome(one, f"Delete{kind}", **who), give)
         if deleted == {}:
             assert isinstance(given, NoSuchEntity)
             assert given.message == f"The {kind.lower()} with name {name} cannot be found."
             # A new role or user of the same name inherits nothing from the deleted one.
-            _call(two, f"Create{kind}", **who, **create)
-            assert _call(one, f"ListAttached{kind}Policies", **who)["AttachedPolicies"] == []
-            assert _call(one, f"List{kind}Policies", **who)["PolicyNames"] == []
+            call(two, f"Create{kind}", **who, **create)
+            assert call(one, f"ListAttached{kind}Policies", **who)["AttachedPolicies"] == []
+            assert call(one, f"List{kind}Policies", **who)["PolicyNames"] == []
         else:
             assert given == {}
             assert isinstance(deleted, DeleteConflict)
@@ -409,14 +358,14 @@ def test_inline_policies_for_the_size_quota(services: tuple[Any, Any]) -> None:
     _owners(one)
     for _ in range(ROUNDS // 2):
         results = race(
-            _outcome(
+            outcome(
                 one,
                 "PutUserPolicy",
                 UserName="app",
                 PolicyName="a",
                 PolicyDocument=_sized("A", 1200),
             ),
-            _outcome(
+            outcome(
                 two,
                 "PutUserPolicy",
                 UserName="app",
@@ -427,6 +376,6 @@ def test_inline_policies_for_the_size_quota(services: tuple[Any, Any]) -> None:
         refused = [r for r in results if isinstance(r, LimitExceeded)]
         assert len(refused) == 1
         assert refused[0].message == "Maximum policy size of 2048 bytes exceeded for user app"
-        names = _call(two, "ListUserPolicies", UserName="app")["PolicyNames"]
+        names = call(two, "ListUserPolicies", UserName="app")["PolicyNames"]
         assert len(names) == 1
-        _call(one, "DeleteUserPolicy", UserName="app", PolicyName=names[0])
+        call(one, "DeleteUserPolicy", UserName="app", PolicyName=names[0])

@@ -7,25 +7,17 @@ memory store, run the operations at the same moment on threads.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from elsewhere.clock import FixedClock
 from elsewhere.domain._iam import MAX_POLICY_VERSIONS
-from elsewhere.errors import DeleteConflict, ElsewhereError, LimitExceeded, NoSuchEntity
-from elsewhere.service._authn import Principal
+from elsewhere.errors import DeleteConflict, LimitExceeded, NoSuchEntity
 from elsewhere.service._iam import IamService
-from elsewhere.storage import MemoryStore, open_store
-from tests.unit.storage._postgres import needs_postgres
-from tests.unit.storage.test_contract_postgres import race
+from elsewhere.storage import MemoryStore
+from tests.unit.service._races import call, outcome
+from tests.unit.storage._races import race
 
-ACCOUNT = "123456789012"
-ROOT = Principal(f"arn:aws:iam::{ACCOUNT}:root", ACCOUNT, "root", ACCOUNT, "root", "AKIAROOT")
-T0 = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
 ROUNDS = 20
 
 
@@ -37,45 +29,10 @@ def _doc(n: int) -> str:
     )
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=needs_postgres)])
-def services(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any, Any]]:
-    """Two IAM services sharing one database, as two replicas."""
-    clock = FixedClock(T0)
-    if request.param == "memory":
-        store = MemoryStore()
-        yield (IamService(store, clock, account_id=ACCOUNT),) * 2
-        return
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'iam.db'}"
-    else:
-        url = request.getfixturevalue("postgres_database")
-    one, two = open_store(url), open_store(url)
-    yield IamService(one, clock, account_id=ACCOUNT), IamService(two, clock, account_id=ACCOUNT)
-    one.close()
-    two.close()
-
-
-def _call(iam: IamService, op: str, **params: Any) -> dict[str, Any]:
-    """Run one IAM operation as the account root."""
-    return iam.handle(op, params, ROOT)
-
-
-def _outcome(iam: IamService, op: str, **params: Any) -> Callable[[], object]:
-    """An action running ``op``: its output, or the AWS error it raised (others escape)."""
-
-    def run() -> object:
-        try:
-            return _call(iam, op, **params)
-        except ElsewhereError as exc:
-            return exc
-
-    return run
-
-
 def _policy(iam: IamService) -> str:
     """Create a managed policy; its ARN."""
     return str(
-        _call(iam, "CreatePolicy", PolicyName="raced", PolicyDocument=_doc(1))["Policy"]["Arn"]
+        call(iam, "CreatePolicy", PolicyName="raced", PolicyDocument=_doc(1))["Policy"]["Arn"]
     )
 
 
@@ -84,15 +41,15 @@ def test_set_default_against_delete_version(services: tuple[Any, Any]) -> None:
     one, two = services
     arn = _policy(one)
     for n in range(ROUNDS):
-        vid = _call(one, "CreatePolicyVersion", PolicyArn=arn, PolicyDocument=_doc(n + 2))[
+        vid = call(one, "CreatePolicyVersion", PolicyArn=arn, PolicyDocument=_doc(n + 2))[
             "PolicyVersion"
         ]["VersionId"]
         set_result, delete_result = race(
-            _outcome(one, "SetDefaultPolicyVersion", PolicyArn=arn, VersionId=vid),
-            _outcome(two, "DeletePolicyVersion", PolicyArn=arn, VersionId=vid),
+            outcome(one, "SetDefaultPolicyVersion", PolicyArn=arn, VersionId=vid),
+            outcome(two, "DeletePolicyVersion", PolicyArn=arn, VersionId=vid),
         )
-        policy = _call(two, "GetPolicy", PolicyArn=arn)["Policy"]
-        got = _call(two, "GetPolicyVersion", PolicyArn=arn, VersionId=policy["DefaultVersionId"])
+        policy = call(two, "GetPolicy", PolicyArn=arn)["Policy"]
+        got = call(two, "GetPolicyVersion", PolicyArn=arn, VersionId=policy["DefaultVersionId"])
         assert got["PolicyVersion"]["IsDefaultVersion"]
         if set_result == {}:
             assert isinstance(delete_result, DeleteConflict)
@@ -105,11 +62,11 @@ def test_set_default_against_delete_version(services: tuple[Any, Any]) -> None:
                 f"Policy {arn} version {vid} does not exist or is not attachable."
             )
             assert policy["DefaultVersionId"] != vid
-        details = _call(one, "GetAccountAuthorizationDetails", Filter=["LocalManagedPolicy"])
+        details = call(one, "GetAccountAuthorizationDetails", Filter=["LocalManagedPolicy"])
         assert [p["Arn"] for p in details["Policies"]] == [arn]
-        for v in _call(one, "ListPolicyVersions", PolicyArn=arn)["Versions"]:
+        for v in call(one, "ListPolicyVersions", PolicyArn=arn)["Versions"]:
             if not v["IsDefaultVersion"]:
-                _call(one, "DeletePolicyVersion", PolicyArn=arn, VersionId=v["VersionId"])
+                call(one, "DeletePolicyVersion", PolicyArn=arn, VersionId=v["VersionId"])
 
 
 def test_create_version_for_the_last_slot(services: tuple[Any, Any]) -> None:
@@ -117,18 +74,18 @@ def test_create_version_for_the_last_slot(services: tuple[Any, Any]) -> None:
     one, two = services
     arn = _policy(one)
     for n in range(MAX_POLICY_VERSIONS - 2):
-        _call(one, "CreatePolicyVersion", PolicyArn=arn, PolicyDocument=_doc(n + 2))
+        call(one, "CreatePolicyVersion", PolicyArn=arn, PolicyDocument=_doc(n + 2))
     for n in range(ROUNDS // 2):
         results = race(
-            _outcome(one, "CreatePolicyVersion", PolicyArn=arn, PolicyDocument=_doc(100 + 2 * n)),
-            _outcome(two, "CreatePolicyVersion", PolicyArn=arn, PolicyDocument=_doc(101 + 2 * n)),
+            outcome(one, "CreatePolicyVersion", PolicyArn=arn, PolicyDocument=_doc(100 + 2 * n)),
+            outcome(two, "CreatePolicyVersion", PolicyArn=arn, PolicyDocument=_doc(101 + 2 * n)),
         )
         assert sum(isinstance(r, LimitExceeded) for r in results) == 1
         assert sum(isinstance(r, dict) for r in results) == 1
-        versions = _call(two, "ListPolicyVersions", PolicyArn=arn)["Versions"]
+        versions = call(two, "ListPolicyVersions", PolicyArn=arn)["Versions"]
         assert len(versions) == MAX_POLICY_VERSIONS
         oldest = next(v for v in reversed(versions) if not v["IsDefaultVersion"])
-        _call(one, "DeletePolicyVersion", PolicyArn=arn, VersionId=oldest["VersionId"])
+        call(one, "DeletePolicyVersion", PolicyArn=arn, VersionId=oldest["VersionId"])
 
 
 def test_delete_version_errors(services: tuple[Any, Any]) -> None:
@@ -136,13 +93,13 @@ def test_delete_version_errors(services: tuple[Any, Any]) -> None:
     one, _ = services
     arn = _policy(one)
     with pytest.raises(DeleteConflict, match=r"^Cannot delete the default version of a policy\.$"):
-        _call(one, "DeletePolicyVersion", PolicyArn=arn, VersionId="v1")
+        call(one, "DeletePolicyVersion", PolicyArn=arn, VersionId="v1")
     with pytest.raises(NoSuchEntity, match="version v7 does not exist or is not attachable"):
-        _call(one, "DeletePolicyVersion", PolicyArn=arn, VersionId="v7")
+        call(one, "DeletePolicyVersion", PolicyArn=arn, VersionId="v7")
     with pytest.raises(NoSuchEntity, match="version v7 does not exist or is not attachable"):
-        _call(one, "SetDefaultPolicyVersion", PolicyArn=arn, VersionId="v7")
+        call(one, "SetDefaultPolicyVersion", PolicyArn=arn, VersionId="v7")
     with pytest.raises(NoSuchEntity, match=r"^Policy .*:policy/none was not found\.$"):
-        _call(
+        call(
             one, "SetDefaultPolicyVersion", PolicyArn=arn[: -len("raced")] + "none", VersionId="v1"
         )
 
@@ -151,7 +108,7 @@ def test_a_policy_with_a_missing_default_is_not_a_500(services: tuple[Any, Any])
     """A default naming a deleted version reads as NoSuchEntity; SetDefaultPolicyVersion repairs."""
     one, two = services
     arn = _policy(one)
-    _call(one, "CreatePolicyVersion", PolicyArn=arn, PolicyDocument=_doc(2))
+    call(one, "CreatePolicyVersion", PolicyArn=arn, PolicyDocument=_doc(2))
     store = one._store
     if isinstance(store, MemoryStore):
         iam = store._iam
@@ -168,8 +125,8 @@ def test_a_policy_with_a_missing_default_is_not_a_500(services: tuple[Any, Any])
                 .values(default_version_id="v9")
             )
     with pytest.raises(NoSuchEntity):
-        _call(two, "GetPolicy", PolicyArn=arn)
-    details = _call(two, "GetAccountAuthorizationDetails", Filter=["LocalManagedPolicy"])
+        call(two, "GetPolicy", PolicyArn=arn)
+    details = call(two, "GetAccountAuthorizationDetails", Filter=["LocalManagedPolicy"])
     assert details["Policies"] == []
-    _call(two, "SetDefaultPolicyVersion", PolicyArn=arn, VersionId="v2")
-    assert _call(one, "GetPolicy", PolicyArn=arn)["Policy"]["DefaultVersionId"] == "v2"
+    call(two, "SetDefaultPolicyVersion", PolicyArn=arn, VersionId="v2")
+    assert call(one, "GetPolicy", PolicyArn=arn)["Policy"]["DefaultVersionId"] == "v2"

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,9 +27,7 @@ from elsewhere.domain._iam import (
     Role,
     User,
 )
-from elsewhere.storage import MemoryStore, open_store
-from tests.unit.storage._postgres import needs_postgres
-from tests.unit.storage.test_contract_postgres import race
+from tests.unit.storage._races import race
 
 T0 = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
 ACCOUNT = "123456789012"
@@ -41,28 +37,6 @@ DOC = (
 )
 ROUNDS = 20
 HAMMER = 40
-
-
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=needs_postgres)])
-def nodes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any, Any]]:
-    """Two stores on one database (the memory store: one store, shared)."""
-    if request.param == "memory":
-        # One process, one lock: switch threads far more often than the default 5 ms so that a
-        # check and a write made under two separate lock holds would interleave with the rival.
-        interval = sys.getswitchinterval()
-        sys.setswitchinterval(1e-6)
-        store = MemoryStore()
-        yield store, store
-        sys.setswitchinterval(interval)
-        return
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'iam-races.db'}"
-    else:
-        url = request.getfixturevalue("postgres_database")
-    one, two = open_store(url), open_store(url)
-    yield one, two
-    one.close()
-    two.close()
 
 
 def _arn(name: str, path: str = "/") -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -21,10 +20,9 @@ import pytest
 import sqlalchemy as sa
 
 from elsewhere.domain._iam import MAX_POLICY_VERSIONS, ManagedPolicy, PolicyVersion
-from elsewhere.storage import MemoryStore, SqlStore, open_store
+from elsewhere.storage import SqlStore, open_store
 from elsewhere.storage._schema import iam_policies
-from tests.unit.storage._postgres import needs_postgres
-from tests.unit.storage.test_contract_postgres import race
+from tests.unit.storage._races import race
 
 T0 = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
 ARN = "arn:aws:iam::123456789012:policy/raced"
@@ -38,23 +36,6 @@ def _doc(n: int) -> str:
         f'{{"Version":"2012-10-17","Statement":[{{"Sid":"S{n}","Effect":"Allow",'
         '"Action":"s3:GetObject","Resource":"*"}]}'
     )
-
-
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=needs_postgres)])
-def nodes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any, Any]]:
-    """Two stores on one database (the memory store: one store, shared)."""
-    if request.param == "memory":
-        store = MemoryStore()
-        yield store, store
-        return
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'races.db'}"
-    else:
-        url = request.getfixturevalue("postgres_database")
-    one, two = open_store(url), open_store(url)
-    yield one, two
-    one.close()
-    two.close()
 
 
 def _add_policy(store: Any) -> None:
