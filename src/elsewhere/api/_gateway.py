@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import logging
 import os
 import time
@@ -141,10 +142,13 @@ def _read_headers(
     return by_name, tuple(pairs), size
 
 
-# Response header names as sent (lower-case bytes). They come from our protocol code, not from
-# callers, so the set is small; the bound only guards against a future caller-chosen name.
-_HEADER_NAMES: dict[str, bytes] = {}
-_MAX_HEADER_NAMES = 256
+@functools.lru_cache(maxsize=256)
+def _header_name(name: str) -> bytes:
+    """A response header name as sent (lower-case bytes); the names come from our own protocol
+    code, so the few there are stay cached."""
+    return name.lower().encode("latin-1")
+
+
 _PONG = Response(200, (("content-type", "application/json"),), b'{"status":"ok"}')
 
 
@@ -420,11 +424,7 @@ class Gateway:
         headers: list[tuple[bytes, bytes]] = []
         has_request_id = False
         for name, value in response.headers:
-            key = _HEADER_NAMES.get(name)
-            if key is None:
-                key = name.lower().encode("latin-1")
-                if len(_HEADER_NAMES) < _MAX_HEADER_NAMES:
-                    _HEADER_NAMES[name] = key
+            key = _header_name(name)
             has_request_id = has_request_id or key == b"x-amzn-requestid"
             headers.append((key, value.encode("latin-1")))
         if not has_request_id:
