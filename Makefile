@@ -9,27 +9,51 @@ PORT   ?= 8080
 DATA   ?= .elsewhere
 PYTEST_ARGS ?=
 
-.PHONY: serve test lint unit integration bench clean system-deps
+.PHONY: serve test lint unit integration bench clean system-deps lock models
+
+# Every install comes from a lock file with hashes (requirements/*.lock): pip, setuptools and
+# uv themselves (tools.lock), what the server needs (runtime.lock), and the development tools on
+# top (dev.lock). elsewhere itself is then installed without resolving anything.
+PIP_LOCKED := $(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.tools: requirements/tools.lock | $(BIN)/python
+	$(PIP_LOCKED) -r requirements/tools.lock
+	touch $@
 
 # The runtime install (what `make serve` needs).
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+$(VENV)/.installed: pyproject.toml requirements/runtime.lock $(VENV)/.tools
+	$(PIP_LOCKED) -r requirements/runtime.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
 # The development install (tests, linters, the AWS CLI used by the integration tests).
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(VENV)/.installed-dev: pyproject.toml requirements/dev.lock $(VENV)/.tools
+	$(PIP_LOCKED) -r requirements/dev.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(VENV)/.installed $@
+
+# Refresh the lock files after a change to pyproject.toml's dependencies: versions already locked
+# stay as they are. `make lock UPGRADE=1` moves everything to the newest release; commit that on
+# its own, with `make test` green (README, "Dependencies").
+UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --universal --python-version 3.11 \
+	$(if $(UPGRADE),--upgrade)
+lock: $(VENV)/.tools
+	$(UV_COMPILE) requirements/tools.in -o requirements/tools.lock
+	$(UV_COMPILE) pyproject.toml --all-extras -o requirements/dev.lock
+	$(UV_COMPILE) pyproject.toml --extra postgres -c requirements/dev.lock -o requirements/runtime.lock
+
+# Copy the served AWS API models from the locked botocore into the package (after a botocore bump).
+models: $(VENV)/.installed-dev
+	$(BIN)/python tools/refresh_models.py
 
 serve: $(VENV)/.installed
 	$(BIN)/elsewhere server --host $(HOST) --port $(PORT) --data-dir $(DATA)
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench tools
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

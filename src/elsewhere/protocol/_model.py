@@ -1,14 +1,21 @@
-"""Service models from botocore, compiled once into plain trees for parsing and validation."""
+"""The service models elsewhere serves, compiled once into plain trees for parsing and validation.
+
+The models are AWS's botocore ``service-2`` documents, kept in this package (``models/``, with
+their provenance) rather than read from the installed botocore: what the server accepts changes
+only with a commit that changes those files, never with a botocore release.
+"""
 
 from __future__ import annotations
 
 import functools
+import gzip
+import json
+import pathlib
 import re
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.loaders import create_loader
 from botocore.model import OperationModel, ServiceModel, Shape
 
 from elsewhere.protocol._patterns import compile_java_pattern
@@ -16,6 +23,7 @@ from elsewhere.protocol._patterns import compile_java_pattern
 __all__ = [
     "MAX_BODY_BYTES",
     "MAX_DEPTH",
+    "MODELS_DIR",
     "Member",
     "Node",
     "Response",
@@ -32,6 +40,9 @@ MAX_DEPTH = 32
 
 SERVICES = ("rolesanywhere", "iam", "sts")
 
+#: Where the served models live (see ``models/PROVENANCE.md``).
+MODELS_DIR = pathlib.Path(__file__).resolve().parent / "models"
+
 
 @dataclass(frozen=True)
 class Response:
@@ -44,11 +55,11 @@ class Response:
 
 @functools.cache
 def load_service_model(name: str) -> ServiceModel:
-    """The botocore service model of ``name`` ('rolesanywhere', 'iam' or 'sts'), loaded once."""
+    """The served model of ``name`` ('rolesanywhere', 'iam' or 'sts'), loaded once."""
     if name not in SERVICES:
         raise ValueError(f"unsupported service: {name!r}")
-    loader = create_loader()
-    return ServiceModel(loader.load_service_model(name, "service-2"), service_name=name)
+    document = json.loads(gzip.decompress((MODELS_DIR / f"{name}.json.gz").read_bytes()))
+    return ServiceModel(document, service_name=name)
 
 
 def _lower_first(name: str) -> str:
