@@ -20,7 +20,6 @@ from tests.integration.test_createsession import (
     put_role_policy,
     send,
     signed_request,
-    wait_for_snapshot,
 )
 from tests.unit.iam._table import SIMULATABLE, simulate_params
 
@@ -257,7 +256,6 @@ def test_role_session_gets_role_and_session_policy(server: ServerProcess) -> Non
         ],
     }
     profile = make_profile(server, [role], sessionPolicy=json.dumps(session_policy))
-    wait_for_snapshot()
     answer = send(server, signed_request(server, chain, anchor=anchor, profile=profile, role=role))
     assert answer.status_code == 201, answer.text
     creds = answer.json()["credentialSet"][0]["credentials"]

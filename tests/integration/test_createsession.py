@@ -126,11 +126,6 @@ def make_profile(server: ServerProcess, roles: list[str], **extra: Any) -> str:
     return str(out["profile"]["profileArn"])
 
 
-def wait_for_snapshot() -> None:
-    """Let every node's configuration snapshot catch up (documented bound: 1 s)."""
-    time.sleep(0.5)
-
-
 def signed_request(
     server: ServerProcess,
     chain: Chain,
@@ -225,7 +220,6 @@ def setup(server: ServerProcess) -> Callable[..., tuple[Chain, str, str, str]]:
         anchor = make_anchor(server, anchor_pem or chain.anchor_pem)
         role = make_role(server, trust, max_session_duration=max_session_duration)
         profile = make_profile(server, [role], **(profile_extra or {}))
-        wait_for_snapshot()
         return chain, anchor, role, profile
 
     return make
@@ -421,7 +415,6 @@ class TestRefusals:
             trustAnchorArn=anchor,
             enabled=True,
         )
-        wait_for_snapshot()
         response = send(
             server, signed_request(server, chain, anchor=anchor, profile=profile, role=role)
         )
@@ -433,7 +426,6 @@ class TestRefusals:
         """A disabled trust anchor: 403 Untrusted signing certificate."""
         chain, anchor, role, profile = setup()
         server.client("rolesanywhere").disable_trust_anchor(trustAnchorId=anchor.rsplit("/", 1)[1])
-        wait_for_snapshot()
         response = send(
             server, signed_request(server, chain, anchor=anchor, profile=profile, role=role)
         )
@@ -445,7 +437,6 @@ class TestRefusals:
         """A disabled profile: 403 Unable to assume role."""
         chain, anchor, role, profile = setup()
         server.client("rolesanywhere").disable_profile(profileId=profile.rsplit("/", 1)[1])
-        wait_for_snapshot()
         response = send(
             server, signed_request(server, chain, anchor=anchor, profile=profile, role=role)
         )
@@ -461,7 +452,6 @@ class TestRefusals:
         """A role the profile does not list: 403 Unable to assume role."""
         chain, anchor, _, profile = setup()
         other = make_role(server)
-        wait_for_snapshot()
         response = send(
             server, signed_request(server, chain, anchor=anchor, profile=profile, role=other)
         )
@@ -724,7 +714,6 @@ class TestSessionCredentials:
                 ],
             },
         )
-        wait_for_snapshot()
         client = sts_for(server, creds)
         out = client.assume_role(RoleArn=target, RoleSessionName="hop", DurationSeconds=3600)
         assert out["AssumedRoleUser"]["Arn"].endswith(f"/{target.rsplit('/', 1)[1]}/hop")
@@ -752,7 +741,6 @@ class TestSessionCredentials:
                 }
             ),
         )
-        wait_for_snapshot()
         with pytest.raises(client.exceptions.ClientError) as err:
             client.assume_role(RoleArn=target, RoleSessionName="again")
         assert err.value.response["Error"]["Code"] == "AccessDenied"
@@ -778,7 +766,6 @@ def test_session_calls_follow_role_policies(
             }
         ),
     )
-    wait_for_snapshot()
     creds = send(
         server, signed_request(server, chain, anchor=anchor, profile=profile, role=role)
     ).json()["credentialSet"][0]["credentials"]
@@ -814,7 +801,6 @@ def test_session_calls_follow_role_policies(
             }
         ),
     )
-    wait_for_snapshot()
     with pytest.raises(ClientError) as err:
         ra.list_profiles()
     assert err.value.response["Error"]["Code"] == "AccessDeniedException"
@@ -829,7 +815,6 @@ def test_subjects_flushed_on_graceful_shutdown(tmp_path: Any) -> None:
         anchor = make_anchor(handle, chain.anchor_pem)
         role = make_role(handle)
         profile = make_profile(handle, [role])
-        wait_for_snapshot()
         response = send(
             handle, signed_request(handle, chain, anchor=anchor, profile=profile, role=role)
         )

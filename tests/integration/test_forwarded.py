@@ -18,7 +18,6 @@ from tests.integration.test_createsession import (
     make_profile,
     make_role,
     signed_request,
-    wait_for_snapshot,
 )
 
 pytestmark = pytest.mark.integration
@@ -44,7 +43,6 @@ def _attempt(server: ServerProcess) -> httpx.Response:
     anchor = make_anchor(server, chain.anchor_pem)
     role = make_role(server, _only_from_documentation_net())
     profile = make_profile(server, [role])
-    wait_for_snapshot()
     return _forwarded(
         server, signed_request(server, chain, anchor=anchor, profile=profile, role=role)
     )

@@ -1462,7 +1462,6 @@ def session_setup(srv: ServerProcess) -> SessionSetup:
         },
     )["trustAnchor"]["trustAnchorArn"]
     profile = ra.create_profile(name=name, roleArns=[role], enabled=True)["profile"]["profileArn"]
-    time.sleep(0.5)  # the configuration snapshot's documented staleness bound is 1 s
     query = "&".join(
         f"{k}={quote(v, safe='')}"
         for k, v in (("profileArn", profile), ("roleArn", role), ("trustAnchorArn", anchor))
@@ -1676,5 +1675,10 @@ class TestLogHygiene:
             headers=_sign(srv, "POST", "/profiles", body, headers=headers),
         )
         _assert_json_error(answer.status_code, answer.headers, answer.content)
-        time.sleep(0.1)
+        # The access line is written after the reason: once it is there, the reason is too.
+        request_id = answer.headers["x-amzn-requestid"]
+        deadline = time.monotonic() + 5
+        while f"request_id={request_id}" not in srv.log() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert f"request_id={request_id}" in srv.log()
         assert srv.log_path.stat().st_size - before < 20_000

@@ -182,12 +182,24 @@ def build_application(settings: ServerSettings, *, clock: Clock | None = None) -
         ),
     )
 
-    def rolesanywhere(operation: str, params: dict[str, Any], caller: Principal) -> dict[str, Any]:
-        return control_plane.handle(operation, params, caller.arn)
-
-    # CreateSession, session credentials and STS (issue 4): one configuration snapshot.
+    # CreateSession, session credentials and STS: one configuration snapshot.
     load_or_create_key_ring(store.secrets, master_key, now=clock.now())
     snapshots = SnapshotProvider(store, StoreRoleSource(store), master_key=master_key)
+
+    # Read your writes: after a control-plane or IAM call the snapshot catches up before the
+    # answer is sent, so the caller's next request (CreateSession after CreateProfile, a refusal
+    # after DisableProfile) sees the change on this node without waiting for the refresher.
+    def rolesanywhere(operation: str, params: dict[str, Any], caller: Principal) -> dict[str, Any]:
+        try:
+            return control_plane.handle(operation, params, caller.arn)
+        finally:
+            snapshots.catch_up()
+
+    def iam_handler(operation: str, params: dict[str, Any], caller: Principal) -> dict[str, Any]:
+        try:
+            return iam.handle(operation, params, caller)
+        finally:
+            snapshots.catch_up()
     recorder = SubjectRecorder(
         store.subjects,
         account_id=settings.account_id,
@@ -221,7 +233,7 @@ def build_application(settings: ServerSettings, *, clock: Clock | None = None) -
         handlers={
             "rolesanywhere": rolesanywhere,
             "sts": StsService(snapshots, clock, caller_view=authorizer.principal_view),
-            "iam": iam.handle,
+            "iam": iam_handler,
         },
         authorizer=authorizer,
         clock=clock,

@@ -513,6 +513,20 @@ class SnapshotProvider:
                 _log.debug("configuration snapshot rebuilt at version %d", version)
             return self._snapshot
 
+    def catch_up(self) -> None:
+        """Serve this node's own writes from the next request on (DESIGN.md, read your writes).
+
+        Called after each control-plane or IAM call on this node: the version read is one cheap
+        query, and the snapshot is rebuilt only if the call changed the configuration. Other
+        replicas learn of the change from the background refresher, within the documented bound.
+        The call that wrote has committed whatever happens here, so a failed rebuild is logged,
+        not raised into its answer; the refresher keeps trying.
+        """
+        try:
+            self.refresh()
+        except Exception:
+            _log.exception("refreshing the configuration snapshot after a write failed")
+
     def close(self) -> None:
         """Stop the background refresher."""
         self._stop.set()

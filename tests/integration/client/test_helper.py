@@ -109,7 +109,6 @@ def setup(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Se
     profile = ra.create_profile(name=_name("p"), roleArns=[role], enabled=True)["profile"][
         "profileArn"
     ]
-    time.sleep(0.5)  # the configuration snapshot's documented staleness bound is 1 s
     return Setup(chain, certificate, private_key, intermediates, anchor, profile, role, role_name)
 
 

@@ -367,3 +367,32 @@ def test_memo_pinned_entries_are_not_evicted_or_counted() -> None:
     assert memo.lookup("q") == (True, None)
     assert memo.sizes() == (2, 1, 1)
     assert memo.found_arns() == ["p", "a"]
+
+
+def test_ok_catch_up_serves_a_write_at_once(
+    store: Store, cp: ControlPlane, make_provider: Any
+) -> None:
+    """catch_up after a write: the next current() has it, with no interval elapsed."""
+    provider = make_provider()
+    role = add_role(store, "ryw")
+    profile = add_profile(cp, [role])
+    assert profile["profileArn"] not in provider.current().profiles
+    provider.catch_up()
+    assert profile["profileArn"] in provider.current().profiles
+
+
+def test_fail_catch_up_logs_a_failed_rebuild_and_does_not_raise(
+    store: Store, cp: ControlPlane, make_provider: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A rebuild that fails after a committed write is logged; the write's caller is not hurt."""
+    provider = make_provider()
+    served = provider.current()
+    add_profile(cp, [add_role(store, "ryw-broken")])
+
+    def broken() -> int:
+        raise RuntimeError("store unreachable")
+
+    store.config_version = broken  # type: ignore[method-assign]
+    provider.catch_up()
+    assert provider.current() is served
+    assert "after a write failed" in caplog.text
