@@ -5,7 +5,12 @@ configuration snapshot, the access key id must be the one sealed in it, and the 
 again from both; then the request's HMAC signature is checked with that secret. No database read.
 
 A forged, tampered or foreign token is ``InvalidClientTokenId``; a genuine but expired one is
-``ExpiredToken`` (iam-policy-evaluation.md §7.9). The resulting principal carries the session's
+``ExpiredToken`` (iam-policy-evaluation.md §7.9). A session is bound to its role's unique id
+(``AROA…``, sealed in the token), not to the role's name: once the role is deleted, or deleted and
+created again under the same name (a new role with a new id), the token is refused as invalid
+(``InvalidClientTokenId`` / ``UnrecognizedClientException``, AWS's answer for a token that no
+longer names a valid principal, aws-protocols.md §4.5), so a session never acts with another
+role's permissions. The resulting principal carries the session's
 claims, from which :func:`session_policies` and :func:`session_context_keys` give the policy
 engine what it needs to authorize the session's calls (the role's policies narrowed by the
 session policies and the permissions boundary; ``aws:TokenIssueTime`` for revocation).
@@ -22,7 +27,7 @@ from elsewhere.errors import UnrecognizedClient
 from elsewhere.policy import Policy, PolicyKind, PolicySet, parse_policy
 from elsewhere.policy import Principal as PolicyPrincipal
 from elsewhere.service._authn import Principal, SigningKeyCache
-from elsewhere.service._snapshot import ConfigSnapshot, SnapshotProvider
+from elsewhere.service._snapshot import ConfigSnapshot, RoleEntry, SnapshotProvider
 from elsewhere.sigv4 import HttpRequest, SignedRequest, verify_hmac_signature
 from elsewhere.tokens import SessionClaims, derive_secret_access_key, verify_credential_pair
 
@@ -32,6 +37,7 @@ __all__ = [
     "policy_principal",
     "session_context_keys",
     "session_policies",
+    "session_role",
 ]
 
 
@@ -70,6 +76,19 @@ def session_context_keys(claims: SessionClaims) -> dict[str, object]:
     return keys
 
 
+def session_role(claims: SessionClaims, snapshot: ConfigSnapshot) -> RoleEntry | None:
+    """The role the session was issued for, or None when that role no longer exists.
+
+    The role is looked up by ARN and must still carry the unique id sealed in the token: a role
+    created again under the same name is another role (IAM User Guide, "IAM identifiers": unique
+    ids are never reused), and grants its predecessor's sessions nothing.
+    """
+    role = snapshot.role(claims.role_arn)
+    if role is None or role.view.role_id != claims.role_id:
+        return None
+    return role
+
+
 @functools.lru_cache(maxsize=1024)
 def _session_policy(text: str) -> Policy | None:
     """The compiled inline session policy of a token (tokens repeat, so compiled once each)."""
@@ -82,9 +101,10 @@ def _session_policy(text: str) -> Policy | None:
 def session_policies(claims: SessionClaims, snapshot: ConfigSnapshot) -> PolicySet:
     """The policies that bound what the session may do: role ∩ boundary ∩ session policies.
 
-    A role that no longer exists grants nothing (an empty identity set).
+    A role that no longer exists, or exists under a new unique id, grants nothing (an empty
+    identity set); authentication refuses such a session already (:class:`SessionResolver`).
     """
-    role = snapshot.role(claims.role_arn)
+    role = session_role(claims, snapshot)
     identity = role.identity if role is not None else ()
     boundary = role.boundary if role is not None else None
     session: tuple[Policy, ...] | None = None
@@ -117,14 +137,24 @@ class SessionResolver:
     def __call__(
         self, request: HttpRequest, signed: SignedRequest, now: dt.datetime
     ) -> SessionPrincipal:
-        """Verify token, key pairing, expiry and the HMAC signature; raise the STS errors."""
+        """Verify token, key pairing, expiry, the role's identity and the HMAC signature.
+
+        Raises the STS errors: ``UnrecognizedClient`` for a token that is not genuine, not paired
+        with the access key id, or whose role no longer exists under the id it was issued for;
+        ``ExpiredToken``; ``InvalidSignature``.
+        """
         token = signed.security_token
         if token is None:
             raise UnrecognizedClient(reason="no session token")
-        ring = self._snapshots.current().ring
+        snapshot = self._snapshots.current()
+        ring = snapshot.ring
         if ring is None:
             raise UnrecognizedClient(reason="no session key ring is configured")
         claims = verify_credential_pair(signed.credential, token, ring, now=now)
+        if session_role(claims, snapshot) is None:
+            raise UnrecognizedClient(
+                reason=f"the session's role {claims.role_arn} ({claims.role_id}) no longer exists"
+            )
         # The secret is derived again only when this session's key for the scope is not kept.
         signing_key = self._signing_keys.session_signing_key(
             signed.credential,

@@ -121,6 +121,55 @@ def test_fail_wrong_secret(world: World) -> None:
         _resolve(world, _sts_request({**creds, "secretAccessKey": "x" * 40}))
 
 
+def _allow_all(world: World, role_name: str) -> None:
+    world.store.put_inline_policy(
+        "role",
+        role_name,
+        "all",
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+            }
+        ),
+    )
+
+
+def test_fail_session_of_deleted_role(world: World) -> None:
+    """A genuine session whose role has been deleted: InvalidClientTokenId."""
+    role, creds = _credentials(world)
+    world.store.remove_role(role.split("/")[-1])
+    with pytest.raises(UnrecognizedClient) as err:
+        _resolve(world, _sts_request(creds))
+    assert "no longer exists" in err.value.reason
+
+
+def test_fail_session_of_role_recreated_under_same_name(world: World) -> None:
+    """A role deleted and created again under its name is another role: the old session's
+    token is refused, and its claims grant nothing even where they are still held."""
+    role, creds = _credentials(world)
+    held = _resolve(world, _sts_request(creds))
+    name = role.split("/")[-1]
+    world.store.remove_role(name)
+    assert world.add_role(name) == role
+    _allow_all(world, name)
+    with pytest.raises(UnrecognizedClient):
+        _resolve(world, _sts_request(creds))
+    assert held.claims is not None
+    snapshot = world.snapshots.current()
+    assert session_auth.session_role(held.claims, snapshot) is None
+    assert session_policies(held.claims, snapshot).identity == ()
+
+
+def test_ok_session_of_unchanged_role_keeps_its_role(world: World) -> None:
+    """A session whose role still exists under the same id resolves, with the role's policies."""
+    role, creds = _credentials(world)
+    _allow_all(world, role.split("/")[-1])
+    principal = _resolve(world, _sts_request(creds))
+    assert principal.claims is not None
+    assert len(session_policies(principal.claims, world.snapshots.current()).identity) == 1
+
+
 def _session(world: World) -> tuple[str, SessionPrincipal]:
     role, creds = _credentials(world)
     return role, _resolve(world, _sts_request(creds))
