@@ -2,96 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
-import json
 import logging
 import signal
 import socket
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from elsewhere.app._build import build_application
+from elsewhere.app._http import http_protocol
 from elsewhere.app._settings import ServerSettings
 
 __all__ = ["run_server"]
 
 log = logging.getLogger("elsewhere.server")
-
-
-class _AwsHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's HTTP protocol, but a request its parser refuses is answered in AWS's format.
-
-    Such a request never reaches the gateway (a control byte in the request line, an unknown
-    method, a malformed Content-Length), so it gets its own JSON error with a request id.
-    """
-
-    #: Seconds a connection may take to send a request's headers (set per server).
-    header_timeout: float = 30.0
-    _header_timer: asyncio.TimerHandle | None = None
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._arm_header_timer()
-
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self._arm_header_timer()
-
-    def on_headers_complete(self) -> None:
-        self._cancel_header_timer()
-        super().on_headers_complete()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_header_timer()
-        super().connection_lost(exc)
-
-    def _arm_header_timer(self) -> None:
-        # A client that trickles its headers (or sends none) must not hold a connection forever.
-        self._cancel_header_timer()
-        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
-
-    def _cancel_header_timer(self) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
-
-    def _headers_too_slow(self) -> None:
-        self._header_timer = None
-        if not self.transport.is_closing():
-            self._send_error(
-                408,
-                "Request Timeout",
-                "RequestTimeoutException",
-                f"The request headers were not received within {self.header_timeout:g} seconds.",
-            )
-
-    def send_400_response(self, msg: str) -> None:
-        self._send_error(400, "Bad Request", "BadRequestException", msg)
-
-    def _send_error(self, status: int, phrase: str, code: str, msg: str) -> None:
-        body = json.dumps({"message": msg}).encode()
-        head = (
-            f"HTTP/1.1 {status} {phrase}\r\n".encode()
-            + b"content-type: application/json\r\n"
-            + b"x-amzn-errortype: "
-            + code.encode()
-            + b"\r\n"
-            + b"x-amzn-requestid: "
-            + str(uuid.uuid4()).encode()
-            + b"\r\n"
-            + b"content-length: "
-            + str(len(body)).encode()
-            + b"\r\n"
-            + b"connection: close\r\n\r\n"
-        )
-        self.transport.write(head + body)
-        self.transport.close()
 
 
 class _Server(uvicorn.Server):
@@ -172,14 +99,15 @@ def run_server(settings: ServerSettings, *, announce: Callable[[str], None]) -> 
         # would let a caller choose its own aws:SourceIp.
         proxy_headers=settings.forwarded_allow_ips is not None,
         forwarded_allow_ips=settings.forwarded_allow_ips,
+        # The HTTP parser is httptools (elsewhere.app._http, which bounds the request head);
+        # this only matters if uvicorn ever falls back to h11.
         h11_max_incomplete_event_size=32 * 1024,
         # No WebSocket API: an Upgrade request is answered as plain HTTP (an AWS-format 4xx)
         # instead of uvicorn's bare 500 for an app that never completes the handshake.
         ws="none",
-        http=type(
-            "_ServerHttpProtocol",
-            (_AwsHttpToolsProtocol,),
-            {"header_timeout": settings.request_timeout_seconds},
+        http=http_protocol(
+            header_timeout=settings.request_timeout_seconds,
+            max_connections=settings.max_connections,
         ),
     )
     try:

@@ -24,6 +24,8 @@ class ServerSettings:
     max_certificates_per_anchor: int = 2
     max_body_bytes: int = 1024 * 1024
     request_timeout_seconds: float = 30.0
+    # Connections open at once (elsewhere.app._http); one more is answered 503 and closed.
+    max_connections: int = 512
     # Addresses whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's
     # forwarded_allow_ips syntax: comma-separated IPs or networks, or "*"); None believes nobody,
     # so aws:SourceIp is the connection's peer.

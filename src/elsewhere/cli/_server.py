@@ -90,6 +90,14 @@ __all__ = ["register"]
     help="Seconds a client may take to send a request's headers, or a pause inside its body.",
 )
 @click.option(
+    "--max-connections",
+    default=ServerSettings.max_connections,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    envvar="ELSEWHERE_MAX_CONNECTIONS",
+    help="Connections open at once; one more is answered 503 and closed.",
+)
+@click.option(
     "--forwarded-allow-ips",
     default=None,
     envvar="ELSEWHERE_FORWARDED_ALLOW_IPS",
@@ -114,6 +122,7 @@ def server(
     tls_key: Path | None,
     max_certificates_per_anchor: int,
     request_timeout: float,
+    max_connections: int,
     forwarded_allow_ips: str | None,
     log_level: str,
 ) -> None:
@@ -138,6 +147,7 @@ def server(
         tls_key=tls_key,
         max_certificates_per_anchor=max_certificates_per_anchor,
         request_timeout_seconds=request_timeout,
+        max_connections=max_connections,
         forwarded_allow_ips=forwarded_allow_ips or None,
         log_level=log_level,
     )

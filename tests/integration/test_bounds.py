@@ -1,0 +1,190 @@
+"""Work before authentication is bounded: a live ``elsewhere server`` under unauthenticated load.
+
+Each test throws at a real server process what one unauthenticated client can send (a request head
+that never ends, more connections than the server keeps, a body sent a byte at a time) and checks
+that the server cuts it off early, answers in AWS's format and keeps its memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ServerProcess, start_server
+
+pytestmark = pytest.mark.integration
+
+MIB = 1024 * 1024
+MAX_CONNECTIONS = 8
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server of this module's own, with a small connection cap and a short body timeout."""
+    handle = start_server(
+        tmp_path_factory.mktemp("bounds") / "data",
+        args=("--max-connections", str(MAX_CONNECTIONS), "--request-timeout", "2"),
+    )
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture(autouse=True)
+def _still_healthy(srv: ServerProcess) -> Iterator[None]:
+    """After each test the process lives and answers /ping."""
+    yield
+    assert srv.process.poll() is None, "the server process died"
+    deadline = time.monotonic() + 10
+    while True:  # connections a test opened may take a moment to be closed by the server
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{srv.endpoint}/ping", timeout=5).status_code == 200:
+                return
+        assert time.monotonic() < deadline, "the server stopped answering /ping"
+        time.sleep(0.05)
+
+
+def _rss_mib(pid: int) -> float:
+    """The resident memory of process ``pid`` in MiB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS line")
+
+
+def _read_answer(sock: socket.socket, timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
+    """Read one HTTP answer until the server closes the connection."""
+    sock.settimeout(timeout)
+    chunks = []
+    with contextlib.suppress(ConnectionResetError, TimeoutError):
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    data = b"".join(chunks)
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    assert lines[0].startswith("HTTP/1.1 "), f"no HTTP answer: {data[:200]!r}"
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(lines[0].split()[1]), headers, body
+
+
+def _stream(sock: socket.socket, start: bytes, piece: bytes, *, limit: int) -> int:
+    """Send ``start`` then ``piece`` over and over, up to ``limit`` bytes; how many were sent.
+
+    Stops early when the server closes the connection (the send fails).
+    """
+    sent = 0
+    try:
+        sock.sendall(start)
+        while sent < limit:
+            sock.sendall(piece)
+            sent += len(piece)
+    except OSError:  # reset or broken pipe: the server cut the connection
+        pass
+    return sent
+
+
+HEADS = {
+    "small-headers": (b"GET /ping HTTP/1.1\r\nHost: x\r\n", b"X-A: b\r\n" * 1024),
+    "one-long-value": (b"GET /ping HTTP/1.1\r\nHost: x\r\nX-Long: ", b"v" * 65536),
+    "long-url": (b"GET /", b"a" * 65536),
+    "long-name": (b"GET /ping HTTP/1.1\r\nHost: x\r\n", b"N" * 65536),
+}
+
+
+class TestRequestHead:
+    """The request head is bounded while it is read."""
+
+    @pytest.mark.parametrize("shape", sorted(HEADS))
+    def test_endless_head_is_cut_off(self, srv: ServerProcess, shape: str) -> None:
+        """A head that never ends is answered 413 and closed long before 64 MiB are sent."""
+        start, piece = HEADS[shape]
+        before = _rss_mib(srv.process.pid)
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as sock:
+            sent = _stream(sock, start, piece, limit=64 * MIB)
+            status, headers, body = _read_answer(sock)
+        # Loopback socket buffers absorb a few MiB before a send fails.
+        assert sent < 16 * MIB, f"the server read {sent} bytes of one request head"
+        assert status == 413
+        assert headers["x-amzn-errortype"] == "RequestEntityTooLargeException"
+        assert headers["x-amzn-requestid"]
+        assert json.loads(body)["message"]
+        assert _rss_mib(srv.process.pid) - before < 32
+
+    def test_many_connections_streaming_heads(self, srv: ServerProcess) -> None:
+        """As many connections as the cap allows, each streaming headers: memory stays put."""
+        before = _rss_mib(srv.process.pid)
+        start, piece = HEADS["small-headers"]
+        socks = [
+            socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+            for _ in range(MAX_CONNECTIONS)
+        ]
+        try:
+            for _ in range(4):
+                for sock in socks:
+                    _stream(sock, b"", piece, limit=len(piece))
+            sent = [_stream(sock, start, piece, limit=8 * MIB) for sock in socks]
+        finally:
+            for sock in socks:
+                sock.close()
+        assert max(sent) < 8 * MIB
+        assert _rss_mib(srv.process.pid) - before < 32
+
+    def test_headers_over_limit_in_all(self, srv: ServerProcess) -> None:
+        """Header names and values above 16 KiB in all are 413 as soon as the limit is passed."""
+        headers = "".join(f"X-H{i}: {'v' * 1000}\r\n" for i in range(17))
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as sock:
+            # No blank line: the head is not complete, yet the answer comes (a header is
+            # complete, and counted, once the next one begins).
+            headers += "X-Next"
+            sock.sendall(f"GET /ping HTTP/1.1\r\nHost: x\r\n{headers}".encode())
+            status, answer_headers, body = _read_answer(sock)
+        assert status == 413
+        assert answer_headers["x-amzn-errortype"] == "RequestEntityTooLargeException"
+        assert "16384" in json.loads(body)["message"]
+
+    def test_head_within_limits(self, srv: ServerProcess) -> None:
+        """A head of 150 headers and 15 KiB in all is served."""
+        headers = "".join(f"X-H{i}: {'v' * 90}\r\n" for i in range(150))
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as sock:
+            sock.sendall(
+                f"GET /ping HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n".encode()
+            )
+            status, _, body = _read_answer(sock)
+        assert status == 200, body
+
+
+class TestConnections:
+    """At most ``--max-connections`` connections are open at once."""
+
+    def test_connection_over_the_cap(self, srv: ServerProcess) -> None:
+        """Past the cap a connection gets 503 ServiceUnavailableException; freed slots serve."""
+        held: list[socket.socket] = []
+        try:
+            while len(held) < MAX_CONNECTIONS:
+                sock = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+                held.append(sock)
+                # A request on each held connection shows the server took it as one of its own.
+                sock.sendall(b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+            with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as extra:
+                status, headers, body = _read_answer(extra)
+            assert status == 503
+            assert headers["x-amzn-errortype"] == "ServiceUnavailableException"
+            assert str(MAX_CONNECTIONS) in json.loads(body)["message"]
+        finally:
+            for sock in held:
+                sock.close()
+        # The slots are free again once the server has seen the closes.
+        deadline = time.monotonic() + 10
+        while httpx.get(f"{srv.endpoint}/ping", timeout=5).status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
