@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 import uuid
 from typing import Any
 
@@ -280,4 +281,68 @@ def test_role_session_gets_role_and_session_policy(server: ServerProcess) -> Non
         iam.list_roles()
     assert _error(exc)[1].endswith(
         "because no identity-based policy allows the iam:ListRoles action"
+    )
+
+
+def _session_status(server: ServerProcess, chain: Any, anchor: str, profile: str, role: str) -> int:
+    """The status of CreateSession for ``chain``'s certificate."""
+    return send(
+        server, signed_request(server, chain, anchor=anchor, profile=profile, role=role)
+    ).status_code
+
+
+def test_operator_denied_on_production_cannot_swap_its_ca(server: ServerProcess) -> None:
+    """Denied every write to the production anchor, an operator cannot swap in their own CA by
+    the anchor's id, ARN or alias ARN, and their certificate gets no production credentials."""
+    now = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    production, attacker = quick_chain(now, "p256"), quick_chain(now, "p256", key_slot="attacker")
+    ra_root = server.client("rolesanywhere")
+    alias = _name("production")
+    anchor = ra_root.create_trust_anchor(
+        name="production",
+        enabled=True,
+        aliasName=alias,
+        tags=[{"key": "stage", "value": "production"}],
+        source={
+            "sourceType": "CERTIFICATE_BUNDLE",
+            "sourceData": {"x509CertificateData": production.anchor_pem},
+        },
+    )["trustAnchor"]
+    role = make_role(server)  # the production admin role
+    profile = make_profile(server, [role])
+    everything = {"Effect": "Allow", "Action": "*", "Resource": "*"}
+    denials = [
+        {"Effect": "Deny", "Action": "rolesanywhere:*", "Resource": anchor["trustAnchorArn"]},
+        {
+            "Effect": "Deny",
+            "Action": "rolesanywhere:*",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:ResourceTag/stage": "production"}},
+        },
+    ]
+    swapped = {
+        "sourceType": "CERTIFICATE_BUNDLE",
+        "sourceData": {"x509CertificateData": attacker.anchor_pem},
+    }
+    for denial in denials:
+        _, _, ra = _user_clients(server, [everything, denial])
+        for named in (anchor["trustAnchorId"], anchor["trustAnchorArn"], anchor["aliasArn"]):
+            with pytest.raises(ClientError) as exc:
+                ra.update_trust_anchor(trustAnchorId=named, source=swapped)
+            assert _error(exc)[0::2] == ("AccessDeniedException", 403), (denial, named)
+    current = ra_root.get_trust_anchor(trustAnchorId=anchor["trustAnchorId"])["trustAnchor"]
+    assert current["source"]["sourceData"]["x509CertificateData"] == production.anchor_pem
+    deadline = time.monotonic() + 5
+    while _session_status(server, production, anchor["trustAnchorArn"], profile, role) != 201:
+        assert time.monotonic() < deadline, "the production certificate never got a session"
+        time.sleep(0.05)
+    answer = send(
+        server,
+        signed_request(
+            server, attacker, anchor=anchor["trustAnchorArn"], profile=profile, role=role
+        ),
+    )
+    assert (answer.status_code, answer.json()["message"]) == (
+        403,
+        "Untrusted signing certificate",
     )

@@ -371,11 +371,15 @@ class Gateway:
             raise UnknownOperation(f"The {service} API is not served by this endpoint.")
         inline = service in self._inline_services
         if self._authorizer is not None:
-            # Every call is authorized between authentication and the handler (issue 3 §3).
+            # Every call is authorized between authentication and the handler, which then runs
+            # with the input the authorizer returns: the resource it names by its canonical ARN,
+            # so the handler acts on exactly the resource that was authorized.
             if inline or principal.kind == "root":
-                self._authorizer.authorize_call(service, operation, params, principal, call)
+                params = self._authorizer.authorize_call(
+                    service, operation, params, principal, call
+                )
             else:
-                await run_in_threadpool(
+                params = await run_in_threadpool(
                     self._authorizer.authorize_call, service, operation, params, principal, call
                 )
         if inline:

@@ -1,5 +1,11 @@
 """Frozen records, ARN parse/format, identifiers, AWS limits and pagination tokens (pure)."""
 
+from elsewhere.domain._alias import (
+    RESERVED_ALIAS_PREFIX,
+    AliasInUseError,
+    check_alias_name,
+    format_alias_arn,
+)
 from elsewhere.domain._arn import (
     ROLESANYWHERE_RESOURCE_TYPES,
     Arn,
@@ -60,10 +66,12 @@ __all__ = [
     "MIN_DURATION_SECONDS",
     "NOTIFICATION_CHANNELS",
     "NOTIFICATION_EVENTS",
+    "RESERVED_ALIAS_PREFIX",
     "ROLESANYWHERE_RESOURCE_TYPES",
     "SERVICE_PRINCIPAL",
     "SOURCE_TYPES",
     "AccessKey",
+    "AliasInUseError",
     "Arn",
     "AttributeMapping",
     "AuthenticationRecord",
@@ -79,6 +87,8 @@ __all__ = [
     "TipConfiguration",
     "TrustAnchor",
     "TrustAnchorSource",
+    "check_alias_name",
+    "format_alias_arn",
     "format_arn",
     "format_page_token",
     "format_rolesanywhere_arn",

@@ -20,7 +20,7 @@ from typing import Any, Final, Protocol
 
 from elsewhere.domain import Profile, format_rolesanywhere_arn
 from elsewhere.domain._iam import format_iam_arn
-from elsewhere.errors import AccessDenied
+from elsewhere.errors import AccessDenied, ResourceNotFound
 from elsewhere.policy import (
     ALLOWED,
     Decision,
@@ -32,7 +32,8 @@ from elsewhere.policy import (
 from elsewhere.policy import Principal as PolicyPrincipal
 from elsewhere.service._authn import Principal
 from elsewhere.service._iam import IamStore
-from elsewhere.service._ports import Repository, TagRepository
+from elsewhere.service._ports import TagRepository
+from elsewhere.service._resources import Lookup, ResourceFinder, ResourceStore
 from elsewhere.service._session_auth import (
     SessionPrincipal,
     policy_principal,
@@ -60,17 +61,12 @@ _ROLESANYWHERE_ID_MEMBER: Final = {
 _ROLESANYWHERE_SERVICE: Final = "rolesanywhere.amazonaws.com"
 
 
-class AuthzStore(IamStore, Protocol):
-    """The store as the authorizer reads it: IAM entities, resource tags and profiles."""
+class AuthzStore(IamStore, ResourceStore, Protocol):
+    """The store as the authorizer reads it: IAM entities, rolesanywhere resources and tags."""
 
     @property
     def tags(self) -> TagRepository:
         """Tags of rolesanywhere resources."""
-        ...
-
-    @property
-    def profiles(self) -> Repository[Profile]:
-        """Profiles (for the roles ``EnableProfile`` passes)."""
         ...
 
 
@@ -86,11 +82,25 @@ class CallInfo:
 
 @dataclass(frozen=True)
 class Check:
-    """One action on one resource that a call needs, with its request-specific keys."""
+    """One action on one resource that a call needs, with its request-specific keys.
+
+    ``resource`` is what policies are evaluated against (the canonical ARN); ``shown`` is the
+    resource as the request named it, for the AccessDenied text (empty: ``resource``).
+    """
 
     action: str
     resource: str
     keys: Mapping[str, Any]
+    shown: str = ""
+
+
+@dataclass(frozen=True)
+class _Target:
+    """The resource a rolesanywhere call names, in the member ``member`` of its input."""
+
+    member: str
+    found: Lookup[Any]
+    shown: str
 
 
 def _tag_keys(prefix: str, tags: Sequence[tuple[str, str]]) -> dict[str, Any]:
@@ -123,16 +133,26 @@ class Authorizer:
         self._account = account_id
         self._region = region
         self._partition = partition
+        self._finder = ResourceFinder(
+            store, account_id=account_id, region=region, partition=partition
+        )
 
     # -- the engine call ---------------------------------------------------------------------
 
     def authorize(
-        self, principal: Principal, action: str, resource: str, context: Mapping[str, Any]
+        self,
+        principal: Principal,
+        action: str,
+        resource: str,
+        context: Mapping[str, Any],
+        *,
+        shown: str = "",
     ) -> Decision:
         """The decision for ``action`` on ``resource``; raises ``AccessDenied`` unless allowed.
 
         ``context`` holds request keys (``aws:SourceIp``, ``aws:RequestTag/k``, ...); the
         principal's own keys (``aws:PrincipalArn``, ``aws:username``, tags, ...) are added here.
+        The refusal names ``shown`` (the resource as the request named it) when given.
         """
         policies, subject, keys = self.principal_view(principal)
         request = RequestContext(
@@ -141,7 +161,7 @@ class Authorizer:
         decision = evaluate(request, policies)
         if decision.result != ALLOWED:
             raise AccessDenied(
-                format_access_denied(principal.arn, action, resource, decision),
+                format_access_denied(principal.arn, action, shown or resource, decision),
                 reason=f"{decision.result}: {decision.reason}",
             )
         return decision
@@ -225,15 +245,32 @@ class Authorizer:
         params: Mapping[str, Any],
         principal: Principal,
         call: CallInfo,
-    ) -> None:
-        """Authorize one parsed call; raises ``AccessDenied`` at the first refused check."""
+    ) -> dict[str, Any]:
+        """Authorize one parsed call; the input the handler is to run with.
+
+        Raises ``AccessDenied`` at the first refused check. A rolesanywhere call that names a
+        resource by id, ARN or alias ARN is judged on that resource's canonical ARN and tags;
+        once allowed, it is ``ResourceNotFoundException`` if there is no such resource, and
+        otherwise the input names the resource by its canonical ARN, so the handler acts on the
+        very resource that was authorized even if an alias moves meanwhile.
+        """
         if principal.kind == "root":
-            return  # the account's root user may do anything (Policy evaluation logic page)
+            return dict(params)  # the account's root user may do anything (Policy evaluation logic)
         if service not in ("rolesanywhere", "iam"):
-            return  # STS answers GetCallerIdentity and AssumeRole by its own rules
+            return dict(params)  # STS answers GetCallerIdentity and AssumeRole by its own rules
         base = self._global_keys(call)
-        for check in self.checks(service, operation, params, principal):
-            self.authorize(principal, check.action, check.resource, {**base, **check.keys})
+        target = self._target(operation, params) if service == "rolesanywhere" else None
+        for check in self._checks(service, operation, params, principal, target):
+            self.authorize(
+                principal, check.action, check.resource, {**base, **check.keys}, shown=check.shown
+            )
+        if target is None:
+            return dict(params)
+        if target.found.record is None:
+            if target.found.kind == "subject":
+                return dict(params)  # GetSubject looks subjects up itself; they carry no tags
+            raise ResourceNotFound(reason=target.found.reason)
+        return {**params, target.member: target.found.record.arn}
 
     def _global_keys(self, call: CallInfo) -> dict[str, Any]:
         now = call.now.astimezone(dt.UTC)
@@ -255,15 +292,51 @@ class Authorizer:
         self, service: str, operation: str, params: Mapping[str, Any], principal: Principal
     ) -> list[Check]:
         """Every (action, resource, keys) the call needs, the operation's own action first."""
+        target = self._target(operation, params) if service == "rolesanywhere" else None
+        return self._checks(service, operation, params, principal, target)
+
+    def _checks(
+        self,
+        service: str,
+        operation: str,
+        params: Mapping[str, Any],
+        principal: Principal,
+        target: _Target | None,
+    ) -> list[Check]:
         spec = SERVICE_AUTHORIZATION["operations"].get(service, {}).get(operation)
         if spec is None:
             # Not in the reference (an operation elsewhere adds): "<service>:<Operation>" on *.
             return [Check(f"{service}:{operation}", "*", {})]
         if service == "rolesanywhere":
-            return self._rolesanywhere(operation, spec, params)
+            return self._rolesanywhere(operation, spec, params, target)
         return self._iam(operation, spec, params, principal)
 
     # rolesanywhere
+
+    def _target(self, operation: str, params: Mapping[str, Any]) -> _Target | None:
+        """The resource the call names, looked up once, or None for calls that name none."""
+        if operation == "ImportCrl":
+            # The CRL is new; the anchor it is for is named by ARN, never by alias (see
+            # ResourceFinder.find).
+            arn = str(params.get("trustAnchorArn") or "")
+            anchor = self._finder.find("trust-anchor", arn, aliases=False)
+            return _Target("trustAnchorArn", anchor, arn)
+        if "resourceArn" in params:
+            arn = str(params["resourceArn"])
+            return _Target("resourceArn", self._finder.find_tagged(arn), arn)
+        for kind, member in _ROLESANYWHERE_ID_MEMBER.items():
+            identifier = params.get(member)
+            if not identifier:
+                continue
+            identifier = str(identifier)
+            shown = identifier if identifier.startswith("arn:") else self._ra_arn(kind, identifier)
+            if kind == "subject":
+                # Subjects have no alias and no tags: the id names the ARN.
+                found: Lookup[Any] = Lookup(kind, None, shown, f"subject {identifier}")
+            else:
+                found = self._finder.find(kind, identifier)
+            return _Target(member, found, shown)
+        return None
 
     def _ra_arn(self, kind: str, resource_id: str) -> str:
         return format_rolesanywhere_arn(
@@ -274,33 +347,41 @@ class Authorizer:
         return _tag_keys("aws:ResourceTag/", [(t.key, t.value) for t in self._store.tags.get(arn)])
 
     def _rolesanywhere(
-        self, operation: str, spec: Mapping[str, Any], params: Mapping[str, Any]
+        self,
+        operation: str,
+        spec: Mapping[str, Any],
+        params: Mapping[str, Any],
+        target: _Target | None,
     ) -> list[Check]:
-        resource = "*"
+        resource, shown = "*", ""
         keys: dict[str, Any] = {}
-        if "resourceArn" in params:
-            resource = str(params["resourceArn"])
-        else:
-            for rtype in spec["resources"]:
-                member = _ROLESANYWHERE_ID_MEMBER.get(rtype["type"])
-                if member is not None and params.get(member):
-                    resource = self._ra_arn(rtype["type"], str(params[member]))
-                    break
-        if resource != "*":
-            keys.update(self._resource_tags(resource))
+        target_keys: dict[str, Any] = {}
+        if target is not None:
+            if target.found.record is not None:
+                # aws:ResourceTag is the tags of the resource itself, whatever form named it.
+                target_keys = self._resource_tags(target.found.policy_arn)
+            if operation != "ImportCrl":  # checked on * (below), as the reference says
+                resource, shown = target.found.policy_arn, target.shown
+                keys.update(target_keys)
         tags = [(t["key"], t.get("value", "")) for t in params.get("tags") or []]
         keys.update(_request_tags(tags))
         if operation == "UntagResource" and params.get("tagKeys"):
             keys["aws:TagKeys"] = list(params["tagKeys"])
-        checks = [Check(spec["action"], resource, keys)]
+        checks = [Check(spec["action"], resource, keys, shown)]
+        if operation == "ImportCrl" and target is not None:
+            # [decision] The reference checks ImportCrl on * only. A CRL changes what the trust
+            # anchor accepts, so the call is also checked on the anchor it is imported for: a
+            # Deny on that anchor's ARN or tags holds here too.
+            checks.append(Check(spec["action"], target.found.policy_arn, target_keys, target.shown))
         if tags and operation != "TagResource":
-            checks.append(Check("rolesanywhere:TagResource", resource, _request_tags(tags)))
+            checks.append(Check("rolesanywhere:TagResource", resource, _request_tags(tags), shown))
         passed: Sequence[str] = ()
         if operation in ("CreateProfile", "UpdateProfile"):
             passed = params.get("roleArns") or ()
-        elif operation == "EnableProfile" and params.get("profileId"):
-            profile = self._store.profiles.get(str(params["profileId"]))
-            passed = profile.role_arns if profile is not None else ()
+        elif operation == "EnableProfile" and target is not None:
+            # The roles the profile holds, however the request named it.
+            profile = target.found.record
+            passed = profile.role_arns if isinstance(profile, Profile) else ()
         for role_arn in passed:
             checks.append(
                 Check("iam:PassRole", role_arn, {"iam:PassedToService": _ROLESANYWHERE_SERVICE})

@@ -33,9 +33,9 @@ from elsewhere.domain import (
     MIN_DURATION_SECONDS,
     NOTIFICATION_EVENTS,
     SOURCE_TYPES,
+    AliasInUseError,
     AttributeMapping,
     Crl,
-    InvalidArnError,
     NotificationSetting,
     Profile,
     Subject,
@@ -47,7 +47,6 @@ from elsewhere.domain import (
     format_rolesanywhere_arn,
     is_uuid,
     parse_page_token,
-    parse_rolesanywhere_arn,
 )
 from elsewhere.errors import (
     ResourceNotFound,
@@ -70,6 +69,7 @@ from elsewhere.service._render import (
     render_tags,
     render_trust_anchor,
 )
+from elsewhere.service._resources import ResourceFinder
 
 __all__ = ["OPERATIONS", "ControlPlane", "ControlPlaneSettings", "Page"]
 
@@ -137,6 +137,9 @@ class ControlPlane:
         self._partition = partition
         self._settings = settings if settings is not None else ControlPlaneSettings()
         self._new_id = new_id
+        self._finder = ResourceFinder(
+            store, account_id=account_id, region=region, partition=partition
+        )
         self._token_key = (
             page_token_key
             if page_token_key is not None
@@ -207,38 +210,19 @@ class ControlPlane:
             self._partition, self._region, self._account, kind, resource_id
         )
 
-    def _resolve(self, repo: Repository[R], kind: str, identifier: str) -> R:
+    def _resolve(self, kind: str, identifier: str, *, aliases: bool = True) -> Any:
         """The record named by a UUID, a resource ARN or an alias ARN; 404 otherwise."""
-        if is_uuid(identifier):
-            record = repo.get(identifier)
-        else:
-            try:
-                arn = parse_rolesanywhere_arn(identifier, kind)
-            except InvalidArnError:
-                raise ResourceNotFound(reason=f"not a {kind} identifier: {identifier!r}") from None
-            if (arn.partition, arn.region, arn.account) != (
-                self._partition,
-                self._region,
-                self._account,
-            ):
-                raise ResourceNotFound(reason=f"{identifier} is not in this account and region")
-            if arn.resource_type == "alias":
-                alias = arn.resource_id.split("/", 1)[1]
-                record = next((r for r in repo.list_all() if r.alias_name == alias), None)
-            else:
-                record = repo.get(arn.resource_id)
-        if record is None:
-            raise ResourceNotFound(reason=f"no {kind} {identifier}")
-        return record
+        found = self._finder.find(kind, identifier, aliases=aliases)
+        if found.record is None:
+            raise ResourceNotFound(reason=found.reason)
+        return found.record
 
     def _check_alias(self, repo: Repository[R], alias: str | None, own_id: str | None) -> None:
         if alias is None or alias == "":
             return
-        for record in repo.list_all():
-            if record.alias_name == alias and record.id != own_id:
-                raise ValidationError(
-                    f"Alias name {alias} is already in use", reason="duplicate alias"
-                )
+        holder = repo.get_by_alias(alias)
+        if holder is not None and holder.id != own_id:
+            raise AliasInUseError(alias)
 
     def _page_size(self, page_size: int | None) -> int:
         if page_size is None:
@@ -421,7 +405,8 @@ class ControlPlane:
 
     def get_trust_anchor(self, identifier: str) -> TrustAnchor:
         """The trust anchor named by id or ARN; 404 if there is none."""
-        return self._resolve(self._store.trust_anchors, "trust-anchor", identifier)
+        anchor: TrustAnchor = self._resolve("trust-anchor", identifier)
+        return anchor
 
     def _save_anchor(self, anchor: TrustAnchor, **changes: Any) -> TrustAnchor:
         updated = dataclasses.replace(anchor, updated_at=self._clock.now(), **changes)
@@ -634,7 +619,8 @@ class ControlPlane:
 
     def get_profile(self, identifier: str) -> Profile:
         """The profile named by id or ARN; 404 if there is none."""
-        return self._resolve(self._store.profiles, "profile", identifier)
+        profile: Profile = self._resolve("profile", identifier)
+        return profile
 
     def _save_profile(self, profile: Profile, **changes: Any) -> Profile:
         updated = dataclasses.replace(profile, updated_at=self._clock.now(), **changes)
@@ -828,8 +814,12 @@ class ControlPlane:
         tags: Sequence[Tag] = (),
         alias_name: str | None = None,
     ) -> Crl:
-        """Import a CRL for a trust anchor."""
-        anchor = self.get_trust_anchor(trust_anchor_arn)
+        """Import a CRL for a trust anchor named by its ARN.
+
+        The model's ``trustAnchorArn``: "This parameter doesn't support alias ARNs. If you specify
+        an alias ARN, the request fails with ResourceNotFoundException."
+        """
+        anchor: TrustAnchor = self._resolve("trust-anchor", trust_anchor_arn, aliases=False)
         check_crl(crl_data)
         self._check_tags(None, tags)
         self._check_alias(self._store.crls, alias_name, None)
@@ -867,7 +857,8 @@ class ControlPlane:
 
     def get_crl(self, identifier: str) -> Crl:
         """The CRL named by id or ARN; 404 if there is none."""
-        return self._resolve(self._store.crls, "crl", identifier)
+        crl: Crl = self._resolve("crl", identifier)
+        return crl
 
     def _save_crl(self, crl: Crl, **changes: Any) -> Crl:
         updated = dataclasses.replace(crl, updated_at=self._clock.now(), **changes)
@@ -971,20 +962,11 @@ class ControlPlane:
 
     def _tagged_resource(self, resource_arn: str) -> str:
         """The canonical ARN of an existing taggable resource; 404 otherwise."""
-        try:
-            arn = parse_rolesanywhere_arn(resource_arn)
-        except InvalidArnError:
-            raise ResourceNotFound(reason=f"not a rolesanywhere ARN: {resource_arn!r}") from None
-        kind = arn.resource_type
-        if kind == "alias":
-            kind = arn.resource_id.split("/", 1)[0]
-        if kind == "trust-anchor":
-            return self.get_trust_anchor(resource_arn).arn
-        if kind == "profile":
-            return self.get_profile(resource_arn).arn
-        if kind == "crl":
-            return self.get_crl(resource_arn).arn
-        raise ResourceNotFound(reason=f"{kind} resources carry no tags")
+        found = self._finder.find_tagged(resource_arn)
+        if found.record is None:
+            raise ResourceNotFound(reason=found.reason)
+        arn: str = found.record.arn
+        return arn
 
     def tag_resource(self, resource_arn: str, tags: Sequence[Tag]) -> None:
         """Add or overwrite tags of a resource."""

@@ -45,6 +45,10 @@ class Repository(Protocol[R]):
         """The record with ``record_id``, or None."""
         ...
 
+    def get_by_alias(self, alias_name: str) -> R | None:
+        """The record whose ``alias_name`` is exactly ``alias_name`` (case-sensitive), or None."""
+        ...
+
     def replace(self, record: R) -> bool:
         """Overwrite the record with the same id; False if there is none."""
         ...

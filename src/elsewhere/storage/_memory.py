@@ -96,6 +96,11 @@ class _MemoryRepository(Generic[R]):
         with self._lock:
             return self._rows.get(record_id)
 
+    def get_by_alias(self, alias_name: str) -> R | None:
+        """The record holding ``alias_name``, or None."""
+        with self._lock:
+            return next((r for r in self._rows.values() if r.alias_name == alias_name), None)
+
     def replace(self, record: R) -> bool:
         """Overwrite the record with the same id (KeyError if its ARN is another record's)."""
         record = _utc_fields(record)

@@ -351,6 +351,16 @@ class _SqlRepository(Generic[R]):
             )
         return None if row is None else self._to_record(row)
 
+    def get_by_alias(self, alias_name: str) -> R | None:
+        """The record holding ``alias_name``, or None."""
+        with self._db.read() as conn:
+            row = (
+                conn.execute(sa.select(self._table).where(self._table.c.alias_name == alias_name))
+                .mappings()
+                .first()
+            )
+        return None if row is None else self._to_record(row)
+
     def replace(self, record: R) -> bool:
         """Overwrite the record with the same id (KeyError if its ARN is another record's)."""
         _aware(record)

@@ -154,6 +154,18 @@ def test_minimal_records_round_trip(store: Store) -> None:
     assert store.profiles.get(p.id) == p
 
 
+def test_get_by_alias(store: Store) -> None:
+    """A record is found by its exact alias (case-sensitive); a free alias finds nothing."""
+    store.trust_anchors.add(anchor(1, alias_name="prod/eu"))
+    store.trust_anchors.add(anchor(2, alias_name=None))
+    found = store.trust_anchors.get_by_alias("prod/eu")
+    assert found is not None
+    assert found.id == uid(1)
+    assert store.trust_anchors.get_by_alias("Prod/eu") is None
+    assert store.trust_anchors.get_by_alias("prod") is None
+    assert store.profiles.get_by_alias("prod/eu") is None
+
+
 def test_add_duplicate_id_raises_key_error(store: Store) -> None:
     """Adding a record whose id exists is refused."""
     store.trust_anchors.add(anchor(1))
