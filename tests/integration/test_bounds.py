@@ -188,3 +188,33 @@ class TestConnections:
         while httpx.get(f"{srv.endpoint}/ping", timeout=5).status_code != 200:
             assert time.monotonic() < deadline
             time.sleep(0.05)
+
+
+class TestBody:
+    """The body timeout covers the whole body."""
+
+    def test_trickled_body_times_out(self, srv: ServerProcess) -> None:
+        """A body sent one byte at a time, each pause far under the timeout, is 408 at 2 s."""
+        head = (
+            b"POST /profiles HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000\r\nConnection: close\r\n\r\n"
+        )
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as sock:
+            sock.sendall(head)
+            started = time.monotonic()
+            sock.setblocking(False)
+            answer = b""
+            # Sending the body is the behaviour under test: one byte every 0.1 s, for at most
+            # 12 s (the server's timeout is 2 s), reading whatever the server answers.
+            while time.monotonic() - started < 12:
+                with contextlib.suppress(BlockingIOError):
+                    answer += sock.recv(65536)
+                if answer.endswith(b"}"):
+                    break
+                with contextlib.suppress(BlockingIOError, OSError):
+                    sock.send(b" ")
+                time.sleep(0.1)
+            elapsed = time.monotonic() - started
+        assert answer.startswith(b"HTTP/1.1 408 "), answer[:300]
+        assert b"RequestTimeoutException" in answer
+        assert elapsed < 6

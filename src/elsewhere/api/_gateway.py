@@ -8,7 +8,6 @@ rendered in the protocol of the service the request was for (aws-protocols.md §
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import functools
 import logging
@@ -21,6 +20,7 @@ from typing import Any, Protocol
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
+from elsewhere.api._deadline import Deadline
 from elsewhere.clock import Clock
 from elsewhere.errors import (
     ElsewhereError,
@@ -64,12 +64,6 @@ def _request_id() -> str:
     """
     h = os.urandom(16).hex()
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_UUID_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
-
-
-def _expire(task: asyncio.Task[Any], fired: list[bool]) -> None:
-    """A body timer's callback: note that it fired, then cancel the waiting request task."""
-    fired.append(True)
-    task.cancel()
 
 
 def _loggable(text: str) -> str:
@@ -238,38 +232,29 @@ class Gateway:
             )
         chunks: list[bytes] = []
         size = 0
-        seconds = self._settings.body_timeout_seconds
-        task = asyncio.current_task()
-        assert task is not None  # an ASGI server runs each request in a task
-        loop = task.get_loop()
-        while True:
-            # A client that stops sending mid-body must not hold a request open forever. One
-            # timer per chunk cancels this task when it fires, as asyncio.timeout does (and
-            # like it, tells that cancellation apart from any other), at a third of its cost.
-            fired: list[bool] = []
-            cancelling = task.cancelling()
-            timer = loop.call_later(seconds, _expire, task, fired)
-            try:
-                message = await receive()
-            except asyncio.CancelledError:
-                if fired and task.uncancel() <= cancelling:
-                    raise RequestTimeout(
-                        f"No part of the request body arrived for {seconds:g} seconds."
-                    ) from None
-                raise
-            finally:
-                timer.cancel()
-            if message["type"] == "http.disconnect":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise RequestEntityTooLarge(
-                    f"Request body is larger than the limit of {limit} bytes."
-                )
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        # A client must not hold a request open: the whole body, however it is cut into chunks,
+        # must arrive within the timeout (a timer per chunk would let one byte every few
+        # seconds keep a request open forever).
+        deadline = Deadline(self._settings.body_timeout_seconds)
+        try:
+            with deadline:
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        break
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > limit:
+                        raise RequestEntityTooLarge(
+                            f"Request body is larger than the limit of {limit} bytes."
+                        )
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            raise RequestTimeout(
+                f"The request body was not received within {deadline.seconds:g} seconds."
+            ) from None
         return b"".join(chunks)
 
     async def _handle(

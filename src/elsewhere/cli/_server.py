@@ -87,7 +87,7 @@ __all__ = ["register"]
     show_default=True,
     type=click.FloatRange(0.5, 3600),
     envvar="ELSEWHERE_REQUEST_TIMEOUT",
-    help="Seconds a client may take to send a request's headers, or a pause inside its body.",
+    help="Seconds a client may take to send a request's headers, and then its whole body.",
 )
 @click.option(
     "--max-connections",

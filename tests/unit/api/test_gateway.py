@@ -282,7 +282,24 @@ def test_stalled_body_times_out_with_408() -> None:
     result = _run(_gateway(body_timeout_seconds=0.05), request, stall)
     # The body never came, so nothing says this was a query call: the JSON format answers.
     assert result.status == 408
-    assert result.body == b'{"message": "No part of the request body arrived for 0.05 seconds."}'
+    assert result.body == b'{"message": "The request body was not received within 0.05 seconds."}'
+
+
+def test_trickled_body_times_out_as_a_whole() -> None:
+    """fail/ a body sent in small pieces, each well within the timeout, is 408 once the whole
+    body takes longer than the timeout."""
+
+    pieces = [b"&"] * 50  # 1 s in all, five times the timeout
+
+    async def trickle() -> dict[str, Any]:
+        await asyncio.sleep(0.02)
+        pieces.pop()
+        return {"type": "http.request", "body": b"&", "more_body": bool(pieces)}
+
+    request = _signed(b"Action=GetCallerIdentity&Version=2011-06-15")
+    result = _run(_gateway(body_timeout_seconds=0.2), request, trickle)
+    assert result.status == 408
+    assert b"not received within 0.2 seconds" in result.body
 
 
 def test_body_arriving_in_time_is_read_in_chunks() -> None:
