@@ -155,3 +155,71 @@ def test_assume_role_session_of_recreated_role_is_refused(server: ServerProcess)
     _delete_role(server, name)
     _role_with_all(server, name, root)
     _assert_refused_everywhere(server, creds)
+
+
+def _user_with_key(server: ServerProcess, name: str) -> tuple[dict[str, Any], dict[str, str]]:
+    iam = server.client("iam")
+    user: dict[str, Any] = iam.create_user(UserName=name)["User"]
+    iam.put_user_policy(UserName=name, PolicyName="all", PolicyDocument=ALLOW_ALL)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return user, key
+
+
+def _delete_user(server: ServerProcess, name: str) -> None:
+    iam = server.client("iam")
+    for key in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]:
+        iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+    iam.delete_user_policy(UserName=name, PolicyName="all")
+    iam.delete_user(UserName=name)
+
+
+def _trusting(principal: str) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"}
+        ],
+    }
+
+
+def test_trust_naming_a_user_does_not_trust_the_user_created_again(server: ServerProcess) -> None:
+    """A trust policy naming a user is bound to that user's id: after the user is deleted and
+    created again, AssumeRole by the new user is refused, and GetRole shows the old id."""
+    name = _name("alice")
+    user, key = _user_with_key(server, name)
+    iam = server.client("iam")
+    role_name = _name("trusts-alice")
+    role = iam.create_role(
+        RoleName=role_name, AssumeRolePolicyDocument=json.dumps(_trusting(user["Arn"]))
+    )["Role"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"] == user["Arn"]
+    _client(server, "sts", key).assume_role(RoleArn=role["Arn"], RoleSessionName="before")
+    _delete_user(server, name)
+    shown = iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
+    assert shown["Statement"][0]["Principal"]["AWS"] == user["UserId"]
+    again, new_key = _user_with_key(server, name)
+    assert again["Arn"] == user["Arn"]
+    with pytest.raises(ClientError) as err:
+        _client(server, "sts", new_key).assume_role(RoleArn=role["Arn"], RoleSessionName="after")
+    assert err.value.response["Error"]["Code"] == "AccessDenied"
+    shown = iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
+    assert shown["Statement"][0]["Principal"]["AWS"] == user["UserId"]
+    # Saving the policy again with the user's ARN trusts the new user.
+    iam.update_assume_role_policy(
+        RoleName=role_name, PolicyDocument=json.dumps(_trusting(again["Arn"]))
+    )
+    _client(server, "sts", new_key).assume_role(RoleArn=role["Arn"], RoleSessionName="rebound")
+
+
+def test_trust_naming_a_principal_that_does_not_exist_is_refused(server: ServerProcess) -> None:
+    """CreateRole and UpdateAssumeRolePolicy refuse a user or role that does not exist."""
+    iam = server.client("iam")
+    missing = f"arn:aws:iam::{server.account_id}:user/{_name('nobody')}"
+    with pytest.raises(ClientError) as err:
+        iam.create_role(
+            RoleName=_name("r"), AssumeRolePolicyDocument=json.dumps(_trusting(missing))
+        )
+    error = err.value.response["Error"]
+    assert error["Code"] == "MalformedPolicyDocument"
+    assert error["Message"] == f'Invalid principal in policy: "AWS":"{missing}"'
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400

@@ -19,6 +19,7 @@ from ._evaluate import (
 )
 from ._parse import DEFAULT_MAX_SIZE, parse_policy, policy_size
 from ._policy import Effect, Policy, PolicyKind, Position, Statement
+from ._principals import principal_values, rewrite_principals
 
 __all__ = [
     "ALLOWED",
@@ -44,4 +45,6 @@ __all__ = [
     "parse_context_entry",
     "parse_policy",
     "policy_size",
+    "principal_values",
+    "rewrite_principals",
 ]

@@ -28,6 +28,7 @@ from elsewhere.domain._iam import (
     Role,
     User,
     format_iam_arn,
+    split_iam_arn,
 )
 from elsewhere.errors import (
     DeleteConflict,
@@ -35,10 +36,11 @@ from elsewhere.errors import (
     InvalidAction,
     InvalidInput,
     LimitExceeded,
+    MalformedPolicyDocument,
     NoSuchEntity,
     ValidationError,
 )
-from elsewhere.policy import PolicyKind, parse_policy, policy_size
+from elsewhere.policy import PolicyKind, parse_policy, policy_size, rewrite_principals
 from elsewhere.service._authn import AccessKeySecret, Principal
 from elsewhere.service._ports import AccessKeyRepository
 from elsewhere.service._simulate import PolicySimulator
@@ -63,6 +65,10 @@ _T = TypeVar("_T")
 ROLE = "role"
 USER = "user"
 
+# A unique id as a policy's Principal may hold it (IAM identifiers: AIDA…, AROA…, …); the policy
+# grammar accepts the same form (policy._parse).
+_UNIQUE_ID = re.compile(r"A[A-Z0-9]{15,127}")
+
 
 class IamStore(Protocol):
     """What the IAM use cases need of a store (``elsewhere.storage`` implements it)."""
@@ -78,6 +84,7 @@ class IamStore(Protocol):
 
     def get_role(self, name: str) -> Role | None: ...
     def get_role_by_arn(self, arn: str) -> Role | None: ...
+    def get_role_by_id(self, role_id: str) -> Role | None: ...
     def replace_role(self, role: Role) -> bool: ...
     def update_role(self, name: str, change: Callable[[Role], Role]) -> Role | None:
         """Read, ``change`` and write the role in one transaction; None without the role.
@@ -104,6 +111,7 @@ class IamStore(Protocol):
 
     def get_user(self, name: str) -> User | None: ...
     def get_user_by_arn(self, arn: str) -> User | None: ...
+    def get_user_by_id(self, user_id: str) -> User | None: ...
     def replace_user(self, user: User) -> bool: ...
     def update_user(self, name: str, change: Callable[[User], User]) -> User | None:
         """As :meth:`update_role`, for a user."""
@@ -208,6 +216,11 @@ def _merge_tags(existing: tuple[Tag, ...], new: tuple[Tag, ...], kind: str) -> t
 def _remove_tags(existing: tuple[Tag, ...], keys: Sequence[str]) -> tuple[Tag, ...]:
     drop = {k.lower() for k in keys}
     return tuple(t for t in existing if t.key.lower() not in drop)
+
+
+def _invalid_principal(value: str) -> MalformedPolicyDocument:
+    # IAM's text for a principal that does not exist (iam-policy-evaluation.md §1.3, §1.7).
+    return MalformedPolicyDocument(f'Invalid principal in policy: "AWS":"{value}"')
 
 
 def _no_boundary(arn: object) -> NoSuchEntity:
@@ -378,9 +391,58 @@ class IamService:
     def _identity_document(text: str, name: str) -> None:
         parse_policy(text, kind=PolicyKind.IDENTITY, policy_id=name)
 
-    @staticmethod
-    def _trust_document(text: str) -> None:
+    def _trust_document(self, text: str) -> str:
+        """The trust policy as stored: checked, and the users and roles it names bound to ids.
+
+        IAM saves a trust policy with each user or role ARN replaced by that principal's unique
+        id, and refuses a principal that does not exist (IAM User Guide, "Policy elements:
+        Principal", IAM roles and IAM users), so a user or role deleted and created again under
+        the same name is not trusted by a policy that named its predecessor: the evaluator
+        matches the id (``policy.Principal.unique_id``). ARNs of other accounts, the account's
+        root and session ARNs stay as written.
+        """
         parse_policy(text, kind=PolicyKind.TRUST, policy_id="AssumeRolePolicyDocument")
+        return rewrite_principals(text, self._bound_principal)
+
+    def _bound_principal(self, value: str) -> str | None:
+        """The unique id to store for a principal ARN of this account (None: keep the value)."""
+        parts = split_iam_arn(value)
+        if parts is not None:
+            _, account, kind, _, _ = parts
+            if account != self._account or kind not in (ROLE, USER):
+                return None
+            entity = (
+                self._store.get_role_by_arn(value)
+                if kind == ROLE
+                else self._store.get_user_by_arn(value)
+            )
+            if entity is None:
+                raise _invalid_principal(value)
+            return entity.role_id if isinstance(entity, Role) else entity.user_id
+        # An id as GetRole shows it for a deleted principal is refused like a missing ARN, as
+        # IAM does; an id of a principal that exists is kept.
+        if _UNIQUE_ID.fullmatch(value) and self._principal_by_id(value) is None:
+            raise _invalid_principal(value)
+        return None
+
+    def _principal_by_id(self, unique_id: str) -> Role | User | None:
+        role = self._store.get_role_by_id(unique_id)
+        return role if role is not None else self._store.get_user_by_id(unique_id)
+
+    def _trust_out(self, text: str) -> str:
+        """A stored trust policy as IAM shows it: ids of principals that exist as their ARNs.
+
+        The id of a principal deleted since the policy was saved is shown as is (IAM User Guide,
+        "Policy elements: Principal": the policy then shows the principal's unique id).
+        """
+
+        def arn(value: str) -> str | None:
+            if not _UNIQUE_ID.fullmatch(value):
+                return None
+            entity = self._principal_by_id(value)
+            return entity.arn if entity is not None else None
+
+        return rewrite_principals(text, arn)
 
     def _boundary(self, arn: str | None) -> str | None:
         if arn is None:
@@ -410,7 +472,7 @@ class IamService:
             "MaxSessionDuration": role.max_session_duration,
         }
         if document:
-            out["AssumeRolePolicyDocument"] = role.assume_role_policy
+            out["AssumeRolePolicyDocument"] = self._trust_out(role.assume_role_policy)
         if role.description:
             out["Description"] = role.description
         if role.permissions_boundary_arn:
@@ -469,8 +531,7 @@ class IamService:
     def _op_create_role(self, params: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
         name = params["RoleName"]
         path = _path(params)
-        document = params["AssumeRolePolicyDocument"]
-        self._trust_document(document)
+        document = self._trust_document(params["AssumeRolePolicyDocument"])
         tags = _tags_in(params.get("Tags"))
         if len(tags) > MAX_TAGS:
             raise LimitExceeded(f"Cannot exceed quota for TagsPerRole: {MAX_TAGS}")
@@ -532,8 +593,7 @@ class IamService:
         self, params: Mapping[str, Any], caller: Principal
     ) -> dict[str, Any]:
         role = self._role(params["RoleName"])
-        document = params["PolicyDocument"]
-        self._trust_document(document)
+        document = self._trust_document(params["PolicyDocument"])
         self._update_role(role.name, lambda r: dataclasses.replace(r, assume_role_policy=document))
         return {}
 

@@ -197,6 +197,11 @@ class MemoryIamStore:
         with self._iam.lock:
             return next((r for r in self._iam.roles.values() if r.arn == arn), None)
 
+    def get_role_by_id(self, role_id: str) -> Role | None:
+        """The role with this unique id (``AROA…``), or None."""
+        with self._iam.lock:
+            return next((r for r in self._iam.roles.values() if r.role_id == role_id), None)
+
     def replace_role(self, role: Role) -> bool:
         """Overwrite the role of the same name; False if there is none."""
         return self._replace_owner(ROLE, role)
@@ -237,6 +242,11 @@ class MemoryIamStore:
         """The user with this ARN, or None."""
         with self._iam.lock:
             return next((u for u in self._iam.users.values() if u.arn == arn), None)
+
+    def get_user_by_id(self, user_id: str) -> User | None:
+        """The user with this unique id (``AIDA…``), or None."""
+        with self._iam.lock:
+            return next((u for u in self._iam.users.values() if u.user_id == user_id), None)
 
     def replace_user(self, user: User) -> bool:
         """Overwrite the user of the same name; False if there is none."""
@@ -796,6 +806,11 @@ class SqlIamStore:
         row = self._one(iam_roles, iam_roles.c.arn == arn)
         return None if row is None else _role(row)
 
+    def get_role_by_id(self, role_id: str) -> Role | None:
+        """The role with this unique id (``AROA…``), or None."""
+        row = self._one(iam_roles, iam_roles.c.role_id == role_id)
+        return None if row is None else _role(row)
+
     def replace_role(self, role: Role) -> bool:
         """Overwrite the role of the same name; False if there is none."""
         row = _role_row(role)
@@ -851,6 +866,11 @@ class SqlIamStore:
     def get_user_by_arn(self, arn: str) -> User | None:
         """The user with this ARN, or None."""
         row = self._one(iam_users, iam_users.c.arn == arn)
+        return None if row is None else _user(row)
+
+    def get_user_by_id(self, user_id: str) -> User | None:
+        """The user with this unique id (``AIDA…``), or None."""
+        row = self._one(iam_users, iam_users.c.user_id == user_id)
         return None if row is None else _user(row)
 
     def replace_user(self, user: User) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from elsewhere.errors import (
 from elsewhere.service._iam import IamService, validate_session_policy
 from elsewhere.storage import MemoryStore
 
-from .conftest import ALLOW_ALL, ROOT, TRUST
+from .conftest import ACCOUNT, ALLOW_ALL, ROOT, TRUST
 
 
 def _call(iam: IamService, op: str, **params: Any) -> dict[str, Any]:
@@ -205,3 +206,105 @@ def test_validate_session_policy(name: str, text: str, ok: bool) -> None:
     else:
         with pytest.raises(MalformedPolicyDocument):
             validate_session_policy(text)
+
+
+def _trusting(*principals: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": list(principals)},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        },
+        indent=1,
+    )
+
+
+def _aws_principals(document: str) -> list[str]:
+    return list(json.loads(document)["Statement"][0]["Principal"]["AWS"])
+
+
+def test_trust_policy_stores_unique_ids_and_shows_arns(iam: IamService, store: MemoryStore) -> None:
+    """User and role ARNs of the account are stored as their unique ids; GetRole shows the
+    document as written while they exist, and the raw id once one is deleted and re-created."""
+    user = _call(iam, "CreateUser", UserName="alice")["User"]
+    ops = _call(iam, "CreateRole", RoleName="ops", Path="/x/", AssumeRolePolicyDocument=TRUST)[
+        "Role"
+    ]
+    root = f"arn:aws:iam::{ACCOUNT}:root"
+    other = "arn:aws:iam::999999999999:user/bob"
+    session = f"arn:aws:sts::{ACCOUNT}:assumed-role/ops/s1"
+    document = _trusting(user["Arn"], ops["Arn"], root, other, session)
+    created = _call(iam, "CreateRole", RoleName="target", AssumeRolePolicyDocument=document)
+    assert created["Role"]["AssumeRolePolicyDocument"] == document
+    stored = store.get_role("target")
+    assert stored is not None
+    assert _aws_principals(stored.assume_role_policy) == [
+        user["UserId"],
+        ops["RoleId"],
+        root,
+        other,
+        session,
+    ]
+    assert _call(iam, "GetRole", RoleName="target")["Role"]["AssumeRolePolicyDocument"] == document
+    _call(iam, "DeleteUser", UserName="alice")
+    _call(iam, "CreateUser", UserName="alice")
+    shown = _call(iam, "GetRole", RoleName="target")["Role"]["AssumeRolePolicyDocument"]
+    assert _aws_principals(shown) == [user["UserId"], ops["Arn"], root, other, session]
+    listed = _call(iam, "ListRoles")["Roles"]
+    assert [r["AssumeRolePolicyDocument"] for r in listed if r["RoleName"] == "target"] == [shown]
+
+
+def test_update_assume_role_policy_binds_too(iam: IamService, store: MemoryStore) -> None:
+    """UpdateAssumeRolePolicy binds like CreateRole; an id of a principal that exists is kept."""
+    _call(iam, "CreateRole", RoleName="target", AssumeRolePolicyDocument=TRUST)
+    user = _call(iam, "CreateUser", UserName="alice")["User"]
+    _call(iam, "UpdateAssumeRolePolicy", RoleName="target", PolicyDocument=_trusting(user["Arn"]))
+    stored = store.get_role("target")
+    assert stored is not None
+    assert _aws_principals(stored.assume_role_policy) == [user["UserId"]]
+    by_id = _trusting(user["UserId"])
+    _call(iam, "UpdateAssumeRolePolicy", RoleName="target", PolicyDocument=by_id)
+    shown = _call(iam, "GetRole", RoleName="target")["Role"]["AssumeRolePolicyDocument"]
+    assert shown == _trusting(user["Arn"])
+
+
+@pytest.mark.parametrize(
+    ("name", "principal"),
+    [
+        ("fail/unknown-user", f"arn:aws:iam::{ACCOUNT}:user/nobody"),
+        ("fail/unknown-role", f"arn:aws:iam::{ACCOUNT}:role/nobody"),
+        ("fail/role-naming-itself-at-creation", f"arn:aws:iam::{ACCOUNT}:role/target"),
+        ("fail/path-missing-from-arn", f"arn:aws:iam::{ACCOUNT}:role/ops"),
+        ("fail/id-of-nobody", "AIDAEXAMPLENOBODY0001"),
+    ],
+)
+def test_trust_policy_naming_missing_principal_is_refused(
+    iam: IamService, name: str, principal: str
+) -> None:
+    """A principal that does not exist is refused as IAM refuses it, on create and update."""
+    _call(iam, "CreateRole", RoleName="ops", Path="/x/", AssumeRolePolicyDocument=TRUST)
+    message = f'Invalid principal in policy: "AWS":"{principal}"'
+    with pytest.raises(MalformedPolicyDocument) as err:
+        _call(iam, "CreateRole", RoleName="target", AssumeRolePolicyDocument=_trusting(principal))
+    assert err.value.message == message
+    if name == "fail/role-naming-itself-at-creation":
+        return  # once created, the role exists and may be named
+    _call(iam, "CreateRole", RoleName="target", AssumeRolePolicyDocument=TRUST)
+    with pytest.raises(MalformedPolicyDocument) as err:
+        _call(iam, "UpdateAssumeRolePolicy", RoleName="ops", PolicyDocument=_trusting(principal))
+    assert err.value.message == message
+
+
+def test_id_of_deleted_principal_is_refused_on_save(iam: IamService) -> None:
+    """A document read back with a deleted principal's id cannot be saved again as it is."""
+    user = _call(iam, "CreateUser", UserName="alice")["User"]
+    _call(iam, "CreateRole", RoleName="target", AssumeRolePolicyDocument=_trusting(user["Arn"]))
+    _call(iam, "DeleteUser", UserName="alice")
+    shown = _call(iam, "GetRole", RoleName="target")["Role"]["AssumeRolePolicyDocument"]
+    with pytest.raises(MalformedPolicyDocument, match=user["UserId"]):
+        _call(iam, "UpdateAssumeRolePolicy", RoleName="target", PolicyDocument=shown)

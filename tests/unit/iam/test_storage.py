@@ -47,10 +47,13 @@ def _role(name: str = "App") -> Role:
 
 
 def test_role_round_trip_case_insensitive(store: Any) -> None:
-    """A role reads back by any case of its name and by ARN; a second add of the name fails."""
+    """A role reads back by any case of its name, by ARN and by unique id; a second add of the
+    name fails."""
     store.add_role(_role())
     assert store.get_role("app") == _role()
     assert store.get_role_by_arn(_role().arn) == _role()
+    assert store.get_role_by_id(_role().role_id) == _role()
+    assert store.get_role_by_id("AROA" + "Z" * 17) is None
     with pytest.raises(KeyError):
         store.add_role(_role("APP"))
     assert [r.name for r in store.list_roles()] == ["App"]
@@ -105,13 +108,15 @@ def test_policy_versions(store: Any) -> None:
 
 
 def test_users(store: Any) -> None:
-    """Users behave like roles: unique by name in any case, found by ARN."""
+    """Users behave like roles: unique by name in any case, found by ARN and by unique id."""
     user = User(
         "AIDA" + "C" * 17, "arn:aws:iam::123456789012:user/alice", "alice", "/", None, (), T0
     )
     store.add_user(user)
     assert store.get_user("ALICE") == user
     assert store.get_user_by_arn(user.arn) == user
+    assert store.get_user_by_id(user.user_id) == user
+    assert store.get_user_by_id("AIDA" + "Z" * 17) is None
     store.put_inline_policy("user", "alice", "x", DOC)
     assert store.list_user_inline_policies("alice") == [("x", DOC)]
     assert store.replace_user(user)

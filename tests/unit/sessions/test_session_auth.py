@@ -19,6 +19,7 @@ from elsewhere.errors import (
 from elsewhere.pki import quick_chain
 from elsewhere.policy import ALLOWED, EXPLICIT_DENY, RequestContext, evaluate
 from elsewhere.service._authn import Principal, SigningKeyCache
+from elsewhere.service._iam import IamService
 from elsewhere.service._session_auth import (
     SessionPrincipal,
     SessionResolver,
@@ -32,6 +33,7 @@ from elsewhere.tokens import derive_secret_access_key
 
 from .conftest import ACCOUNT, NOW, REGION, World, session_request
 
+ROOT = Principal(f"arn:aws:iam::{ACCOUNT}:root", ACCOUNT, "root", ACCOUNT, "root", "AKIAROOT")
 OPS = Principal(
     arn=f"arn:aws:iam::{ACCOUNT}:user/ops",
     account=ACCOUNT,
@@ -430,3 +432,71 @@ def test_ok_sessions_do_not_share_keys(world: World) -> None:
     crossed = _sts_request({**first, "secretAccessKey": second["secretAccessKey"]})
     with pytest.raises(InvalidSignature):
         resolver(crossed, parse_signed_request(crossed), NOW)
+
+
+def _iam(world: World) -> IamService:
+    return IamService(world.store, world.clock, account_id=ACCOUNT)
+
+
+def _user_principal(iam: IamService, name: str) -> Principal:
+    user = iam.handle("CreateUser", {"UserName": name}, ROOT)["User"]
+    return Principal(user["Arn"], ACCOUNT, "user", user["UserId"], name, "AKIAEXAMPLEEXAMPLE02")
+
+
+def test_fail_trust_naming_a_user_does_not_trust_its_successor(world: World) -> None:
+    """A trust policy naming a user trusts that user; once the user is deleted and created again
+    under the same name, AssumeRole by the new user is refused."""
+    iam = _iam(world)
+    alice = _user_principal(iam, "alice")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": alice.arn}, "Action": "sts:*"}],
+    }
+    role = iam.handle(
+        "CreateRole", {"RoleName": "trusting", "AssumeRolePolicyDocument": json.dumps(trust)}, ROOT
+    )["Role"]["Arn"]
+    sts = StsService(world.snapshots, world.clock)
+    sts.assume_role({"RoleArn": role, "RoleSessionName": "first"}, alice)
+    iam.handle("DeleteUser", {"UserName": "alice"}, ROOT)
+    successor = _user_principal(iam, "alice")
+    assert successor.arn == alice.arn
+    with pytest.raises(AccessDenied):
+        sts.assume_role({"RoleArn": role, "RoleSessionName": "second"}, successor)
+
+
+def test_fail_trust_naming_a_role_does_not_trust_its_successor(world: World) -> None:
+    """A trust policy naming a role trusts that role's sessions; sessions of a role created again
+    under the same name are not trusted."""
+    first, principal = _session(world)
+    name = first.split("/")[-1]
+    target = IamService(world.store, world.clock, account_id=ACCOUNT).handle(
+        "CreateRole",
+        {
+            "RoleName": "chained-target",
+            "AssumeRolePolicyDocument": json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"AWS": first},
+                            "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+                        }
+                    ],
+                }
+            ),
+        },
+        ROOT,
+    )["Role"]["Arn"]
+    sts = StsService(world.snapshots, world.clock)
+    sts.assume_role({"RoleArn": target, "RoleSessionName": "hop"}, principal)
+    world.store.remove_role(name)
+    world.add_role(name)
+    chain = quick_chain(NOW, "p256")
+    anchor = world.add_anchor(chain)
+    profile = world.add_profile([first])
+    answer = world.call(session_request(chain, anchor=anchor, profile=profile, role=first))
+    creds = json.loads(answer.body)["credentialSet"][0]["credentials"]
+    successor = _resolve(world, _sts_request(creds))
+    with pytest.raises(AccessDenied):
+        sts.assume_role({"RoleArn": target, "RoleSessionName": "hop"}, successor)
