@@ -36,9 +36,7 @@ from elsewhere.service._ports import TagRepository
 from elsewhere.service._resources import Lookup, ResourceFinder, ResourceStore
 from elsewhere.service._session_auth import (
     SessionPrincipal,
-    policy_principal,
-    session_context_keys,
-    session_policies,
+    session_view,
 )
 from elsewhere.service._simulate import load_entity_policies
 from elsewhere.service._snapshot import SnapshotProvider
@@ -208,10 +206,10 @@ class Authorizer:
             and self._snapshots is not None
         ):
             # A session issued here: role ∩ boundary ∩ the session policies sealed in its token.
-            claims = principal.claims
-            snapshot = self._snapshots.current()
-            keys = dict(session_context_keys(claims))
-            return session_policies(claims, snapshot), policy_principal(claims), keys
+            policies, session, session_keys = session_view(
+                principal.claims, self._snapshots.current()
+            )
+            return policies, session, dict(session_keys)
         # Any other assumed-role principal: the role's policies and boundary from the store.
         role_name = principal.arn.split("/")[1] if principal.arn.count("/") >= 2 else ""
         role = self._store.get_role(role_name) if role_name else None

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from elsewhere.domain import format_utc_seconds
@@ -38,6 +39,7 @@ __all__ = [
     "session_context_keys",
     "session_policies",
     "session_role",
+    "session_view",
 ]
 
 
@@ -59,8 +61,17 @@ def policy_principal(claims: SessionClaims) -> PolicyPrincipal:
     )
 
 
-def session_context_keys(claims: SessionClaims) -> dict[str, object]:
-    """The global condition keys every request of this session carries (GKEYS, §5.1)."""
+def session_context_keys(
+    claims: SessionClaims, role_tags: Sequence[tuple[str, str]] = ()
+) -> dict[str, object]:
+    """The global condition keys every request of this session carries (GKEYS, §5.1).
+
+    ``aws:PrincipalTag/*`` holds the role's own tags (``role_tags``) and the session's tags; a
+    session tag overrides a role tag of the same key, compared without regard to case (IAM User
+    Guide, "Pass session tags in AWS STS": the principal's tags come from the session tags and
+    the IAM tags of the assumed role; iam-policy-evaluation.md §5). Callers pass the role's tags
+    as they are at request time, not as they were when the session was issued.
+    """
     keys: dict[str, object] = {
         "aws:TokenIssueTime": format_utc_seconds(claims.issued_at),
         "aws:PrincipalArn": claims.role_arn,
@@ -71,9 +82,27 @@ def session_context_keys(claims: SessionClaims) -> dict[str, object]:
     }
     if claims.source_identity is not None:
         keys["aws:SourceIdentity"] = claims.source_identity
-    for key, value in claims.principal_tags:
+    tags: dict[str, tuple[str, str]] = {}
+    for key, value in (*role_tags, *claims.principal_tags):
+        tags[key.lower()] = (key, value)
+    for key, value in tags.values():
         keys[f"aws:PrincipalTag/{key}"] = value
     return keys
+
+
+def session_view(
+    claims: SessionClaims, snapshot: ConfigSnapshot
+) -> tuple[PolicySet, PolicyPrincipal, dict[str, object]]:
+    """What the policy engine needs to judge a call of this session: its policies, the session
+    as principal, and its principal keys (with the role's current tags), from one role lookup.
+    """
+    role = session_role(claims, snapshot)
+    tags = role.view.tags if role is not None else ()
+    return (
+        _policies(claims, role, snapshot),
+        policy_principal(claims),
+        session_context_keys(claims, tags),
+    )
 
 
 def session_role(claims: SessionClaims, snapshot: ConfigSnapshot) -> RoleEntry | None:
@@ -104,7 +133,10 @@ def session_policies(claims: SessionClaims, snapshot: ConfigSnapshot) -> PolicyS
     A role that no longer exists, or exists under a new unique id, grants nothing (an empty
     identity set); authentication refuses such a session already (:class:`SessionResolver`).
     """
-    role = session_role(claims, snapshot)
+    return _policies(claims, session_role(claims, snapshot), snapshot)
+
+
+def _policies(claims: SessionClaims, role: RoleEntry | None, snapshot: ConfigSnapshot) -> PolicySet:
     identity = role.identity if role is not None else ()
     boundary = role.boundary if role is not None else None
     session: tuple[Policy, ...] | None = None

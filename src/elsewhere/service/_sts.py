@@ -31,9 +31,7 @@ from elsewhere.policy import Principal as PolicyPrincipal
 from elsewhere.service._authn import Principal
 from elsewhere.service._session_auth import (
     SessionPrincipal,
-    policy_principal,
-    session_context_keys,
-    session_policies,
+    session_view,
 )
 from elsewhere.service._snapshot import SnapshotProvider
 from elsewhere.tokens import SessionClaims, issue_credentials, validate_packed_policy_size
@@ -46,7 +44,6 @@ _DEFAULT_DURATION = 3600
 
 #: The caller's policies, policy-engine principal and principal keys (the Authorizer's view).
 CallerView = Callable[[Principal], tuple[PolicySet, PolicyPrincipal, dict[str, Any]]]
-
 
 
 class StsService:
@@ -169,9 +166,8 @@ class StsService:
         principal: PolicyPrincipal
         own: PolicySet
         if parent is not None:
-            keys.update(session_context_keys(parent))
-            principal = policy_principal(parent)
-            own = session_policies(parent, snapshot)
+            own, principal, parent_keys = session_view(parent, snapshot)
+            keys.update(parent_keys)
         elif caller.kind == "root":
             # IAM User Guide, "Switch to an IAM role (AWS API)"; STS's answer to a root caller.
             raise AccessDenied("Roles may not be assumed by root accounts.", reason="root caller")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 
 import elsewhere.service._session_auth as session_auth
+from elsewhere.domain import Tag
 from elsewhere.errors import (
     AccessDenied,
     ExpiredToken,
@@ -500,3 +502,60 @@ def test_fail_trust_naming_a_role_does_not_trust_its_successor(world: World) -> 
     successor = _resolve(world, _sts_request(creds))
     with pytest.raises(AccessDenied):
         sts.assume_role({"RoleArn": target, "RoleSessionName": "hop"}, successor)
+
+
+def _principal_tags(keys: dict[str, object]) -> dict[str, object]:
+    prefix = "aws:principaltag/"
+    return {k[len(prefix) :]: v for k, v in keys.items() if k.lower().startswith(prefix)}
+
+
+def test_ok_role_tags_are_principal_tags_of_its_sessions(world: World) -> None:
+    """A CreateSession session's aws:PrincipalTag/* holds the role's tags and the mapped
+    certificate attributes."""
+    _, principal = _session(world)
+    assert principal.claims is not None
+    _, _, keys = session_auth.session_view(principal.claims, world.snapshots.current())
+    tags = _principal_tags(keys)
+    assert tags["team"] == "blue"  # the role's own tag (World.add_role)
+    assert tags["x509Subject/CN"] == "elsewhere-test-workload"
+
+
+def test_ok_session_tag_overrides_role_tag_of_same_key_any_case(world: World) -> None:
+    """An AssumeRole session tag replaces the role tag whose key differs only in case."""
+    role = world.add_role(
+        "tagged-target",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": OPS.arn},
+                    "Action": ["sts:AssumeRole", "sts:TagSession"],
+                }
+            ],
+        },
+    )
+    out = StsService(world.snapshots, world.clock).assume_role(
+        {"RoleArn": role, "RoleSessionName": "tagged", "Tags": [{"Key": "Team", "Value": "red"}]},
+        OPS,
+    )
+    creds = {
+        "accessKeyId": out["Credentials"]["AccessKeyId"],
+        "secretAccessKey": out["Credentials"]["SecretAccessKey"],
+        "sessionToken": out["Credentials"]["SessionToken"],
+    }
+    principal = _resolve(world, _sts_request(creds))
+    assert principal.claims is not None
+    _, _, keys = session_auth.session_view(principal.claims, world.snapshots.current())
+    assert _principal_tags(keys) == {"Team": "red"}
+
+
+def test_ok_role_tags_are_read_at_request_time(world: World) -> None:
+    """A role tag changed after the session was issued is what the session's next call sees."""
+    role, principal = _session(world)
+    assert principal.claims is not None
+    world.store.update_role(
+        role.split("/")[-1], lambda r: dataclasses.replace(r, tags=(Tag("team", "green"),))
+    )
+    _, _, keys = session_auth.session_view(principal.claims, world.snapshots.current())
+    assert _principal_tags(keys)["team"] == "green"
