@@ -50,6 +50,12 @@ from elsewhere.domain._records import (
     TrustAnchor,
     TrustAnchorSource,
 )
+from elsewhere.domain._text import (
+    NUL_CONSTRAINT,
+    SURROGATE_CONSTRAINT,
+    printable_text,
+    unstorable_constraints,
+)
 from elsewhere.domain._time import format_utc_seconds
 
 __all__ = [
@@ -66,10 +72,12 @@ __all__ = [
     "MIN_DURATION_SECONDS",
     "NOTIFICATION_CHANNELS",
     "NOTIFICATION_EVENTS",
+    "NUL_CONSTRAINT",
     "RESERVED_ALIAS_PREFIX",
     "ROLESANYWHERE_RESOURCE_TYPES",
     "SERVICE_PRINCIPAL",
     "SOURCE_TYPES",
+    "SURROGATE_CONSTRAINT",
     "AccessKey",
     "AliasInUseError",
     "Arn",
@@ -98,4 +106,6 @@ __all__ = [
     "parse_arn",
     "parse_page_token",
     "parse_rolesanywhere_arn",
+    "printable_text",
+    "unstorable_constraints",
 ]

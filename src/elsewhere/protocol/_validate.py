@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from elsewhere.domain import printable_text, unstorable_constraints
 from elsewhere.errors import ValidationError
 from elsewhere.protocol._model import Node
 
@@ -35,7 +36,8 @@ def render_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return value
+        # A refused value is echoed; a lone surrogate in it could be neither logged nor encoded.
+        return printable_text(value)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
@@ -87,10 +89,9 @@ def _scalar_failures(node: Node, value: Any) -> list[str]:
         ):
             out.append(f"Member must satisfy regular expression pattern: {node.pattern_text}")
         out.extend(_length_failures(node, length))
-        if "\x00" in value:
-            # No AWS text is known; the store (PostgreSQL text) cannot hold NUL, so refuse here
-            # rather than fail later with a 500.
-            out.append("Member must not contain the null character")
+        # Every string member, wherever it travels: text no store can hold is refused here
+        # rather than failing later in the store (domain._text).
+        out.extend(unstorable_constraints(value))
         if node.enum and value not in node.enum_set:
             out.append(f"Member must satisfy enum value set: [{', '.join(node.enum)}]")
     elif t == "blob":
@@ -118,6 +119,20 @@ def _length_failures(node: Node, length: int) -> list[str]:
     if node.max is not None and length > node.max:
         out.append(f"Member must have length less than or equal to {_bound(node.max)}")
     return out
+
+
+def _listed(node: Node, values: Iterable[Any]) -> str:
+    """The constraints a list element (or map key or value) must meet, as Coral lists them.
+
+    Text no store can hold is not a model constraint, so it is named only when a value breaks
+    it: otherwise the list says nothing of why such a value is refused.
+    """
+    extra: dict[str, None] = {}
+    if node.type == "string":
+        for v in values:
+            if isinstance(v, str):
+                extra.update(dict.fromkeys(unstorable_constraints(v)))
+    return ", ".join((*node.element_constraints, *extra))
 
 
 def _is_aggregate(node: Node) -> bool:
@@ -171,8 +186,7 @@ class _Collector:
                 self.add(
                     value,
                     path,
-                    "Map keys must satisfy constraint: "
-                    f"[{', '.join(node.key.element_constraints)}]",
+                    f"Map keys must satisfy constraint: [{_listed(node.key, keys)}]",
                     node.sensitive or node.key.sensitive,
                 )
             vnode = node.value
@@ -186,7 +200,7 @@ class _Collector:
                 self.add(
                     value,
                     path,
-                    f"Map value must satisfy constraint: [{', '.join(vnode.element_constraints)}]",
+                    f"Map value must satisfy constraint: [{_listed(vnode, value.values())}]",
                     node.sensitive or vnode.sensitive,
                 )
         else:
@@ -206,7 +220,7 @@ class _Collector:
             self.add(
                 values,
                 path,
-                f"Member must satisfy constraint: [{', '.join(member.element_constraints)}]",
+                f"Member must satisfy constraint: [{_listed(member, values)}]",
                 member.sensitive,
             )
 

@@ -36,6 +36,8 @@ from elsewhere.domain import (
     Profile,
     format_rolesanywhere_arn,
     format_utc_seconds,
+    printable_text,
+    unstorable_constraints,
 )
 from elsewhere.errors import (
     AccessDenied,
@@ -109,6 +111,16 @@ MAX_TAGS = 50
 MAX_TAG_KEY = 128
 MAX_TAG_VALUE = 256
 _TAG_PUNCTUATION = frozenset("_.:/=+-@")
+
+#: ``instanceProperties``: the control-plane model's ``InstancePropertyMap`` (at most 50 entries,
+#: keys and values 1..200 characters; rolesanywhere-protocol.md §2.1), the bounds of what a
+#: subject record stores.
+MAX_INSTANCE_PROPERTIES = 50
+MAX_INSTANCE_PROPERTY_TEXT = 200
+_PROPERTY_TEXT_CONSTRAINTS = (
+    f"Member must have length less than or equal to {MAX_INSTANCE_PROPERTY_TEXT}",
+    "Member must have length greater than or equal to 1",
+)
 
 
 class SessionDenied(AccessDenied):
@@ -280,7 +292,8 @@ def _tag_failure_text(role_arn: str, failed: Mapping[str, Sequence[str]]) -> str
 
 
 def _validation(member: str, value: object, constraint: str) -> ValidationError:
-    shown = "null" if value is None else f"'{value}'"
+    # The value is echoed as Coral does, lone surrogates shown as U+FFFD (domain.printable_text).
+    shown = "null" if value is None else f"'{printable_text(str(value))}'"
     return ValidationError(
         f"1 validation error detected: Value {shown} at '{member}' failed to satisfy "
         f"constraint: {constraint}"
@@ -317,6 +330,11 @@ def _parse_input(request: HttpRequest) -> _Input:
             raise _validation(
                 member, value, f"Member must satisfy regular expression pattern: {pattern.pattern}"
             )
+        unstorable = unstorable_constraints(value)
+        if unstorable:
+            # The pattern's ".*" lets these through; they would reach the store as the subject
+            # record's text and the logs (domain._text).
+            raise _validation(member, value, unstorable[0])
         arns[member] = value
     duration = body.get("durationSeconds")
     if duration is not None:
@@ -354,10 +372,7 @@ def _parse_input(request: HttpRequest) -> _Input:
             isinstance(k, str) and isinstance(v, str) for k, v in props.items()
         ):
             raise SerializationError(reason="instanceProperties is not a map of strings")
-        if len(props) > 50:
-            raise _validation(
-                "instanceProperties", "map", "Member must have length less than or equal to 50"
-            )
+        _check_instance_properties(props)
     return _Input(
         profile_arn=arns["profileArn"],
         role_arn=arns["roleArn"],
@@ -366,6 +381,34 @@ def _parse_input(request: HttpRequest) -> _Input:
         role_session_name=name,
         instance_properties=props,
     )
+
+
+def _check_instance_properties(props: Mapping[str, str]) -> None:
+    """``instanceProperties`` within the model's bounds, in text a store can hold, or raise.
+
+    They are written to the subject record after the answer; a value the store cannot take would
+    otherwise fail that write (rolesanywhere-protocol.md §2.1, ``InstancePropertyMap``).
+    """
+    shown = "{" + ", ".join(f"{k}={v}" for k, v in props.items()) + "}"
+    if len(props) > MAX_INSTANCE_PROPERTIES:
+        raise _validation(
+            "instanceProperties",
+            shown,
+            f"Member must have length less than or equal to {MAX_INSTANCE_PROPERTIES}",
+        )
+    for head, texts in (("Map keys", props.keys()), ("Map value", props.values())):
+        # As the protocol layer words a map's failures: every constraint of the key (or value)
+        # shape, then what makes the text unstorable.
+        bad_length = False
+        unstorable: dict[str, None] = {}
+        for text in texts:
+            bad_length = bad_length or not 1 <= len(text) <= MAX_INSTANCE_PROPERTY_TEXT
+            unstorable.update(dict.fromkeys(unstorable_constraints(text)))
+        if bad_length or unstorable:
+            listed = ", ".join((*_PROPERTY_TEXT_CONSTRAINTS, *unstorable))
+            raise _validation(
+                "instanceProperties", shown, f"{head} must satisfy constraint: [{listed}]"
+            )
 
 
 _json_text = json.encoder.encode_basestring_ascii

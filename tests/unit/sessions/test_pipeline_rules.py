@@ -71,6 +71,63 @@ def _setup(world: World, **profile: Any) -> tuple[Any, str, str, str]:
             SerializationError,
             "",
         ),
+        (
+            "fail/instance-properties-lone-surrogate-value",
+            {"instanceProperties": {"a": "x\ud800"}},
+            ValidationError,
+            "1 validation error detected: Value '{a=x\ufffd}' at 'instanceProperties' failed to "
+            "satisfy constraint: Map value must satisfy constraint: [Member must have length less "
+            "than or equal to 200, Member must have length greater than or equal to 1, Member "
+            "must not contain unpaired UTF-16 surrogates]",
+        ),
+        (
+            "fail/instance-properties-lone-surrogate-key",
+            {"instanceProperties": {"\udfff": "v"}},
+            ValidationError,
+            "Map keys must satisfy constraint: [Member must have length less than or equal to "
+            "200, Member must have length greater than or equal to 1, Member must not contain "
+            "unpaired UTF-16 surrogates]",
+        ),
+        (
+            "fail/instance-properties-nul",
+            {"instanceProperties": {"a": "b\x00"}},
+            ValidationError,
+            "Member must not contain the null character",
+        ),
+        (
+            "fail/instance-properties-key-over-200",
+            {"instanceProperties": {"k" * 201: "v"}},
+            ValidationError,
+            "Map keys must satisfy constraint: [Member must have length less than or equal to "
+            "200, Member must have length greater than or equal to 1]",
+        ),
+        (
+            "fail/instance-properties-empty-value",
+            {"instanceProperties": {"k": ""}},
+            ValidationError,
+            "Map value must satisfy constraint: [Member must have length less than or equal to "
+            "200, Member must have length greater than or equal to 1]",
+        ),
+        (
+            "fail/instance-properties-51-entries",
+            {"instanceProperties": {f"k{i}": "v" for i in range(51)}},
+            ValidationError,
+            "Member must have length less than or equal to 50",
+        ),
+        (
+            "fail/role-arn-lone-surrogate",
+            {"roleArn": "arn:aws:iam::123456789012:role/r\ud800"},
+            ValidationError,
+            "at 'roleArn' failed to satisfy constraint: Member must not contain unpaired UTF-16 "
+            "surrogates",
+        ),
+        (
+            "fail/profile-arn-nul",
+            {"profileArn": "arn:aws:rolesanywhere:us-east-1:123456789012:profile/p\x00"},
+            ValidationError,
+            "at 'profileArn' failed to satisfy constraint: Member must not contain the null "
+            "character",
+        ),
     ],
 )
 def test_input_validation(
@@ -78,10 +135,28 @@ def test_input_validation(
 ) -> None:
     """Malformed input after a valid signature is a 400 with a Coral-style text."""
     chain, anchor, role, profile = _setup(world)
-    request = session_request(chain, anchor=anchor, profile=profile, role=role, body=body)
+    form = "body" if {"roleArn", "profileArn"} & body.keys() else "query"
+    request = session_request(
+        chain, anchor=anchor, profile=profile, role=role, body=body, form=form
+    )
     with pytest.raises(error) as err:
         world.call(request)
     assert text in str(err.value), case
+
+
+def test_ok_instance_properties_at_their_bounds(world: World) -> None:
+    """50 properties with keys and values of 1 and 200 characters are accepted and recorded."""
+    chain, anchor, role, profile = _setup(world)
+    props = {f"k{i:03d}" + "x" * 196: "v" * (1 if i % 2 else 200) for i in range(50)}
+    request = session_request(
+        chain, anchor=anchor, profile=profile, role=role, body={"instanceProperties": props}
+    )
+    assert world.call(request).status == 201
+    world.recorder.flush()
+    (subject,) = world.store.subjects.list_page(None, 10)
+    detail = world.store.subjects.get(subject.id)
+    assert detail is not None
+    assert detail.instance_properties[0].properties == props
 
 
 def test_fail_missing_and_malformed_arns(world: World) -> None:

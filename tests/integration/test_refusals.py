@@ -1,0 +1,215 @@
+"""Input that is refused never crashes and never freezes anything, on a real server process.
+
+Each class holds one rule: text no store can hold is refused at the wire (it used to freeze the
+configuration snapshot, and with it revocation), ``instanceProperties`` stay within their bounds
+(a bad one used to stop subject recording), ...
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+
+from elsewhere.pki import Chain, quick_chain
+from elsewhere.sigv4 import HttpRequest, sign_hmac_request
+from tests.conftest import ServerProcess, start_server
+from tests.integration.test_createsession import (
+    make_anchor,
+    make_profile,
+    make_role,
+    send,
+    signed_request,
+)
+
+pytestmark = pytest.mark.integration
+
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded; charset=utf-8"
+SNAPSHOT_FAILURE = "refreshing the configuration snapshot failed"
+SUBJECT_FAILURE = "writing subject records failed"
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server of this module's own, so its log holds only this module's traffic."""
+    handle = start_server(tmp_path_factory.mktemp("refusals") / "data")
+    yield handle
+    handle.stop()
+
+
+def signed_call(
+    srv: ServerProcess,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    *,
+    service: str = "rolesanywhere",
+    content_type: str = JSON,
+) -> httpx.Response:
+    """Send ``body`` as is, signed with the root key (so no client library re-encodes it)."""
+    key, secret = srv.admin_keys()
+    request = HttpRequest(
+        method=method,
+        raw_path=path,
+        raw_query="",
+        headers=(("host", f"127.0.0.1:{srv.port}"), ("content-type", content_type)),
+        body=body,
+    )
+    signed = sign_hmac_request(
+        request,
+        access_key_id=key,
+        secret_access_key=secret,
+        region=srv.region,
+        service=service,
+        now=dt.datetime.now(dt.UTC),
+    )
+    return httpx.request(
+        method, srv.endpoint + path, content=body, headers=list(signed.headers), timeout=30
+    )
+
+
+def wait_for(condition: Callable[[], bool], *, timeout: float = 10.0) -> bool:
+    """Poll ``condition`` until it holds (True) or ``timeout`` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+@pytest.fixture(scope="module")
+def setup(srv: ServerProcess) -> Callable[[], tuple[Chain, str, str, str]]:
+    """A chain, an anchor for it, a role and an enabled profile listing the role."""
+
+    def make() -> tuple[Chain, str, str, str]:
+        chain = quick_chain(dt.datetime.now(dt.UTC) - dt.timedelta(hours=1), "p256")
+        anchor = make_anchor(srv, chain.anchor_pem)
+        role = make_role(srv)
+        return chain, anchor, role, make_profile(srv, [role])
+
+    return make
+
+
+def create_session(
+    srv: ServerProcess, case: tuple[Chain, str, str, str], **body: Any
+) -> httpx.Response:
+    """CreateSession for ``case`` (chain, anchor, role, profile) with extra body members."""
+    chain, anchor, role, profile = case
+    return send(
+        srv, signed_request(srv, chain, anchor=anchor, profile=profile, role=role, body=body)
+    )
+
+
+class TestUnstorableText:
+    """Text no store can hold (a lone surrogate, NUL) is a 400 everywhere; revocation stays live."""
+
+    def test_poisoned_profile_is_refused_and_disable_still_works(
+        self, srv: ServerProcess, setup: Callable[[], tuple[Chain, str, str, str]]
+    ) -> None:
+        """CreateProfile with a "\\ud800" role ARN is a 400; a DisableProfile after it holds."""
+        case = setup()
+        assert create_session(srv, case).status_code == 201
+        poisoned = b'{"name": "poison", "roleArns": ["arn:aws:iam::123456789012:role/\\ud800"]}'
+        answer = signed_call(srv, "POST", "/profiles", poisoned)
+        assert answer.status_code == 400, answer.text
+        assert answer.headers["x-amzn-errortype"] == "ValidationException"
+        assert "unpaired UTF-16 surrogates" in answer.json()["message"]
+        # The lookup of a resource by a poisoned ARN is refused before it reaches the store.
+        tag = json.dumps(
+            {
+                "resourceArn": f"{case[3]}\ud800",
+                "tags": [{"key": "k", "value": "v"}],
+            }
+        ).encode()
+        answer = signed_call(srv, "POST", "/TagResource", tag)
+        assert answer.status_code == 400, answer.text
+        assert answer.headers["x-amzn-errortype"] == "ValidationException"
+        srv.client("rolesanywhere").disable_profile(profileId=case[3].rsplit("/", 1)[1])
+        # The documented bound is 1 s; on the node that took the write it holds at once.
+        assert wait_for(lambda: create_session(srv, case).status_code == 403, timeout=1.0)
+        assert SNAPSHOT_FAILURE not in srv.log()
+
+    @pytest.mark.parametrize(
+        ("case", "pairs"),
+        [
+            ("fail/iam-role-name-nul", [("Action", "CreateRole"), ("RoleName", "r\x00")]),
+            ("fail/iam-description-nul", [("Action", "CreateRole"), ("Description", "\x00")]),
+            ("fail/sts-session-name-nul", [("Action", "AssumeRole"), ("RoleSessionName", "\x00")]),
+        ],
+    )
+    def test_query_protocol_refuses_nul(
+        self, srv: ServerProcess, case: str, pairs: list[tuple[str, str]]
+    ) -> None:
+        """A NUL in an IAM or STS parameter is a 400 ValidationError in XML."""
+        service = "sts" if pairs[0][1] == "AssumeRole" else "iam"
+        body = urlencode(pairs).encode()
+        answer = signed_call(srv, "POST", "/", body, service=service, content_type=FORM)
+        assert answer.status_code == 400, (case, answer.text)
+        assert "<Code>ValidationError</Code>" in answer.text, case
+
+    def test_encoded_surrogate_in_a_form_is_refused(self, srv: ServerProcess) -> None:
+        """A surrogate's bytes percent-encoded in a form (%ED%A0%80) are a 400, not a 500."""
+        body = b"Action=CreateRole&RoleName=r%ED%A0%80&AssumeRolePolicyDocument=%7B%7D"
+        answer = signed_call(srv, "POST", "/", body, service="iam", content_type=FORM)
+        assert answer.status_code == 400, answer.text
+
+    def test_nul_in_a_path_label_and_query_is_refused(self, srv: ServerProcess) -> None:
+        """%00 in a path label or a query parameter is a 400 ValidationException."""
+        for path in (f"/profile/{uuid.uuid4()}%00", "/ListTagsForResource"):
+            key, secret = srv.admin_keys()
+            query = "resourceArn=arn%3Aaws%3Arolesanywhere%3A%3A%3Aprofile%2F%00"
+            request = HttpRequest(
+                method="GET",
+                raw_path=path,
+                raw_query=query if "List" in path else "",
+                headers=(("host", f"127.0.0.1:{srv.port}"),),
+                body=b"",
+            )
+            signed = sign_hmac_request(
+                request,
+                access_key_id=key,
+                secret_access_key=secret,
+                region=srv.region,
+                service="rolesanywhere",
+                now=dt.datetime.now(dt.UTC),
+            )
+            url = srv.endpoint + path + (f"?{request.raw_query}" if request.raw_query else "")
+            answer = httpx.get(url, headers=list(signed.headers), timeout=30)
+            assert answer.status_code == 400, answer.text
+            assert answer.headers["x-amzn-errortype"] == "ValidationException"
+
+
+class TestInstanceProperties:
+    """``instanceProperties``: 1..200 characters, at most 50, storable; recording never stops."""
+
+    def test_bad_properties_are_refused_and_recording_goes_on(
+        self, srv: ServerProcess, setup: Callable[[], tuple[Chain, str, str, str]]
+    ) -> None:
+        """A lone surrogate is a 400; the next good call's properties are recorded."""
+        case = setup()
+        for props in ({"a": "\ud800"}, {"\udc00": "v"}, {"a": ""}, {"k" * 201: "v"}):
+            answer = create_session(srv, case, instanceProperties=props)
+            assert answer.status_code == 400, (props, answer.text)
+            assert answer.headers["x-amzn-errortype"] == "ValidationException"
+        good = {"host": f"h-{uuid.uuid4().hex[:8]}"}
+        assert create_session(srv, case, instanceProperties=good).status_code == 201
+        ra = srv.client("rolesanywhere")
+
+        def recorded() -> bool:
+            for subject in ra.list_subjects()["subjects"]:
+                detail = ra.get_subject(subjectId=subject["subjectId"])["subject"]
+                if any(p["properties"] == good for p in detail.get("instanceProperties", [])):
+                    return True
+            return False
+
+        assert wait_for(recorded)
+        assert SUBJECT_FAILURE not in srv.log()
