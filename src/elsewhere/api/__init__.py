@@ -1,5 +1,22 @@
 """The ASGI application: routing by path and by SigV4 signing scope, thin handlers."""
 
 from elsewhere.api._gateway import Gateway, GatewaySettings, OperationHandler, SessionHandler
+from elsewhere.api._oidc import (
+    DOCUMENT_MAX_AGE,
+    FEDERATION_OPERATIONS,
+    PublicRoute,
+    federation_handler,
+    issuer_routes,
+)
 
-__all__ = ["Gateway", "GatewaySettings", "OperationHandler", "SessionHandler"]
+__all__ = [
+    "DOCUMENT_MAX_AGE",
+    "FEDERATION_OPERATIONS",
+    "Gateway",
+    "GatewaySettings",
+    "OperationHandler",
+    "PublicRoute",
+    "SessionHandler",
+    "federation_handler",
+    "issuer_routes",
+]

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from elsewhere.api._deadline import Deadline
+from elsewhere.api._oidc import PublicRoute
 from elsewhere.clock import Clock
 from elsewhere.errors import (
     ElsewhereError,
@@ -159,8 +160,11 @@ class Gateway:
         sessions: SessionHandler | None = None,
         on_shutdown: list[Callable[[], Awaitable[None]]] | None = None,
         authorizer: Authorizer | None = None,
+        public: Mapping[str, PublicRoute] | None = None,
     ) -> None:
         self._auth = authenticator
+        # Documents anyone may read (the OIDC issuer's), by exact path: GET and HEAD only.
+        self._public = dict(public or {})
         self._authorizer = authorizer
         self._handlers = dict(handlers)
         self._clock = clock
@@ -271,9 +275,14 @@ class Gateway:
                 f"{self._settings.max_header_bytes} bytes."
             )
 
-        if path == "/ping" and method in ("GET", "HEAD"):
-            ctx.operation = "Ping"
-            return _PONG
+        if method in ("GET", "HEAD"):
+            if path == "/ping":
+                ctx.operation = "Ping"
+                return _PONG
+            route = self._public.get(path)
+            if route is not None:
+                ctx.operation = route.operation
+                return route.respond(headers)
 
         body = await self._read_body(receive, headers)
         request = HttpRequest(

@@ -13,7 +13,13 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from elsewhere.api import Gateway, GatewaySettings
+from elsewhere.api import (
+    FEDERATION_OPERATIONS,
+    Gateway,
+    GatewaySettings,
+    federation_handler,
+    issuer_routes,
+)
 from elsewhere.app._files import load_or_create_master_key, write_admin_credentials
 from elsewhere.app._settings import ServerSettings
 from elsewhere.clock import Clock, SystemClock
@@ -21,7 +27,9 @@ from elsewhere.domain import AccessKey
 from elsewhere.service import ControlPlane, ControlPlaneSettings, Store
 from elsewhere.service._authn import AccessKeySecret, Authenticator, Principal
 from elsewhere.service._authz import Authorizer
+from elsewhere.service._federation import OutboundFederation, load_or_create_issuer_state
 from elsewhere.service._iam import IamService, validate_session_policy
+from elsewhere.service._issuer import IssuerDocuments
 from elsewhere.service._session_auth import SessionResolver
 from elsewhere.service._sessions import CreateSessionHandler, SessionSettings
 from elsewhere.service._snapshot import SnapshotProvider, StoreRoleSource, load_or_create_key_ring
@@ -184,7 +192,12 @@ def build_application(settings: ServerSettings, *, clock: Clock | None = None) -
 
     # CreateSession, session credentials and STS: one configuration snapshot.
     load_or_create_key_ring(store.secrets, master_key, now=clock.now())
+    # The OIDC issuer's signing keys exist from the first start, so the JWKS is never empty and
+    # a relying party can be set up before federation is enabled.
+    load_or_create_issuer_state(store.secrets, master_key, now=clock.now())
     snapshots = SnapshotProvider(store, StoreRoleSource(store), master_key=master_key)
+    federation = OutboundFederation(store.secrets, master_key, clock, issuer=settings.issuer_url)
+    federation_operations = federation_handler(federation)
 
     # Read your writes: after a control-plane or IAM call the snapshot catches up before the
     # answer is sent, so the caller's next request (CreateSession after CreateProfile, a refusal
@@ -197,9 +210,12 @@ def build_application(settings: ServerSettings, *, clock: Clock | None = None) -
 
     def iam_handler(operation: str, params: dict[str, Any], caller: Principal) -> dict[str, Any]:
         try:
+            if operation in FEDERATION_OPERATIONS:
+                return federation_operations(operation, params, caller)
             return iam.handle(operation, params, caller)
         finally:
             snapshots.catch_up()
+
     recorder = SubjectRecorder(
         store.subjects,
         account_id=settings.account_id,
@@ -243,6 +259,7 @@ def build_application(settings: ServerSettings, *, clock: Clock | None = None) -
         ),
         sessions=sessions,
         on_shutdown=[stop_sessions],
+        public=issuer_routes(IssuerDocuments(snapshots, clock, issuer=settings.issuer_url)),
     )
     return Application(
         asgi=gateway,

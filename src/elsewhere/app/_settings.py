@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,9 @@ class ServerSettings:
     # so aws:SourceIp is the connection's peer.
     forwarded_allow_ips: str | None = None
     log_level: str = "info"
+    # The URL relying parties reach this server at: the OIDC issuer of outbound web identity
+    # federation (``iss`` of every token). None derives it from the listening address.
+    public_url: str | None = None
 
     @property
     def effective_database_url(self) -> str:
@@ -49,3 +53,19 @@ class ServerSettings:
         """The URL clients use to reach this server."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{self.scheme}://{host}:{self.port}"
+
+    @property
+    def issuer_url(self) -> str:
+        """The OIDC issuer: ``public_url``, else this server's own URL.
+
+        A wildcard listening address (``0.0.0.0``, ``::``) names no host a relying party could
+        reach, so the machine's fully qualified name stands in for it; behind a proxy or a load
+        balancer set ``public_url`` (README, "The OIDC issuer").
+        """
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        if self.host in ("0.0.0.0", "::", ""):  # noqa: S104 - recognising, not binding
+            host = socket.getfqdn()
+            host = f"[{host}]" if ":" in host else host
+            return f"{self.scheme}://{host}:{self.port}"
+        return self.endpoint_url

@@ -19,7 +19,7 @@ def _register() -> None:
     # Subcommand modules are imported here so that each stays in its own file.
     import importlib
 
-    for name in ("_server", "_keys", "_ca", "_verify", "_client", "_quickstart"):
+    for name in ("_server", "_keys", "_oidc", "_ca", "_verify", "_client", "_quickstart"):
         try:
             module = importlib.import_module(f"elsewhere.cli.{name}")
         except ModuleNotFoundError as exc:

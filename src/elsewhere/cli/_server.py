@@ -11,6 +11,7 @@ import click
 
 from elsewhere.app import ServerSettings, StartupError, run_server
 from elsewhere.domain import is_region
+from elsewhere.oidc import validate_issuer_url
 
 __all__ = ["register"]
 
@@ -105,6 +106,13 @@ __all__ = ["register"]
     "X-Forwarded-Proto are believed for aws:SourceIp and aws:SecureTransport. Default: none.",
 )
 @click.option(
+    "--public-url",
+    default=None,
+    envvar="ELSEWHERE_PUBLIC_URL",
+    help="The URL relying parties reach this server at: the OIDC issuer of outbound web "
+    "identity federation. Default: this server's own URL.",
+)
+@click.option(
     "--log-level",
     default="info",
     show_default=True,
@@ -124,6 +132,7 @@ def server(
     request_timeout: float,
     max_connections: int,
     forwarded_allow_ips: str | None,
+    public_url: str | None,
     log_level: str,
 ) -> None:
     """Run the elsewhere service (rolesanywhere, IAM, STS, CreateSession) on one address."""
@@ -133,6 +142,11 @@ def server(
         raise click.UsageError("--account-id must be 12 digits.")
     if forwarded_allow_ips:
         _check_proxies(forwarded_allow_ips)
+    if public_url:
+        try:
+            public_url = validate_issuer_url(public_url)
+        except ValueError as exc:
+            raise click.UsageError(f"--public-url: {exc}") from None
     if not is_region(region):
         # ARNs name the region; one AWS would not accept could not be parsed back.
         raise click.UsageError(f"--region {region!r} is not a region name like us-east-1.")
@@ -150,6 +164,7 @@ def server(
         max_connections=max_connections,
         forwarded_allow_ips=forwarded_allow_ips or None,
         log_level=log_level,
+        public_url=public_url or None,
     )
     logging.basicConfig(
         level=log_level.upper(),

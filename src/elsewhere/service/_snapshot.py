@@ -1,4 +1,4 @@
-"""The in-memory configuration the data plane reads: anchors, profiles, CRLs, roles, key ring.
+"""The in-memory configuration the data plane reads: anchors, profiles, CRLs, roles, key rings.
 
 DESIGN.md, "The hot path never waits on configuration reads": CreateSession and session
 authentication read an immutable :class:`ConfigSnapshot`. A :class:`SnapshotProvider` rebuilds it
@@ -39,7 +39,9 @@ from cryptography import x509
 
 from elsewhere.domain import Crl, Profile, TrustAnchor
 from elsewhere.domain._iam import ManagedPolicy, Role
+from elsewhere.oidc import IssuerState
 from elsewhere.policy import Policy, PolicyKind, parse_policy
+from elsewhere.service._federation import load_issuer_state
 from elsewhere.service._ports import SecretRepository, Store
 from elsewhere.tokens import (
     KEY_SIZE,
@@ -327,6 +329,9 @@ class ConfigSnapshot:
     profiles: dict[str, Profile]
     ring: KeyRing | None
     roles: RoleSource
+    #: Outbound federation's switch and signing keys (None without a master key, or before a
+    #: server has started on the store).
+    issuer: IssuerState | None = None
     _role_memo: _Memo[RoleEntry] = field(default_factory=_Memo)
     _policy_memo: _Memo[Policy] = field(default_factory=_Memo)
 
@@ -419,12 +424,19 @@ def build_snapshot(
         )
     profiles = {p.arn: p for p in store.profiles.list_all()}
     ring = None
+    issuer = None
     if master_key is not None:
         blob = store.secrets.get(KEY_RING_SECRET)
         if blob is not None:
             ring = open_key_ring(blob, master_key)
+        issuer = load_issuer_state(store.secrets, master_key)
     snapshot = ConfigSnapshot(
-        version=version, anchors=anchors, profiles=profiles, ring=ring, roles=roles
+        version=version,
+        anchors=anchors,
+        profiles=profiles,
+        ring=ring,
+        roles=roles,
+        issuer=issuer,
     )
     snapshot.preload(
         (arn for p in profiles.values() for arn in p.role_arns),
