@@ -33,7 +33,6 @@ from elsewhere.domain import (
     MIN_DURATION_SECONDS,
     NOTIFICATION_EVENTS,
     SOURCE_TYPES,
-    AliasInUseError,
     AttributeMapping,
     Crl,
     NotificationSetting,
@@ -43,6 +42,7 @@ from elsewhere.domain import (
     TipConfiguration,
     TrustAnchor,
     TrustAnchorSource,
+    check_alias_name,
     format_page_token,
     format_rolesanywhere_arn,
     is_uuid,
@@ -217,12 +217,25 @@ class ControlPlane:
             raise ResourceNotFound(reason=found.reason)
         return found.record
 
-    def _check_alias(self, repo: Repository[R], alias: str | None, own_id: str | None) -> None:
-        if alias is None or alias == "":
-            return
-        holder = repo.get_by_alias(alias)
-        if holder is not None and holder.id != own_id:
-            raise AliasInUseError(alias)
+    @staticmethod
+    def _alias(alias_name: str | None) -> str | None:
+        """The alias to store (None for none or ""); ValidationError if the name is reserved.
+
+        Uniqueness is the store's: its unique index refuses a taken alias with AliasInUseError
+        (ValidationException, as the model documents), also when two replicas race for it.
+        """
+        return check_alias_name(alias_name) if alias_name else None
+
+    @staticmethod
+    def _previous(record: R, previous: str | None) -> R:
+        """``record`` as an update answers it: with the alias it changed or removed, if any.
+
+        The model's ``previousAliasName``: "returns this value only in the response to an update
+        request that changed or removed an existing alias"; stores never keep it.
+        """
+        if previous is None:
+            return record
+        return dataclasses.replace(record, previous_alias_name=previous)
 
     def _page_size(self, page_size: int | None) -> int:
         if page_size is None:
@@ -353,7 +366,6 @@ class ControlPlane:
         """Create a trust anchor (``source`` in wire form, it is a tagged union)."""
         parsed = self._source(source)
         self._check_tags(None, tags)
-        self._check_alias(self._store.trust_anchors, alias_name, None)
         if self._store.trust_anchors.count() >= self._settings.max_trust_anchors:
             raise ValidationError(
                 f"The account already has the maximum of {self._settings.max_trust_anchors} "
@@ -373,7 +385,7 @@ class ControlPlane:
                 DEFAULT_NOTIFICATION_SETTINGS, notification_settings
             ),
             crl_dp_revocation_enabled=bool(crl_dp_revocation_enabled),
-            alias_name=alias_name or None,
+            alias_name=self._alias(alias_name),
         )
         self._store.trust_anchors.add(anchor)
         self._back_out_over_quota(
@@ -432,11 +444,11 @@ class ControlPlane:
             changes["source"] = self._source(source)
         if crl_dp_revocation_enabled is not None:
             changes["crl_dp_revocation_enabled"] = crl_dp_revocation_enabled
-        if alias_name is not None and (alias_name or None) != anchor.alias_name:
-            self._check_alias(self._store.trust_anchors, alias_name, anchor.id)
-            changes["alias_name"] = alias_name or None
-            changes["previous_alias_name"] = anchor.alias_name
-        return self._save_anchor(anchor, **changes)
+        previous = None
+        if alias_name is not None and self._alias(alias_name) != anchor.alias_name:
+            changes["alias_name"] = self._alias(alias_name)
+            previous = anchor.alias_name
+        return self._previous(self._save_anchor(anchor, **changes), previous)
 
     def delete_trust_anchor(self, identifier: str) -> TrustAnchor:
         """Delete a trust anchor, its tags, and its CRLs (with their tags); return the anchor.
@@ -580,7 +592,6 @@ class ControlPlane:
             DEFAULT_DURATION_SECONDS if duration_seconds is None else duration_seconds
         )
         self._check_tags(None, tags)
-        self._check_alias(self._store.profiles, alias_name, None)
         if self._store.profiles.count() >= self._settings.max_profiles:
             raise ValidationError(
                 f"The account already has the maximum of {self._settings.max_profiles} profiles"
@@ -602,7 +613,7 @@ class ControlPlane:
             created_at=now,
             updated_at=now,
             session_policy=session_policy,
-            alias_name=alias_name or None,
+            alias_name=self._alias(alias_name),
             tip_configuration=tip_configuration,
         )
         self._store.profiles.add(profile)
@@ -659,11 +670,11 @@ class ControlPlane:
             changes["accept_role_session_name"] = accept_role_session_name
         if tip_configuration is not None:
             changes["tip_configuration"] = tip_configuration
-        if alias_name is not None and (alias_name or None) != profile.alias_name:
-            self._check_alias(self._store.profiles, alias_name, profile.id)
-            changes["alias_name"] = alias_name or None
-            changes["previous_alias_name"] = profile.alias_name
-        return self._save_profile(profile, **changes)
+        previous = None
+        if alias_name is not None and self._alias(alias_name) != profile.alias_name:
+            changes["alias_name"] = self._alias(alias_name)
+            previous = profile.alias_name
+        return self._previous(self._save_profile(profile, **changes), previous)
 
     def delete_profile(self, identifier: str) -> Profile:
         """Delete a profile and its tags; return it."""
@@ -822,7 +833,6 @@ class ControlPlane:
         anchor: TrustAnchor = self._resolve("trust-anchor", trust_anchor_arn, aliases=False)
         check_crl(crl_data)
         self._check_tags(None, tags)
-        self._check_alias(self._store.crls, alias_name, None)
         attached = sum(1 for c in self._store.crls.list_all() if c.trust_anchor_arn == anchor.arn)
         if attached >= self._settings.max_crls_per_anchor:
             raise ValidationError(
@@ -840,7 +850,7 @@ class ControlPlane:
             trust_anchor_arn=anchor.arn,
             created_at=now,
             updated_at=now,
-            alias_name=alias_name or None,
+            alias_name=self._alias(alias_name),
         )
         self._store.crls.add(crl)
         self._back_out_over_quota(
@@ -882,11 +892,11 @@ class ControlPlane:
         if crl_data is not None:
             check_crl(crl_data)
             changes["crl_data"] = bytes(crl_data)
-        if alias_name is not None and (alias_name or None) != crl.alias_name:
-            self._check_alias(self._store.crls, alias_name, crl.id)
-            changes["alias_name"] = alias_name or None
-            changes["previous_alias_name"] = crl.alias_name
-        return self._save_crl(crl, **changes)
+        previous = None
+        if alias_name is not None and self._alias(alias_name) != crl.alias_name:
+            changes["alias_name"] = self._alias(alias_name)
+            previous = crl.alias_name
+        return self._previous(self._save_crl(crl, **changes), previous)
 
     def delete_crl(self, identifier: str) -> Crl:
         """Delete a CRL and its tags; return it."""

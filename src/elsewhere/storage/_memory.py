@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from elsewhere.domain import (
     AccessKey,
+    AliasInUseError,
     AuthenticationRecord,
     CredentialSummary,
     Crl,
@@ -62,6 +63,15 @@ def _utc_fields(record: _T) -> _T:
     return dataclasses.replace(record, **changes) if changes else record  # type: ignore[type-var]
 
 
+def _stored(record: R) -> R:
+    """``record`` as the store keeps it: in UTC, without ``previous_alias_name``, which belongs
+    to the answer of one update only."""
+    record = _utc_fields(record)
+    if record.previous_alias_name is None:
+        return record
+    return dataclasses.replace(record, previous_alias_name=None)
+
+
 def _check_limit(limit: int) -> int:
     """Refuse a negative page size, as the SQL store does (a slice would drop the last items)."""
     if limit < 0:
@@ -77,19 +87,37 @@ class _MemoryRepository(Generic[R]):
         self._version = version
         self._rows: dict[str, R] = {}
         self._ids_by_arn: dict[str, str] = {}
+        self._ids_by_alias: dict[str, str] = {}
 
     def add(self, record: R) -> None:
-        """Insert a new record (KeyError if its id or its ARN exists, as SQL's unique keys)."""
-        record = _utc_fields(record)
+        """Insert a new record.
+
+        KeyError if its id or ARN exists, AliasInUseError if another record holds its alias (as
+        SQL's unique keys and index refuse them).
+        """
+        record = _stored(record)
         with self._lock:
             if record.id in self._rows:
                 raise KeyError(record.id)
             if record.arn in self._ids_by_arn:
                 # SQL cannot tell which unique key refused the row: it names the id either way.
                 raise KeyError(record.id)
-            self._rows[record.id] = record
-            self._ids_by_arn[record.arn] = record.id
+            if record.alias_name is not None and record.alias_name in self._ids_by_alias:
+                raise AliasInUseError(record.alias_name)
+            self._index(record)
             self._version.value += 1
+
+    def _index(self, record: R) -> None:
+        self._rows[record.id] = record
+        self._ids_by_arn[record.arn] = record.id
+        if record.alias_name is not None:
+            self._ids_by_alias[record.alias_name] = record.id
+
+    def _unindex(self, record: R) -> None:
+        del self._rows[record.id]
+        del self._ids_by_arn[record.arn]
+        if record.alias_name is not None:
+            del self._ids_by_alias[record.alias_name]
 
     def get(self, record_id: str) -> R | None:
         """The record, or None."""
@@ -99,11 +127,15 @@ class _MemoryRepository(Generic[R]):
     def get_by_alias(self, alias_name: str) -> R | None:
         """The record holding ``alias_name``, or None."""
         with self._lock:
-            return next((r for r in self._rows.values() if r.alias_name == alias_name), None)
+            record_id = self._ids_by_alias.get(alias_name)
+            return None if record_id is None else self._rows[record_id]
 
     def replace(self, record: R) -> bool:
-        """Overwrite the record with the same id (KeyError if its ARN is another record's)."""
-        record = _utc_fields(record)
+        """Overwrite the record with the same id.
+
+        KeyError if its ARN is another record's, AliasInUseError if its alias is.
+        """
+        record = _stored(record)
         with self._lock:
             old = self._rows.get(record.id)
             if old is None:
@@ -112,18 +144,22 @@ class _MemoryRepository(Generic[R]):
                 return True  # nothing changes: no bump
             if self._ids_by_arn.get(record.arn, record.id) != record.id:
                 raise KeyError(record.arn)
-            del self._ids_by_arn[old.arn]
-            self._rows[record.id] = record
-            self._ids_by_arn[record.arn] = record.id
+            if (
+                record.alias_name is not None
+                and self._ids_by_alias.get(record.alias_name, record.id) != record.id
+            ):
+                raise AliasInUseError(record.alias_name)
+            self._unindex(old)
+            self._index(record)
             self._version.value += 1
             return True
 
     def remove(self, record_id: str) -> R | None:
         """Delete and return the record."""
         with self._lock:
-            record = self._rows.pop(record_id, None)
+            record = self._rows.get(record_id)
             if record is not None:
-                del self._ids_by_arn[record.arn]
+                self._unindex(record)
                 self._version.value += 1
             return record
 

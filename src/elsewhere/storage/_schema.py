@@ -98,8 +98,9 @@ trust_anchors = Table(
     Column("enabled", Boolean, nullable=False),
     Column("crl_dp_revocation_enabled", Boolean, nullable=False),
     Column("notification_settings", Text, nullable=False),
-    Column("alias_name", String(256)),
-    Column("previous_alias_name", String(256)),
+    # Unique: an alias names one resource of its type in the account and Region this store
+    # serves, even when two replicas take it at once (NULLs, no alias, are never equal).
+    Column("alias_name", String(256), index=True, unique=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )
@@ -119,8 +120,9 @@ profiles = Table(
     Column("require_instance_properties", Boolean, nullable=False),
     Column("attribute_mappings", Text, nullable=False),
     Column("session_policy", Text),
-    Column("alias_name", String(256)),
-    Column("previous_alias_name", String(256)),
+    # Unique: an alias names one resource of its type in the account and Region this store
+    # serves, even when two replicas take it at once (NULLs, no alias, are never equal).
+    Column("alias_name", String(256), index=True, unique=True),
     Column("tip_configuration", Text),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
@@ -135,8 +137,9 @@ crls = Table(
     Column("enabled", Boolean, nullable=False),
     Column("crl_data", LargeBinary, nullable=False),
     Column("trust_anchor_arn", String(1011), nullable=False, index=True),
-    Column("alias_name", String(256)),
-    Column("previous_alias_name", String(256)),
+    # Unique: an alias names one resource of its type in the account and Region this store
+    # serves, even when two replicas take it at once (NULLs, no alias, are never equal).
+    Column("alias_name", String(256), index=True, unique=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )

@@ -39,6 +39,7 @@ from sqlalchemy.pool import StaticPool
 
 from elsewhere.domain import (
     AccessKey,
+    AliasInUseError,
     AttributeMapping,
     AuthenticationRecord,
     CredentialSummary,
@@ -92,6 +93,13 @@ def _aware(record: _T) -> _T:
     return record
 
 
+def _stored(record: R) -> R:
+    """``record`` as the store keeps it: ``previous_alias_name`` belongs to one answer only."""
+    if record.previous_alias_name is None:
+        return record
+    return dataclasses.replace(record, previous_alias_name=None)
+
+
 def _check_limit(limit: int) -> int:
     # SQLite reads LIMIT -1 as "no limit", PostgreSQL refuses it, a slice drops the last items:
     # a negative page size is the caller's bug, refused the same way by every store.
@@ -126,7 +134,6 @@ def _anchor_row(a: TrustAnchor) -> dict[str, Any]:
             ]
         ),
         "alias_name": a.alias_name,
-        "previous_alias_name": a.previous_alias_name,
         "created_at": a.created_at,
         "updated_at": a.updated_at,
     }
@@ -146,7 +153,6 @@ def _anchor_record(r: RowMapping) -> TrustAnchor:
         ),
         crl_dp_revocation_enabled=bool(r["crl_dp_revocation_enabled"]),
         alias_name=r["alias_name"],
-        previous_alias_name=r["previous_alias_name"],
     )
 
 
@@ -168,7 +174,6 @@ def _profile_row(p: Profile) -> dict[str, Any]:
         ),
         "session_policy": p.session_policy,
         "alias_name": p.alias_name,
-        "previous_alias_name": p.previous_alias_name,
         "tip_configuration": None if tip is None else _json(dataclasses.asdict(tip)),
         "created_at": p.created_at,
         "updated_at": p.updated_at,
@@ -196,7 +201,6 @@ def _profile_record(r: RowMapping) -> Profile:
         updated_at=r["updated_at"],
         session_policy=r["session_policy"],
         alias_name=r["alias_name"],
-        previous_alias_name=r["previous_alias_name"],
         tip_configuration=None if tip is None else TipConfiguration(**json.loads(tip)),
     )
 
@@ -210,7 +214,6 @@ def _crl_row(c: Crl) -> dict[str, Any]:
         "crl_data": c.crl_data,
         "trust_anchor_arn": c.trust_anchor_arn,
         "alias_name": c.alias_name,
-        "previous_alias_name": c.previous_alias_name,
         "created_at": c.created_at,
         "updated_at": c.updated_at,
     }
@@ -227,7 +230,6 @@ def _crl_record(r: RowMapping) -> Crl:
         created_at=r["created_at"],
         updated_at=r["updated_at"],
         alias_name=r["alias_name"],
-        previous_alias_name=r["previous_alias_name"],
     )
 
 
@@ -333,13 +335,40 @@ class _SqlRepository(Generic[R]):
         self._to_record: Callable[[RowMapping], R] = to_record
 
     def add(self, record: R) -> None:
-        """Insert a new record (KeyError if the id exists)."""
-        row = self._to_row(_aware(record))
+        """Insert a new record.
+
+        KeyError if its id or ARN exists, AliasInUseError if another record holds its alias.
+        """
+        record = _stored(_aware(record))
+        row = self._to_row(record)
         try:
             with self._db.write() as conn:
                 conn.execute(sa.insert(self._table).values(**row))
         except IntegrityError as exc:
-            raise KeyError(record.id) from exc
+            if self._holds(self._table.c.id, record.id) or self._holds(
+                self._table.c.arn, record.arn
+            ):
+                raise KeyError(record.id) from exc
+            raise self._refused(record, KeyError(record.id)) from exc
+
+    def _holds(self, column: sa.Column[Any], value: str, *, other_than: str = "") -> bool:
+        """Whether a row (other than the one with id ``other_than``) has ``value`` in ``column``."""
+        query = sa.select(self._table.c.id).where(column == value, self._table.c.id != other_than)
+        with self._db.read() as conn:
+            return conn.execute(query).first() is not None
+
+    def _refused(self, record: R, otherwise: Exception) -> Exception:
+        """The error for a row a unique index refused: the alias if another record holds it.
+
+        The unique index on ``alias_name`` is what keeps an alias to one resource when two
+        replicas take it at the same moment; the refused writer's transaction is gone, so the
+        holder is read afresh.
+        """
+        if record.alias_name is not None:
+            holder = self.get_by_alias(record.alias_name)
+            if holder is not None and holder.id != record.id:
+                return AliasInUseError(record.alias_name)
+        return otherwise
 
     def get(self, record_id: str) -> R | None:
         """The record, or None."""
@@ -362,8 +391,11 @@ class _SqlRepository(Generic[R]):
         return None if row is None else self._to_record(row)
 
     def replace(self, record: R) -> bool:
-        """Overwrite the record with the same id (KeyError if its ARN is another record's)."""
-        _aware(record)
+        """Overwrite the record with the same id.
+
+        KeyError if its ARN is another record's, AliasInUseError if its alias is.
+        """
+        record = _stored(_aware(record))
         try:
             with self._db.write(bump=False) as conn:
                 row = (
@@ -383,7 +415,9 @@ class _SqlRepository(Generic[R]):
                 self._db.bump(conn)
                 return True
         except IntegrityError as exc:
-            raise KeyError(record.arn) from exc
+            if self._holds(self._table.c.arn, record.arn, other_than=record.id):
+                raise KeyError(record.arn) from exc
+            raise self._refused(record, KeyError(record.arn)) from exc
 
     def remove(self, record_id: str) -> R | None:
         """Delete and return the record."""

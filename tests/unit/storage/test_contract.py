@@ -15,6 +15,7 @@ import pytest
 
 from elsewhere.domain import (
     AccessKey,
+    AliasInUseError,
     AttributeMapping,
     AuthenticationRecord,
     Crl,
@@ -100,7 +101,7 @@ def profile(n: int) -> Profile:
         updated_at=T0,
         session_policy='{"Version":"2012-10-17"}',
         alias_name=None,
-        previous_alias_name="old",
+        previous_alias_name=None,
         tip_configuration=TipConfiguration("ENABLED", None, "x509Subject/CN"),
     )
 
@@ -145,9 +146,7 @@ def test_minimal_records_round_trip(store: Store) -> None:
         alias_name=None,
         source=TrustAnchorSource("AWS_ACM_PCA", None, "arn:aws:acm-pca:x"),
     )
-    p = dataclasses.replace(
-        profile(2), session_policy=None, tip_configuration=None, previous_alias_name=None
-    )
+    p = dataclasses.replace(profile(2), session_policy=None, tip_configuration=None)
     store.trust_anchors.add(a)
     store.profiles.add(p)
     assert store.trust_anchors.get(a.id) == a
@@ -164,6 +163,38 @@ def test_get_by_alias(store: Store) -> None:
     assert store.trust_anchors.get_by_alias("Prod/eu") is None
     assert store.trust_anchors.get_by_alias("prod") is None
     assert store.profiles.get_by_alias("prod/eu") is None
+
+
+def test_previous_alias_name_is_not_kept(store: Store) -> None:
+    """previous_alias_name belongs to one update's answer: the store keeps none."""
+    store.trust_anchors.add(anchor(1, previous_alias_name="old"))
+    assert store.trust_anchors.get(uid(1)) == anchor(1)
+    version = store.config_version()
+    assert store.trust_anchors.replace(anchor(1, previous_alias_name="older")) is True
+    assert store.config_version() == version  # nothing stored changed
+    assert store.trust_anchors.get(uid(1)) == anchor(1)
+
+
+def test_alias_is_unique_per_resource_type(store: Store) -> None:
+    """A taken alias is refused on add and replace, changing nothing; case and type tell apart."""
+    store.trust_anchors.add(anchor(1, alias_name="prod"))
+    version = store.config_version()
+    with pytest.raises(AliasInUseError, match="Alias name prod is already in use"):
+        store.trust_anchors.add(anchor(2, alias_name="prod"))
+    assert store.config_version() == version
+    store.trust_anchors.add(anchor(3, alias_name=None))
+    version = store.config_version()
+    with pytest.raises(AliasInUseError):
+        store.trust_anchors.replace(anchor(3, alias_name="prod"))
+    assert store.config_version() == version
+    assert [a.alias_name for a in store.trust_anchors.list_all()] == ["prod", None]
+    store.trust_anchors.add(anchor(4, alias_name=None))  # any number hold no alias
+    store.trust_anchors.add(anchor(5, alias_name="Prod"))  # alias names are case-sensitive
+    store.profiles.add(dataclasses.replace(profile(6), alias_name="prod"))  # another type
+    store.trust_anchors.replace(anchor(1, alias_name="renamed"))
+    store.trust_anchors.replace(anchor(3, alias_name="prod"))  # given up, free again
+    store.trust_anchors.remove(uid(3))
+    store.trust_anchors.add(anchor(7, alias_name="prod"))  # freed by the delete
 
 
 def test_add_duplicate_id_raises_key_error(store: Store) -> None:

@@ -21,6 +21,7 @@ import pytest
 
 from elsewhere.domain import (
     AccessKey,
+    AliasInUseError,
     AuthenticationRecord,
     Crl,
     NotificationSetting,
@@ -107,7 +108,9 @@ def at(seconds: int, zone: int = 0) -> dt.datetime:
     return (T0 + dt.timedelta(seconds=seconds)).astimezone(ZONES[zone])
 
 
-def anchor(i: int, variant: int = 0, arn_of: int | None = None, zone: int = 0) -> TrustAnchor:
+def anchor(
+    i: int, variant: int = 0, arn_of: int | None = None, zone: int = 0, alias: str | None = None
+) -> TrustAnchor:
     """A trust anchor with id ``IDS[i]``; ``arn_of`` borrows another id's ARN."""
     return TrustAnchor(
         id=IDS[i],
@@ -118,10 +121,12 @@ def anchor(i: int, variant: int = 0, arn_of: int | None = None, zone: int = 0) -
         created_at=at(0, zone),
         updated_at=at(variant, zone),
         notification_settings=(NotificationSetting("CA_CERTIFICATE_EXPIRY", True, 45, "ALL", "x"),),
+        alias_name=alias,
+        previous_alias_name=alias and "previous",
     )
 
 
-def profile(i: int, variant: int = 0, zone: int = 0) -> Profile:
+def profile(i: int, variant: int = 0, zone: int = 0, alias: str | None = None) -> Profile:
     """A profile with id ``IDS[i]``."""
     return Profile(
         id=IDS[i],
@@ -137,10 +142,11 @@ def profile(i: int, variant: int = 0, zone: int = 0) -> Profile:
         attribute_mappings=(),
         created_at=at(0, zone),
         updated_at=at(variant, zone),
+        alias_name=alias,
     )
 
 
-def crl(i: int, variant: int = 0, zone: int = 0) -> Crl:
+def crl(i: int, variant: int = 0, zone: int = 0, alias: str | None = None) -> Crl:
     """A CRL with id ``IDS[i]``."""
     return Crl(
         id=IDS[i],
@@ -151,6 +157,7 @@ def crl(i: int, variant: int = 0, zone: int = 0) -> Crl:
         trust_anchor_arn=f"{ARN}:trust-anchor/{IDS[0]}",
         created_at=at(0, zone),
         updated_at=at(variant, zone),
+        alias_name=alias,
     )
 
 
@@ -193,10 +200,11 @@ def _random_step(rnd: random.Random) -> Step:
     """One operation with its arguments drawn from the pools."""
     i, v, z = rnd.randrange(len(IDS)), rnd.randrange(3), rnd.randrange(len(ZONES))
     repo_name = rnd.choice(("trust_anchors", "profiles", "crls"))
+    alias = rnd.choice((None, "a", "a", "A"))  # aliases are unique per type, case-sensitive
     make: Callable[[], Any] = {
-        "trust_anchors": lambda: anchor(i, v, rnd.choice((None, None, 0, 1)), z),
-        "profiles": lambda: profile(i, v, z),
-        "crls": lambda: crl(i, v, z),
+        "trust_anchors": lambda: anchor(i, v, rnd.choice((None, None, 0, 1)), z, alias),
+        "profiles": lambda: profile(i, v, z, alias),
+        "crls": lambda: crl(i, v, z, alias),
     }[repo_name]
     op = rnd.randrange(16)
     if op == 0:
@@ -317,7 +325,7 @@ def run(store: Store, steps: list[Step], dump_every: int = 1) -> list[str]:
         version = store.config_version()
         try:
             result = repr(action(store))
-        except (KeyError, ValueError) as exc:
+        except (KeyError, ValueError, AliasInUseError) as exc:
             result = f"raises {type(exc).__name__}"
         bumped = store.config_version() - version
         observations.append(f"{n}: {label} -> {result} (+{bumped})")

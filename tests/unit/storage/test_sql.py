@@ -7,13 +7,14 @@ import sqlite3
 from pathlib import Path
 
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from elsewhere.domain import Tag
 from elsewhere.storage import open_store
 from elsewhere.storage._schema import metadata
-from elsewhere.storage._sql import _head_revision
+from elsewhere.storage._sql import _alembic_config, _head_revision
 
 
 def test_migrations_build_the_declared_schema(tmp_path: Path) -> None:
@@ -78,3 +79,53 @@ def test_sqlite_keeps_datetimes_utc(tmp_path: Path) -> None:
     assert got is not None
     assert got.created_at == at
     assert got.created_at.tzinfo == dt.UTC
+
+
+def test_unique_alias_migration_keeps_the_earliest_holder(tmp_path: Path) -> None:
+    """0004 leaves a duplicated alias on the earliest created record and drops previous aliases."""
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    engine = sa.create_engine(url)
+    config = _alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0003")
+    base = {
+        "name": "p",
+        "enabled": True,
+        "created_by": "root",
+        "role_arns": "[]",
+        "managed_policy_arns": "[]",
+        "duration_seconds": 3600,
+        "accept_role_session_name": False,
+        "require_instance_properties": False,
+        "attribute_mappings": "[]",
+        "previous_alias_name": "old",
+        "updated_at": dt.datetime(2026, 1, 2),
+    }
+    rows = [
+        ("00000000-0000-4000-8000-000000000002", "dup", dt.datetime(2026, 1, 1)),
+        ("00000000-0000-4000-8000-000000000001", "dup", dt.datetime(2026, 1, 2)),
+        ("00000000-0000-4000-8000-000000000003", "own", dt.datetime(2026, 1, 3)),
+    ]
+    table = sa.Table("profiles", sa.MetaData(), autoload_with=engine)
+    with engine.begin() as conn:
+        for record_id, alias, created in rows:
+            conn.execute(
+                sa.insert(table).values(
+                    id=record_id,
+                    arn=f"arn:aws:rolesanywhere:us-east-1:123456789012:profile/{record_id}",
+                    alias_name=alias,
+                    created_at=created,
+                    **base,
+                )
+            )
+    engine.dispose()
+    store = open_store(url)
+    try:
+        held = {p.id[-1]: (p.alias_name, p.previous_alias_name) for p in store.profiles.list_all()}
+        assert held == {"1": (None, None), "2": ("dup", None), "3": ("own", None)}
+        assert "previous_alias_name" not in {
+            c["name"] for c in sa.inspect(store.engine).get_columns("profiles")
+        }
+    finally:
+        store.close()
