@@ -7,6 +7,7 @@ from elsewhere.api._oidc import (
     PublicRoute,
     federation_handler,
     issuer_routes,
+    web_identity_handler,
 )
 
 __all__ = [
@@ -19,4 +20,5 @@ __all__ = [
     "SessionHandler",
     "federation_handler",
     "issuer_routes",
+    "web_identity_handler",
 ]

@@ -1,4 +1,5 @@
-"""Outbound federation on the wire: the issuer's public documents and the IAM operations.
+"""Outbound federation on the wire: the issuer's public documents, the IAM operations and STS
+``GetWebIdentityToken``.
 
 The documents answer ``GET`` and ``HEAD`` without authentication, on every replica, with
 ``Cache-Control: public, max-age=300`` (the time a rotated-in key is published before it signs,
@@ -21,6 +22,7 @@ from elsewhere.protocol import Response
 from elsewhere.service._authn import Principal
 from elsewhere.service._federation import DEFAULT_ACTIVATION_DELAY, OutboundFederation
 from elsewhere.service._issuer import IssuerDocuments
+from elsewhere.service._web_identity import WebIdentityTokens, parse_web_identity_request
 
 __all__ = [
     "DOCUMENT_MAX_AGE",
@@ -28,6 +30,7 @@ __all__ = [
     "PublicRoute",
     "federation_handler",
     "issuer_routes",
+    "web_identity_handler",
 ]
 
 #: Seconds relying parties may cache the documents (``Cache-Control: max-age``).
@@ -110,5 +113,19 @@ def federation_handler(
             raise ValueError(f"{operation} is not an outbound federation operation")
         info = federation.info()
         return {"IssuerIdentifier": info.issuer, "JwtVendingEnabled": info.enabled}
+
+    return handle
+
+
+def web_identity_handler(
+    tokens: WebIdentityTokens,
+) -> Callable[[str, dict[str, Any], Principal], dict[str, Any]]:
+    """STS ``GetWebIdentityToken``, output keyed as the model's."""
+
+    def handle(operation: str, params: dict[str, Any], caller: Principal) -> dict[str, Any]:
+        if operation != "GetWebIdentityToken":
+            raise ValueError(f"{operation} is not GetWebIdentityToken")
+        issued = tokens.issue(parse_web_identity_request(params), caller)
+        return {"WebIdentityToken": issued.token, "Expiration": issued.expiration}
 
     return handle

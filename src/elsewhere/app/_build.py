@@ -19,6 +19,7 @@ from elsewhere.api import (
     GatewaySettings,
     federation_handler,
     issuer_routes,
+    web_identity_handler,
 )
 from elsewhere.app._files import load_or_create_master_key, write_admin_credentials
 from elsewhere.app._settings import ServerSettings
@@ -35,6 +36,7 @@ from elsewhere.service._sessions import CreateSessionHandler, SessionSettings
 from elsewhere.service._snapshot import SnapshotProvider, StoreRoleSource, load_or_create_key_ring
 from elsewhere.service._sts import StsService
 from elsewhere.service._subjects import SubjectRecorder
+from elsewhere.service._web_identity import WebIdentityTokens
 from elsewhere.storage import open_store
 from elsewhere.tokens import new_access_key_id, new_secret_access_key
 
@@ -242,13 +244,30 @@ def build_application(settings: ServerSettings, *, clock: Clock | None = None) -
         partition=settings.partition,
         snapshots=snapshots,
     )
+    sts = StsService(snapshots, clock, caller_view=authorizer.principal_view)
+    web_identity = web_identity_handler(
+        WebIdentityTokens(
+            snapshots,
+            clock,
+            issuer=settings.issuer_url,
+            account_id=settings.account_id,
+            region=settings.region,
+            principal_keys=lambda principal: authorizer.principal_view(principal)[2],
+        )
+    )
+
+    def sts_handler(operation: str, params: dict[str, Any], caller: Principal) -> dict[str, Any]:
+        if operation == "GetWebIdentityToken":
+            return web_identity(operation, params, caller)
+        return sts(operation, params, caller)
+
     gateway = Gateway(
         authenticator=Authenticator(
             lookup, region=settings.region, session_resolver=SessionResolver(snapshots)
         ),
         handlers={
             "rolesanywhere": rolesanywhere,
-            "sts": StsService(snapshots, clock, caller_view=authorizer.principal_view),
+            "sts": sts_handler,
             "iam": iam_handler,
         },
         authorizer=authorizer,

@@ -7,6 +7,14 @@ the master key; the documents and tokens are functions of that state and the tim
 
 from __future__ import annotations
 
+from elsewhere.oidc._claims import (
+    CLAIMS_NAMESPACE,
+    MAX_PAYLOAD_BYTES,
+    TokenClaims,
+    build_token_claims,
+    origin_subject_problem,
+    scope_problem,
+)
 from elsewhere.oidc._documents import (
     DISCOVERY_PATH,
     JWKS_PATH,
@@ -42,8 +50,10 @@ from elsewhere.oidc._keys import (
 
 __all__ = [
     "ALGORITHMS",
+    "CLAIMS_NAMESPACE",
     "DISCOVERY_PATH",
     "JWKS_PATH",
+    "MAX_PAYLOAD_BYTES",
     "MAX_TOKEN_LIFETIME",
     "Federation",
     "IssuerState",
@@ -51,19 +61,23 @@ __all__ = [
     "KeyPhase",
     "PrivateKey",
     "SigningKey",
+    "TokenClaims",
     "b64url",
     "b64url_decode",
     "build_discovery_document",
     "build_jwks",
     "build_signing_key",
+    "build_token_claims",
     "check_key_algorithm",
     "encode_json",
     "format_issuer_state",
     "jwk_thumbprint",
     "key_id",
     "open_issuer_state",
+    "origin_subject_problem",
     "parse_issuer_state",
     "public_jwk",
+    "scope_problem",
     "seal_issuer_state",
     "sign_jwt",
     "validate_issuer_url",

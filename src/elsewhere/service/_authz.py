@@ -1,4 +1,4 @@
-"""Authorization of every rolesanywhere and IAM call by the policy engine.
+"""Authorization of every rolesanywhere and IAM call and STS GetWebIdentityToken by the policies.
 
 For each operation the Service Authorization Reference (``data/service-authorization.json``, MIT,
 see ``data/NOTICE.md``) gives the IAM action, the resource type it is checked on and the extra
@@ -40,6 +40,7 @@ from elsewhere.service._session_auth import (
 )
 from elsewhere.service._simulate import load_entity_policies
 from elsewhere.service._snapshot import SnapshotProvider
+from elsewhere.service._web_identity import checks_for as web_identity_checks_for
 
 __all__ = ["SERVICE_AUTHORIZATION", "Authorizer", "AuthzStore", "CallInfo", "Check"]
 
@@ -57,6 +58,12 @@ _ROLESANYWHERE_ID_MEMBER: Final = {
     "subject": "subjectId",
 }
 _ROLESANYWHERE_SERVICE: Final = "rolesanywhere.amazonaws.com"
+
+
+def _operations(service: str) -> Mapping[str, Any]:
+    """The operations of ``service`` that the shipped reference data lists."""
+    found: Mapping[str, Any] = SERVICE_AUTHORIZATION["operations"].get(service, {})
+    return found
 
 
 class AuthzStore(IamStore, ResourceStore, Protocol):
@@ -254,7 +261,7 @@ class Authorizer:
         """
         if principal.kind == "root":
             return dict(params)  # the account's root user may do anything (Policy evaluation logic)
-        if service not in ("rolesanywhere", "iam"):
+        if service not in ("rolesanywhere", "iam") and operation not in _operations(service):
             return dict(params)  # STS answers GetCallerIdentity and AssumeRole by its own rules
         base = self._global_keys(call)
         target = self._target(operation, params) if service == "rolesanywhere" else None
@@ -307,6 +314,8 @@ class Authorizer:
             return [Check(f"{service}:{operation}", "*", {})]
         if service == "rolesanywhere":
             return self._rolesanywhere(operation, spec, params, target)
+        if service == "sts":
+            return [Check(c.action, "*", c.keys) for c in web_identity_checks_for(params)]
         return self._iam(operation, spec, params, principal)
 
     # rolesanywhere
