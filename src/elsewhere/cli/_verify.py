@@ -20,6 +20,7 @@ from elsewhere.x509 import (
     format_subject_dn,
     parse_ca_bundle,
     parse_crl,
+    parse_crl_signers,
     source_identity,
     validate_path,
 )
@@ -69,6 +70,7 @@ def _evaluate(
     anchors: tuple[x509.Certificate, ...],
     crls: list[x509.CertificateRevocationList],
     now: dt.datetime,
+    crl_signers: tuple[x509.Certificate, ...] = (),
 ) -> dict[str, Any]:
     if len(intermediates) > _MAX_CHAIN:
         return _refusal(
@@ -77,7 +79,7 @@ def _evaluate(
             "1 validation error detected",
         )
     try:
-        path = validate_path(leaf, intermediates, anchors, crls, now=now)
+        path = validate_path(leaf, intermediates, anchors, crls, now=now, crl_signers=crl_signers)
     except UntrustedCertificate as exc:
         return _refusal(exc.reason)
     identity = source_identity(leaf)
@@ -103,6 +105,7 @@ def _evaluate(
         "serial": f"{leaf.serial_number:x}",
         "path": [format_subject_dn(c.subject) for c in path.chain],
         "anchor": format_subject_dn(path.anchor.subject),
+        "validator": path.validator,
         "valid_until": path.not_after.isoformat(),
         "source_identity": identity,
         "role_session_name": default_session_name(leaf),
@@ -118,6 +121,7 @@ def _print_text(result: dict[str, Any]) -> None:
         return
     click.echo(f"ACCEPTED: {result['subject']} (serial {result['serial']})")
     click.echo("path: " + " -> ".join(result["path"]))
+    click.echo(f"validated by: {result['validator']}")
     click.echo(f"path valid until: {result['valid_until']}")
     click.echo(f"source identity: {result['source_identity']}")
     click.echo(f"default role session name: {result['role_session_name']}")
@@ -134,10 +138,15 @@ def _print_text(result: dict[str, Any]) -> None:
 
 def _from_server(
     arn: str, endpoint: str, profile: str | None, no_verify_ssl: bool
-) -> tuple[tuple[x509.Certificate, ...], list[x509.CertificateRevocationList], str | None]:
-    """A trust anchor's certificates and enabled CRLs read from a running server.
+) -> tuple[
+    tuple[x509.Certificate, ...],
+    list[x509.CertificateRevocationList],
+    tuple[x509.Certificate, ...],
+    str | None,
+]:
+    """A trust anchor's certificates, enabled CRLs and their signers, read from a running server.
 
-    The third value is a refusal reason when the anchor itself would refuse (disabled).
+    The last value is a refusal reason when the anchor itself would refuse (disabled).
     """
     import boto3  # only this mode talks to a server
     from botocore.exceptions import BotoCoreError, ClientError
@@ -164,15 +173,17 @@ def _from_server(
         raise click.UsageError(f"{arn} is a {source.get('sourceType')} anchor, not a bundle")
     try:
         anchors = parse_ca_bundle(source["sourceData"]["x509CertificateData"], max_certificates=100)
-        revocations = [
-            parse_crl(c["crlData"])
+        mine = [
+            c["crlData"]
             for c in crls
             if c.get("trustAnchorArn") == anchor["trustAnchorArn"] and c.get("enabled")
         ]
+        revocations = [parse_crl(data) for data in mine]
+        signers = tuple(cert for data in mine for cert in parse_crl_signers(data))
     except ValidationError as exc:
         raise click.UsageError(f"{arn}: {exc.message}") from None
     refusal = None if anchor.get("enabled") else f"trust anchor {arn} is disabled"
-    return anchors, revocations, refusal
+    return anchors, revocations, signers, refusal
 
 
 @click.command("verify-certificate")
@@ -194,7 +205,8 @@ def _from_server(
     "crl_paths",
     multiple=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="CRL imported for the trust anchor (PEM or DER). Repeatable.",
+    help="CRL imported for the trust anchor (PEM or DER; a PEM file may carry its signer's "
+    "certificates after the CRL, as ImportCrl's crlData may). Repeatable.",
 )
 @click.option(
     "--trust-anchor-arn",
@@ -244,10 +256,11 @@ def verify_certificate(
         raise click.UsageError("give exactly one of --trust-anchor-bundle and --trust-anchor-arn")
     refusal: str | None = None
     server_crls: list[x509.CertificateRevocationList] = []
+    signers: tuple[x509.Certificate, ...] = ()
     if anchor_arn is not None:
         if crl_paths:
             raise click.UsageError("--crl goes with --trust-anchor-bundle; the server's are used")
-        anchors, server_crls, refusal = _from_server(
+        anchors, server_crls, signers, refusal = _from_server(
             anchor_arn, endpoint, aws_profile, no_verify_ssl
         )
     else:
@@ -265,11 +278,17 @@ def verify_certificate(
         intermediates += _load_certs(chain_path, "intermediates file")
     crls = list(server_crls)
     for crl_path in crl_paths:
+        data = _read(crl_path)
         try:
-            crls.append(parse_crl(_read(crl_path)))
+            crls.append(parse_crl(data))
+            signers += parse_crl_signers(data)
         except ValidationError as exc:
             raise click.UsageError(f"{crl_path}: {exc.message}") from None
-    result = _refusal(refusal) if refusal else _evaluate(leaf, intermediates, anchors, crls, now)
+    result = (
+        _refusal(refusal)
+        if refusal
+        else _evaluate(leaf, intermediates, anchors, crls, now, signers)
+    )
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:

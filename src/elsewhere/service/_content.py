@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable
 
 from elsewhere.errors import ValidationError
-from elsewhere.x509 import parse_ca_bundle, parse_crl
+from elsewhere.x509 import parse_ca_bundle, parse_crl, parse_crl_signers
 
 __all__ = ["SessionPolicyValidator", "check_ca_bundle", "check_crl", "check_session_policy"]
 
@@ -25,8 +25,10 @@ def check_ca_bundle(pem: str, *, max_certificates: int) -> None:
 
 
 def check_crl(data: bytes) -> None:
-    """Raise ``ValidationError`` unless ``data`` is a CRL (DER or PEM)."""
+    """Raise ``ValidationError`` unless ``data`` is a CRL (DER or PEM), with its signer's PEM
+    certificates if any (x509.parse_crl_signers)."""
     parse_crl(data)
+    parse_crl_signers(data)
 
 
 def check_session_policy(text: str, validator: SessionPolicyValidator | None) -> None:

@@ -50,7 +50,14 @@ from elsewhere.tokens import (
     open_key_ring,
     seal_key_ring,
 )
-from elsewhere.x509 import PathPolicy, ValidatedPath, parse_crl, validate_path
+from elsewhere.x509 import (
+    PathPolicy,
+    UntrustedCertificate,
+    ValidatedPath,
+    parse_crl,
+    parse_crl_signers,
+    validate_path,
+)
 
 __all__ = [
     "KEY_RING_SECRET",
@@ -242,6 +249,10 @@ class AnchorEntry:
     certificates: tuple[x509.Certificate, ...]
     crls: tuple[x509.CertificateRevocationList, ...]
     version: tuple[str, ...]  # changes whenever the anchor or one of its CRLs changes
+    # Certificates imported with the CRLs (a separate CRL signer, a rollover's link certificate).
+    crl_signers: tuple[x509.Certificate, ...] = ()
+    # Enabled CRLs that do not parse (ARNs): with any, revocation cannot be checked.
+    unreadable_crls: tuple[str, ...] = ()
 
 
 _T = TypeVar("_T")
@@ -408,19 +419,29 @@ def build_snapshot(
     anchors: dict[str, AnchorEntry] = {}
     for anchor in store.trust_anchors.list_all():
         parsed: list[x509.CertificateRevocationList] = []
+        signers: list[x509.Certificate] = []
+        unreadable: list[str] = []
         crl_versions: list[str] = []
         for crl in crls_by_anchor.get(anchor.arn, []):
-            try:
-                parsed.append(parse_crl(crl.crl_data))
-            except Exception:
-                _log.warning("CRL %s does not parse; ignored", crl.arn)
-                continue
             crl_versions.append(f"{crl.id}@{crl.updated_at.isoformat()}")
+            try:
+                revocation_list = parse_crl(crl.crl_data)
+                with_it = parse_crl_signers(crl.crl_data)
+            except Exception:
+                # ImportCrl checked it, so only a stricter parser gets here. Revocation never
+                # fails open: the anchor refuses every path until the CRL is fixed (validate).
+                _log.error("CRL %s of %s does not parse; its anchor refuses", crl.arn, anchor.arn)
+                unreadable.append(crl.arn)
+                continue
+            parsed.append(revocation_list)
+            signers.extend(with_it)
         anchors[anchor.arn] = AnchorEntry(
             record=anchor,
             certificates=_parse_anchor_certificates(anchor),
             crls=tuple(parsed),
             version=(anchor.arn, anchor.updated_at.isoformat(), *sorted(crl_versions)),
+            crl_signers=tuple(signers),
+            unreadable_crls=tuple(unreadable),
         )
     profiles = {p.arn: p for p in store.profiles.list_all()}
     ring = None
@@ -571,11 +592,22 @@ class SnapshotProvider:
             digest.update(b"\x00")
         digest.update(leaf_der)
         key = digest.digest()
+        if anchor.unreadable_crls:
+            raise UntrustedCertificate(
+                f"CRL {anchor.unreadable_crls[0]} of the trust anchor does not parse, so "
+                "revocation cannot be checked"
+            )
         cached = self._paths.get(key)
         if cached is not None and now < cached.not_after:
             return cached.path
         path = validate_path(
-            leaf, intermediates, anchor.certificates, anchor.crls, now=now, policy=self._policy
+            leaf,
+            intermediates,
+            anchor.certificates,
+            anchor.crls,
+            now=now,
+            policy=self._policy,
+            crl_signers=anchor.crl_signers,
         )
         not_after = min(c.not_valid_after_utc for c in path.chain)
         with self._paths_lock:

@@ -1,7 +1,9 @@
 """X.509 for Roles Anywhere: parsing, path validation with revocation, certificate attributes.
 
-Pure: no I/O, no clock (``now`` is a parameter). Path building and signature checks are
-``cryptography``'s verifier; this package sets the Roles Anywhere policy around it.
+Pure: no I/O, no clock (``now`` is a parameter). Paths are built and checked by
+``cryptography``'s verifier, and by pyhanko-certvalidator where that verifier cannot judge
+(``_path``); this package states the Roles Anywhere rules once (``_rules``) and applies revocation
+from imported CRLs (``_revocation``).
 """
 
 from elsewhere.x509._attributes import (
@@ -18,8 +20,10 @@ from elsewhere.x509._parse import (
     parse_certificate_header,
     parse_chain_header,
     parse_crl,
+    parse_crl_signers,
 )
-from elsewhere.x509._path import PathPolicy, ValidatedPath, validate_path
+from elsewhere.x509._path import ValidatedPath, validate_path
+from elsewhere.x509._rules import PathPolicy
 
 __all__ = [
     "RDN_SHORT_NAMES",
@@ -34,6 +38,7 @@ __all__ = [
     "parse_certificate_header",
     "parse_chain_header",
     "parse_crl",
+    "parse_crl_signers",
     "source_identity",
     "validate_path",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
 from cryptography.x509.oid import ObjectIdentifier, SignatureAlgorithmOID
 
@@ -44,7 +45,7 @@ def key_problem(
     """Why the certificate's public key is not acceptable (a sentence about ``who``), or None."""
     try:
         key = cert.public_key()
-    except (ValueError, TypeError) as exc:  # unsupported algorithm or malformed key
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:  # unknown algorithm, bad key
         return f"{who} has a public key that cannot be used: {exc}"
     if isinstance(key, rsa.RSAPublicKey):
         if key.key_size < min_rsa_bits:

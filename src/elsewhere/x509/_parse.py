@@ -8,39 +8,18 @@ import binascii
 from cryptography import x509
 
 from elsewhere.errors import ValidationError
-from elsewhere.x509._algorithms import describe_name, weak_signature
+from elsewhere.x509._algorithms import describe_name
+from elsewhere.x509._rules import ca_problem, structure_problem
 
 __all__ = [
     "parse_ca_bundle",
     "parse_certificate_header",
     "parse_chain_header",
     "parse_crl",
+    "parse_crl_signers",
 ]
 
 _PEM_CERT_BEGIN = "-----BEGIN CERTIFICATE-----"
-
-
-def _ca_problem(cert: x509.Certificate) -> str | None:
-    # Trust-anchor rules, User Guide "Signature validation": basicConstraints CA:true, keyUsage
-    # keyCertSign, no MD5/SHA-1 signature.
-    if cert.version is not x509.Version.v3:
-        return "is not an X.509 v3 certificate"
-    try:
-        bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
-    except x509.ExtensionNotFound:
-        return "has no basicConstraints extension (a CA certificate needs CA:TRUE)"
-    if not bc.ca:
-        return "is not a CA certificate (basicConstraints CA:FALSE)"
-    try:
-        ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
-    except x509.ExtensionNotFound:
-        return "has no keyUsage extension (a CA certificate needs keyCertSign)"
-    if not ku.key_cert_sign:
-        return "keyUsage does not include keyCertSign"
-    weak = weak_signature(cert)
-    if weak is not None:
-        return f"is signed with {weak}; MD5 and SHA-1 signatures are not accepted"
-    return None
 
 
 def parse_ca_bundle(pem: str, *, max_certificates: int = 2) -> tuple[x509.Certificate, ...]:
@@ -64,7 +43,8 @@ def parse_ca_bundle(pem: str, *, max_certificates: int = 2) -> tuple[x509.Certif
             f"a trust anchor takes at most {max_certificates}"
         )
     for position, cert in enumerate(certs, start=1):
-        problem = _ca_problem(cert)
+        # Roles Anywhere's CA rule, the same one path validation applies (x509._rules).
+        problem = ca_problem(cert, anchor=True)
         if problem is not None:
             raise ValidationError(
                 f"certificate {position} of the bundle ({describe_name(cert.subject)}) {problem}"
@@ -81,6 +61,38 @@ def parse_crl(data: bytes) -> x509.CertificateRevocationList:
         return x509.load_der_x509_crl(data)
     except ValueError as exc:
         raise ValidationError(f"crlData is not a PEM or DER X.509 CRL: {exc}") from None
+
+
+#: Certificates that may travel with one CRL (see parse_crl_signers).
+MAX_CRL_SIGNERS = 5
+
+
+def parse_crl_signers(
+    data: bytes, *, max_certificates: int = MAX_CRL_SIGNERS
+) -> tuple[x509.Certificate, ...]:
+    """The certificates imported together with a CRL, or raise ValidationError.
+
+    ``crlData`` in PEM form may carry, after (or before) the CRL, the certificates that vouch for
+    its signer: a CA's separate CRL-signing certificate, or the link certificate of a CA key
+    rollover. They are untrusted material: a CRL signer is used only once it validates to the
+    trust anchor (``x509._revocation``). A DER CRL carries none. Each must parse cleanly.
+    """
+    if _PEM_CERT_BEGIN.encode() not in data:
+        return ()
+    try:
+        certs = x509.load_pem_x509_certificates(data)
+    except ValueError as exc:
+        raise ValidationError(f"crlData holds a certificate that does not parse: {exc}") from None
+    if len(certs) > max_certificates:
+        raise ValidationError(
+            f"crlData holds {len(certs)} certificates besides the CRL; at most "
+            f"{max_certificates} are taken"
+        )
+    for position, cert in enumerate(certs, start=1):
+        problem = structure_problem(cert)
+        if problem is not None:
+            raise ValidationError(f"certificate {position} of crlData {problem}")
+    return tuple(certs)
 
 
 def _decode_der_b64(value: str, what: str) -> x509.Certificate:

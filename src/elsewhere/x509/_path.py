@@ -1,9 +1,31 @@
-"""Path validation for CreateSession: cryptography's verifier, Roles Anywhere's rules, CRLs.
+"""Path validation for CreateSession: two RFC 5280 validators, Roles Anywhere's rules, CRLs.
 
-The chain is built and its signatures, validity windows, CA flags, path lengths and name
-constraints are checked by ``cryptography.x509.verification`` (RFC 5280 §6 path validation, as
-implemented in Rust). We set the policy around it (reference §4.1, §11) and add revocation from
-imported CRLs (§4.2), and we explain each refusal in words a person can act on.
+Validators (measured in ``bench/bench_x509.py``; figures in the README):
+
+- ``cryptography.x509.verification`` (Rust) builds and checks the path first: signatures,
+  validity, CA flags, path lengths, name constraints of the forms it knows (dNSName, iPAddress,
+  rfc822Name). It is an order of magnitude faster than the alternative, and a refusal from it is
+  cheap, which matters because refusals are never cached.
+- pyhanko-certvalidator (RFC 5280 §6.1 in full) judges the paths cryptography's verifier cannot
+  judge: a CA with a directoryName, URI or other name constraint (cryptography refuses every
+  such CA), a self-issued intermediate such as a key rollover's link certificate (cryptography
+  never builds through one), and issuer names that match only under RFC 5280 §7.1 (case or
+  repeated spaces).
+
+How the two combine, so that a refusal by either never becomes an acceptance:
+
+1. pyhanko-certvalidator is asked only when cryptography's verifier has refused AND the inputs
+   hold one of the features above; any other refusal of cryptography's is final.
+2. A path pyhanko-certvalidator accepts is used only if that path itself holds such a feature.
+   Otherwise cryptography's verifier could have judged this very path and refused it, so the
+   refusal stands.
+3. Whichever validator accepted, the same Roles Anywhere rules (``_rules``), the dNSName-for-CN
+   rule and the revocation check (``_revocation``) then run on the accepted path; each can only
+   refuse.
+
+Nothing is cached here (the caller caches validated paths), no clock is read (``now`` is a
+parameter), and no exception other than UntrustedCertificate (or ValueError for a naive ``now``)
+leaves :func:`validate_path`: a certificate that cannot be processed is a refusal.
 """
 
 from __future__ import annotations
@@ -11,41 +33,47 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import verification as xv
 
-from elsewhere.x509._algorithms import describe_name, key_problem, weak_signature
+from elsewhere.x509._diagnose import Links, der, diagnose, self_signed
 from elsewhere.x509._errors import UntrustedCertificate
+from elsewhere.x509._pkix import PkixRefusal, pkix_path
+from elsewhere.x509._revocation import revocation_problem
+from elsewhere.x509._rules import (
+    PathPolicy,
+    ca_problem,
+    cn_constraint_problem,
+    describe,
+    leaf_problem,
+    structure_problem,
+    validity_problem,
+)
 
-__all__ = ["PathPolicy", "ValidatedPath", "validate_path"]
+__all__ = [
+    "CRYPTOGRAPHY",
+    "MAX_CANDIDATES",
+    "PYHANKO",
+    "PathPolicy",
+    "ValidatedPath",
+    "validate_path",
+]
 
-_DEFAULT_CURVES = frozenset({"P-256", "P-384", "P-521"})
+#: The names of the validators, as ValidatedPath.validator reports them.
+CRYPTOGRAPHY = "cryptography"
+PYHANKO = "pyhanko-certvalidator"
 
+# At most this many distinct certificates are considered for building a path. CreateSession's chain
+# header holds at most 5 (reference §3.5) and verify-certificate takes as many; the bound keeps the
+# work of path building (which explores every ordering of same-named certificates) small for any
+# caller of validate_path.
+MAX_CANDIDATES = 16
 
-@dataclass(frozen=True)
-class PathPolicy:
-    """Settings of path validation; the defaults are the Roles Anywhere rules of reference §4.1.
-
-    ``min_rsa_bits`` and ``allowed_curves`` apply to every certificate of the path.
-    ``cryptography``'s verifier itself refuses RSA moduli under 2048 bits, so values below 2048
-    do not loosen that. ``max_chain_depth`` is the number of intermediates allowed between the
-    leaf and the anchor. ``require_digital_signature`` and ``forbid_ca_leaf`` are the Roles
-    Anywhere leaf rules (off only for conformance suites written for TLS servers).
-    ``required_eku`` is empty: Roles Anywhere does not require clientAuth (reference §4.1).
-    """
-
-    min_rsa_bits: int = 2048
-    allowed_curves: frozenset[str] = field(default=_DEFAULT_CURVES)
-    max_chain_depth: int = 5
-    require_digital_signature: bool = True
-    forbid_ca_leaf: bool = True
-    require_nonempty_subject: bool = True
-    required_eku: x509.ObjectIdentifier | None = None
-    check_revocation: bool = True
+# Name forms cryptography's verifier evaluates in a nameConstraints extension; a CA carrying any
+# other form is refused by it outright ("unsupported name constraint").
+_CRYPTOGRAPHY_NAME_FORMS = (x509.DNSName, x509.IPAddress, x509.RFC822Name)
 
 
 @dataclass(frozen=True)
@@ -53,6 +81,7 @@ class ValidatedPath:
     """A path that validated: ``chain`` runs from the leaf to the trust anchor."""
 
     chain: tuple[x509.Certificate, ...]
+    validator: str = CRYPTOGRAPHY
 
     @property
     def leaf(self) -> x509.Certificate:
@@ -75,283 +104,157 @@ class ValidatedPath:
         return min(c.not_valid_after_utc for c in self.chain)
 
 
-def _when(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+# --- cryptography's verifier -------------------------------------------------------------------
 
 
-def _role(cert: x509.Certificate, leaf: x509.Certificate) -> str:
-    if cert is leaf:
-        return f"certificate {describe_name(cert.subject)}"
-    return f"issuer {describe_name(cert.subject)}"
+def _verifier(
+    anchors: Sequence[x509.Certificate], now: dt.datetime, policy: PathPolicy
+) -> xv.ClientVerifier:
+    anchor_ders = {der(a) for a in anchors}
 
+    def ca_rules(_p: xv.Policy, cert: x509.Certificate, _ext: x509.BasicConstraints) -> None:
+        # Roles Anywhere's CA rule, the same function the other routes call; the path builder
+        # then skips a candidate issuer that breaks it. CA:TRUE and pathLenConstraint are also
+        # enforced by the builder itself. An anchor's certificate meets the rule it met when the
+        # trust anchor was created (parse_ca_bundle), serial number aside.
+        problem = ca_problem(cert, policy, anchor=der(cert) in anchor_ders)
+        if problem is not None:
+            raise ValueError(f"{describe(cert)} {problem}")
 
-def _validity_problem(cert: x509.Certificate, now: dt.datetime, who: str) -> str | None:
-    # Validity times have one-second granularity (RFC 5280 §4.1.2.5); compare at that
-    # granularity, as cryptography's verifier does (x509-limbo notafter-fractional).
-    now = now.replace(microsecond=0)
-    if now < cert.not_valid_before_utc:
-        return f"{who} is not valid until {_when(cert.not_valid_before_utc)}"
-    if now > cert.not_valid_after_utc:
-        return f"{who} expired at {_when(cert.not_valid_after_utc)}"
-    return None
-
-
-def _structure_problem(cert: x509.Certificate, who: str) -> str | None:
-    """Defects that make a certificate unusable before any policy applies."""
-    try:
-        cert.extensions  # noqa: B018 - parsing the extensions is the check
-    except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
-        return f"{who} has a malformed or duplicated extension: {exc}"
-    if cert.serial_number <= 0:
-        # RFC 5280 §4.1.2.2: the serial number MUST be a positive integer.
-        return f"{who} has a serial number that is not positive ({cert.serial_number})"
-    return None
-
-
-def _leaf_problem(leaf: x509.Certificate, policy: PathPolicy) -> str | None:
-    """Roles Anywhere's end-entity rules (User Guide "Signature validation"), in a stable order."""
-    who = _role(leaf, leaf)
-    if leaf.version is not x509.Version.v3:
-        return f"{who} is X.509 {leaf.version.name}; Roles Anywhere requires v3"
-    problem = _structure_problem(leaf, who)
-    if problem is not None:
-        return problem
-    if policy.require_nonempty_subject and len(leaf.subject) == 0:
-        return "certificate has an empty subject; Roles Anywhere requires a subject"
-    weak = weak_signature(leaf)
-    if weak is not None:
-        return f"{who} is signed with {weak}; MD5 and SHA-1 signatures are not accepted"
-    try:
-        bc = leaf.extensions.get_extension_for_class(x509.BasicConstraints).value
-    except x509.ExtensionNotFound:
-        bc = None
-    if policy.forbid_ca_leaf and bc is not None and bc.ca:
-        return f"{who} is a CA certificate (basicConstraints CA:TRUE); an end-entity is required"
-    if policy.require_digital_signature:
-        try:
-            ku = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
-        except x509.ExtensionNotFound:
-            return f"{who} has no keyUsage extension; digitalSignature is required"
-        if not ku.digital_signature:
-            return f"{who} keyUsage does not include digitalSignature"
-    return None
-
-
-def _key(cert: x509.Certificate, policy: PathPolicy, leaf: x509.Certificate) -> str | None:
-    return key_problem(
-        cert,
-        min_rsa_bits=policy.min_rsa_bits,
-        allowed_curves=policy.allowed_curves,
-        who=_role(cert, leaf),
-    )
-
-
-def _ca_problem(
-    cert: x509.Certificate, subordinate: x509.Certificate, policy: PathPolicy
-) -> str | None:
-    who = _role(cert, subordinate)
-    problem = _structure_problem(cert, who)
-    if problem is not None:
-        return problem
-    weak = weak_signature(cert)
-    if weak is not None:
-        return f"{who} is signed with {weak}; MD5 and SHA-1 signatures are not accepted"
-    try:
-        bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
-    except x509.ExtensionNotFound:
-        return f"{who} has no basicConstraints extension; an issuer must be a CA"
-    if not bc.ca:
-        issued = describe_name(subordinate.subject)
-        return f"{who} is not a CA (basicConstraints CA:FALSE) but issued {issued}"
-    try:
-        ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
-    except x509.ExtensionNotFound:
-        return f"{who} has no keyUsage extension; keyCertSign is required"
-    if not ku.key_cert_sign:
-        return f"{who} keyUsage does not include keyCertSign"
-    return _key(cert, policy, subordinate)
-
-
-# --- the verifier's extension policies (reference §11) ---------------------------------------
-
-
-def _ee_basic_constraints(
-    _policy: xv.Policy, _cert: x509.Certificate, ext: x509.BasicConstraints | None
-) -> None:
-    if ext is not None and ext.ca:
-        raise ValueError("end-entity certificate has basicConstraints CA:TRUE")
-
-
-def _ee_key_usage(_policy: xv.Policy, _cert: x509.Certificate, ext: x509.KeyUsage | None) -> None:
-    if ext is None or not ext.digital_signature:
-        raise ValueError("end-entity keyUsage does not include digitalSignature")
-
-
-def _ca_basic_constraints(
-    _policy: xv.Policy, _cert: x509.Certificate, ext: x509.BasicConstraints
-) -> None:
-    # CA:TRUE and pathLenConstraint are enforced by the verifier's path builder itself.
-    return
-
-
-def _ca_key_usage(_policy: xv.Policy, _cert: x509.Certificate, ext: x509.KeyUsage | None) -> None:
-    if ext is not None and not ext.key_cert_sign:
-        raise ValueError("CA keyUsage does not include keyCertSign")
-
-
-def _extension_policies(policy: PathPolicy) -> tuple[xv.ExtensionPolicy, xv.ExtensionPolicy]:
     agnostic = xv.Criticality.AGNOSTIC
-    ca = (
-        xv.ExtensionPolicy.permit_all()
-        .require_present(x509.BasicConstraints, agnostic, _ca_basic_constraints)
-        .may_be_present(x509.KeyUsage, agnostic, _ca_key_usage)
+    ca_policy = xv.ExtensionPolicy.permit_all().require_present(
+        x509.BasicConstraints, agnostic, ca_rules
     )
-    ee = xv.ExtensionPolicy.permit_all()
-    if policy.forbid_ca_leaf:
-        ee = ee.may_be_present(x509.BasicConstraints, agnostic, _ee_basic_constraints)
-    if policy.require_digital_signature:
-        ee = ee.require_present(x509.KeyUsage, agnostic, _ee_key_usage)
-    if policy.required_eku is not None:
-        wanted = policy.required_eku
-
-        def _eku(_p: xv.Policy, _c: x509.Certificate, ext: x509.ExtendedKeyUsage | None) -> None:
-            if (
-                ext is not None
-                and wanted not in ext
-                and x509.ObjectIdentifier("2.5.29.37.0") not in ext
-            ):
-                raise ValueError(f"extendedKeyUsage does not include {wanted.dotted_string}")
-
-        ee = ee.may_be_present(x509.ExtendedKeyUsage, agnostic, _eku)
-    return ca, ee
+    # The leaf's rules ran before (leaf_problem); no SAN or EKU is required (reference §11).
+    ee_policy = xv.ExtensionPolicy.permit_all()
+    return (
+        xv.PolicyBuilder()
+        .store(xv.Store(list(anchors)))
+        .time(now.replace(microsecond=0))
+        .max_chain_depth(policy.max_chain_depth)
+        .extension_policies(ca_policy=ca_policy, ee_policy=ee_policy)
+        .build_client_verifier()
+    )
 
 
-# --- helpers -------------------------------------------------------------------------------
+# --- what cryptography's verifier cannot judge -------------------------------------------------
 
 
-def _der(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.DER)
+def _unsupported_constraint(cert: x509.Certificate) -> bool:
+    try:
+        nc = cert.extensions.get_extension_for_class(x509.NameConstraints).value
+    except (x509.ExtensionNotFound, ValueError, x509.DuplicateExtension):
+        return False
+    subtrees = [*(nc.permitted_subtrees or ()), *(nc.excluded_subtrees or ())]
+    return any(not isinstance(g, _CRYPTOGRAPHY_NAME_FORMS) for g in subtrees)
+
+
+def _beyond_cryptography(links: Links) -> bool:
+    """Whether the inputs hold something cryptography's verifier refuses without judging."""
+    if any(_unsupported_constraint(c) for c in (*links.pool, *links.anchors)):
+        return True
+    if any(links.self_issued(c) for c in links.pool):
+        return True
+    return any(
+        links.loose(c, i)
+        for c in (links.leaf, *links.pool)
+        for i in (*links.pool, *links.anchors)
+        if c is not i
+    )
+
+
+def _path_beyond_cryptography(links: Links, chain: Sequence[x509.Certificate]) -> bool:
+    """Whether this very path holds something cryptography's verifier cannot judge."""
+    if any(_unsupported_constraint(c) for c in chain[1:]):
+        return True
+    if any(links.self_issued(c) for c in chain[1:-1]):
+        return True
+    return any(links.loose(c, i) for c, i in itertools.pairwise(chain))
+
+
+# --- the pieces -------------------------------------------------------------------------------
 
 
 def _usable_intermediates(
     leaf: x509.Certificate,
     intermediates: Iterable[x509.Certificate],
     anchors: Sequence[x509.Certificate],
-) -> list[x509.Certificate]:
-    """Drop copies of the leaf, duplicates, anchors and self-issued roots (reference §3.5)."""
-    seen = {_der(leaf)} | {_der(a) for a in anchors}
+) -> tuple[list[x509.Certificate], list[str]]:
+    """The pool to build from, and notes on what was left out.
+
+    Copies of the leaf, duplicates, anchors and self-signed roots are ignored (reference §3.5);
+    self-issued certificates signed by another key (a key rollover) are kept. A certificate that
+    cannot be used at all (names that do not decode, malformed extensions) is left out and noted.
+    """
+    seen = {der(leaf)} | {der(a) for a in anchors}
     kept: list[x509.Certificate] = []
-    for cert in intermediates:
-        der = _der(cert)
-        if der in seen or _self_signed(cert):
+    notes: list[str] = []
+    for position, cert in enumerate(intermediates, start=1):
+        code = der(cert)
+        if code in seen:
             continue
-        seen.add(der)
+        seen.add(code)
+        problem = structure_problem(cert)
+        if problem is not None:
+            notes.append(f"chain certificate {position} was ignored: it {problem}")
+            continue
+        if self_signed(cert):
+            continue
         kept.append(cert)
-    return kept
+    return kept, notes
 
 
-def _self_signed(cert: x509.Certificate) -> bool:
-    # Self-issued but not self-signed certificates (key rollover, RFC 5280 §6.1) are kept.
-    return cert.subject == cert.issuer and _signed_by(cert, cert)
+def _refuse(reason: str, notes: Sequence[str]) -> UntrustedCertificate:
+    return UntrustedCertificate("; ".join([reason, *notes]))
 
 
-def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
-
-
-def _diagnose(
-    cert: x509.Certificate,
+def _build(
     leaf: x509.Certificate,
     pool: Sequence[x509.Certificate],
     anchors: Sequence[x509.Certificate],
     now: dt.datetime,
     policy: PathPolicy,
-    depth: int,
-    visited: frozenset[bytes],
-) -> str | None:
-    """Walk issuer links to find the first concrete reason a path fails; None if none is found."""
-    anchor_ders = {_der(a) for a in anchors}
-    named = [c for c in (*anchors, *pool) if c.subject == cert.issuer and _der(c) not in visited]
-    if not named:
-        return (
-            f"no path to a trust anchor: {_role(cert, leaf)} was issued by "
-            f"{describe_name(cert.issuer)}, which is neither a certificate of the trust anchor "
-            "nor among the supplied intermediates"
-        )
-    signing = [c for c in named if _signed_by(cert, c)]
-    if not signing:
-        return (
-            f"no path to a trust anchor: the signature of {_role(cert, leaf)} does not verify "
-            f"with the key of {describe_name(cert.issuer)}"
-        )
-    problems: list[str] = []
-    for issuer in signing:
-        if _der(issuer) in anchor_ders:
-            # Anchors are trusted as given; only their key strength is policy.
-            problem = _key(issuer, policy, leaf)
-            if problem is None:
-                return None
-            problems.append(problem)
-            continue
-        if depth >= policy.max_chain_depth:
-            problems.append(
-                f"no path to a trust anchor within {policy.max_chain_depth} intermediates"
-            )
-            continue
-        problem = _validity_problem(issuer, now, _role(issuer, leaf)) or _ca_problem(
-            issuer, cert, policy
-        )
-        if problem is None:
-            problem = _diagnose(
-                issuer, leaf, pool, anchors, now, policy, depth + 1, visited | {_der(issuer)}
-            )
-            if problem is None:
-                return None
-        problems.append(problem)
-    return problems[0]
-
-
-def _may_sign_crls(issuer: x509.Certificate) -> bool:
-    # RFC 5280 §6.3.3 (f): if the CRL issuer has a keyUsage extension, cRLSign must be set;
-    # otherwise its CRLs are not usable.
+    notes: Sequence[str],
+) -> ValidatedPath:
+    """The path one of the two validators accepts, combined as the module docstring says."""
     try:
-        ku = issuer.extensions.get_extension_for_class(x509.KeyUsage).value
-    except x509.ExtensionNotFound:
-        return True
-    return ku.crl_sign
-
-
-def _revocation_problem(
-    chain: Sequence[x509.Certificate], crls: Sequence[x509.CertificateRevocationList]
-) -> str | None:
-    """Check every non-anchor certificate against the CRLs of its issuer (reference §4.2).
-
-    A CRL counts only if its issuer name matches, its signature verifies with that issuer's key
-    and the issuer may sign CRLs; any other CRL is ignored (it could have been made by anyone).
-    nextUpdate is ignored: a stale CRL still revokes. A CRL number is not required.
-    """
-    for cert, issuer in itertools.pairwise(chain):
-        for crl in crls:
-            if crl.issuer != issuer.subject or not _may_sign_crls(issuer):
-                continue
+        verified = _verifier(anchors, now, policy).verify(leaf, list(pool))
+    except xv.VerificationError as exc:
+        detail = str(exc).removeprefix("validation failed: ")
+    else:
+        return ValidatedPath(tuple(verified.chain), CRYPTOGRAPHY)
+    reason: str | None = None
+    links = Links(leaf, pool, anchors)
+    if _beyond_cryptography(links):
+        grounded = links.grounded()
+        if grounded is not None:
             try:
-                # X25519/X448 keys cannot sign; the TypeError below covers them.
-                valid = crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                valid = False
-            if not valid:
-                continue
-            entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
-            if entry is not None:
-                return (
-                    f"{_role(cert, chain[0])} (serial {cert.serial_number:x}) is revoked by CRL "
-                    f"{describe_name(crl.issuer)} at {_when(entry.revocation_date_utc)}"
+                chain = pkix_path(
+                    leaf, grounded, anchors, now=now, max_depth=policy.max_chain_depth
                 )
-    return None
+            except PkixRefusal as refusal:
+                reason = f"no path to a trust anchor: {refusal.reason}"
+            else:
+                if _path_beyond_cryptography(links, chain):
+                    return ValidatedPath(chain, PYHANKO)
+                # cryptography's verifier could have judged this path, and refused it.
+    explained = diagnose(leaf, links, now, policy)
+    raise _refuse(explained or reason or f"no path to a trust anchor: {detail}", notes)
+
+
+def _path_rules(path: ValidatedPath, policy: PathPolicy) -> str | None:
+    """Roles Anywhere's rules on every certificate of an accepted path, whichever validator."""
+    chain = path.chain
+    leaf = chain[0]
+    for cert in chain[1:-1]:
+        problem = ca_problem(cert, policy)
+        if problem is not None:
+            return f"{describe(cert, leaf)} {problem}"
+    problem = ca_problem(path.anchor, policy, anchor=True)
+    if problem is not None:
+        return f"{describe(path.anchor, leaf)} {problem}"
+    problem = cn_constraint_problem(chain)
+    return f"{describe(leaf)} {problem}" if problem is not None else None
 
 
 def validate_path(
@@ -362,12 +265,15 @@ def validate_path(
     *,
     now: dt.datetime,
     policy: PathPolicy | None = None,
+    crl_signers: Iterable[x509.Certificate] = (),
 ) -> ValidatedPath:
     """Build and check the path from ``leaf`` to one of ``anchors``; raise UntrustedCertificate.
 
     ``intermediates`` is what the client sent (the chain header); copies of the leaf, duplicates
     and self-signed roots in it are ignored, and the order does not matter. ``anchors`` are the
-    trust anchor's certificates (a root or an intermediate CA). ``now`` must be timezone-aware.
+    trust anchor's certificates (a root or an intermediate CA). ``crls`` are the anchor's enabled
+    CRLs and ``crl_signers`` the certificates imported with them (see ``_revocation``). ``now``
+    must be timezone-aware.
     """
     if now.tzinfo is None:
         raise ValueError("validate_path needs a timezone-aware 'now'")
@@ -375,40 +281,38 @@ def validate_path(
     anchors = tuple(anchors)
     if not anchors:
         raise UntrustedCertificate("the trust anchor holds no certificate")
-    problem = (
-        _leaf_problem(leaf, policy)
-        or _key(leaf, policy, leaf)
-        or _validity_problem(leaf, now, _role(leaf, leaf))
-    )
+    try:
+        return _validate(leaf, intermediates, anchors, tuple(crls), tuple(crl_signers), now, policy)
+    except UntrustedCertificate:
+        raise
+    except Exception as exc:  # input that cannot be processed is refused
+        raise UntrustedCertificate(
+            f"the certificates could not be processed ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def _validate(
+    leaf: x509.Certificate,
+    intermediates: Iterable[x509.Certificate],
+    anchors: tuple[x509.Certificate, ...],
+    crls: tuple[x509.CertificateRevocationList, ...],
+    crl_signers: tuple[x509.Certificate, ...],
+    now: dt.datetime,
+    policy: PathPolicy,
+) -> ValidatedPath:
+    problem = leaf_problem(leaf, policy) or validity_problem(leaf, now)
+    if problem is not None:
+        raise UntrustedCertificate(f"{describe(leaf)} {problem}")
+    pool, notes = _usable_intermediates(leaf, intermediates, anchors)
+    if len(pool) > MAX_CANDIDATES:
+        raise UntrustedCertificate(
+            f"the chain holds {len(pool)} distinct intermediate certificates; at most "
+            f"{MAX_CANDIDATES} are considered"
+        )
+    path = _build(leaf, pool, anchors, now, policy, notes)
+    problem = _path_rules(path, policy)
+    if problem is None and policy.check_revocation:
+        problem = revocation_problem(path.chain, crls, crl_signers, anchors, now=now, policy=policy)
     if problem is not None:
         raise UntrustedCertificate(problem)
-    pool = _usable_intermediates(leaf, intermediates, anchors)
-    ca_policy, ee_policy = _extension_policies(policy)
-    verifier = (
-        xv.PolicyBuilder()
-        .store(xv.Store(list(anchors)))
-        .time(now.replace(microsecond=0))
-        .max_chain_depth(policy.max_chain_depth)
-        .extension_policies(ca_policy=ca_policy, ee_policy=ee_policy)
-        .build_client_verifier()
-    )
-    try:
-        verified = verifier.verify(leaf, pool)
-    except xv.VerificationError as exc:
-        detail = str(exc).removeprefix("validation failed: ")
-        reason = _diagnose(leaf, leaf, pool, anchors, now, policy, 0, frozenset({_der(leaf)}))
-        raise UntrustedCertificate(reason or f"no path to a trust anchor: {detail}") from None
-    chain = tuple(verified.chain)
-    for position in range(1, len(chain)):
-        cert = chain[position]
-        if position < len(chain) - 1:
-            problem = _ca_problem(cert, chain[position - 1], policy)
-        else:
-            problem = _key(cert, policy, leaf)
-        if problem is not None:
-            raise UntrustedCertificate(problem)
-    if policy.check_revocation:
-        problem = _revocation_problem(chain, tuple(crls))
-        if problem is not None:
-            raise UntrustedCertificate(problem)
-    return ValidatedPath(chain)
+    return path

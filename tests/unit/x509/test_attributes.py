@@ -101,9 +101,7 @@ _value = st.text(
     max_size=12,
 )
 # DC is an IA5String (RFC 4519 §2.4), so its values are ASCII; cryptography refuses others.
-_ia5_value = st.text(
-    st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=12
-)
+_ia5_value = st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=12)
 # C is left out: it must be a two-letter PrintableString, which the sampled values rarely are.
 _attr = st.one_of(
     st.tuples(st.sampled_from(sorted(k for k in _OIDS if k != "DC")), _value),

@@ -95,14 +95,6 @@ def ok_no_basic_constraints() -> Case:
     return Case(_leaf_with(c, basic_constraints=None), (), (c.root,))
 
 
-def ok_crl_bad_signature_ignored() -> Case:
-    """A CRL naming the issuer but signed by another key is ignored."""
-    c = pki.quick_chain(NOW)
-    forged_ca = pki.CertifiedKey(c.root, pki.cached_key("p256", "forger"))
-    forged = pki.build_crl(forged_ca, [pki.Revocation(c.leaf.serial_number, NOW)], now=NOW)
-    return Case(c.leaf, (), (c.root,), (forged,))
-
-
 def ok_crl_other_issuer() -> Case:
     """A CRL from another CA listing the same serial does not revoke."""
     c = pki.quick_chain(NOW)
@@ -248,7 +240,8 @@ def fail_intermediate_not_ca() -> tuple[Case, str]:
         key_usage=x509.KeyUsage(True, False, False, False, False, True, False, False, False),
     )
     leaf = pki.issue_certificate(fake, now=NOW, subject="CN=w", key=c.leaf_key).certificate
-    return Case(leaf, (fake.certificate,), (c.root,)), "is not a CA (basicConstraints CA:FALSE)"
+    needle = "is not a CA certificate (basicConstraints CA:FALSE) but issued CN=w"
+    return Case(leaf, (fake.certificate,), (c.root,)), needle
 
 
 def fail_chain_too_deep() -> tuple[Case, str]:
@@ -342,25 +335,6 @@ def test_no_anchor() -> None:
     c = pki.quick_chain(NOW)
     with pytest.raises(UntrustedCertificate):
         validate_path(c.leaf, (), (), now=NOW)
-
-
-def test_crl_from_issuer_without_crlsign_is_ignored() -> None:
-    """A CA whose keyUsage lacks cRLSign cannot revoke (RFC 5280 §6.3.3 f); its CRL is ignored."""
-    c = pki.quick_chain(NOW)
-    no_crlsign = x509.KeyUsage(False, False, False, False, False, True, False, False, False)
-    inter = pki.issue_certificate(
-        c.root_ca,
-        now=NOW,
-        subject="CN=no crlsign CA",
-        key=pki.cached_key("p256", "nocrl"),
-        basic_constraints=x509.BasicConstraints(ca=True, path_length=0),
-        key_usage=no_crlsign,
-        extended_key_usage=None,
-    )
-    leaf = pki.issue_certificate(inter, now=NOW, subject="CN=w", key=c.leaf_key).certificate
-    crl = pki.build_crl(inter, [pki.Revocation(leaf.serial_number, NOW)], now=NOW)
-    path = validate_path(leaf, (inter.certificate,), (c.root,), (crl,), now=NOW)
-    assert path.intermediates == (inter.certificate,)
 
 
 def test_revocation_can_be_switched_off() -> None:
