@@ -1284,6 +1284,16 @@ class TestMethodsAndHalfRequests:
                 with contextlib.suppress(ConnectionResetError, TimeoutError):
                     sock.recv(4096)
 
+    def test_parser_refusal_is_logged_under_its_request_id(self, srv: ServerProcess) -> None:
+        """A request the HTTP parser refuses carries a request id, and the log says why under it."""
+        answer = _raw(srv, b"GET /pro\x01files HTTP/1.1\r\nHost: x\r\n\r\n")
+        _assert_parser_refusal(answer)
+        line = f"request_id={answer.headers['x-amzn-requestid']} op=- code=BadRequestException"
+        deadline = time.monotonic() + 10
+        while line not in srv.log():
+            assert time.monotonic() < deadline, "the refusal was not logged under its id"
+            time.sleep(0.05)
+
     def test_stalled_request_does_not_block(self, srv: ServerProcess, http: httpx.Client) -> None:
         """While a client stalls mid-body, other requests are answered at once."""
         stalled = []

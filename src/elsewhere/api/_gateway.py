@@ -8,6 +8,7 @@ rendered in the protocol of the service the request was for (aws-protocols.md §
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import functools
 import logging
@@ -22,6 +23,14 @@ from starlette.types import Receive, Scope, Send
 
 from elsewhere.api._deadline import Deadline
 from elsewhere.api._oidc import PublicRoute
+from elsewhere.audit import (
+    AuditTrail,
+    AuditWriteError,
+    CallOrigin,
+    api_call_event,
+    create_session_event,
+    user_identity,
+)
 from elsewhere.clock import Clock
 from elsewhere.errors import (
     ElsewhereError,
@@ -35,11 +44,14 @@ from elsewhere.protocol import (
     QueryProtocol,
     Response,
     RestJsonProtocol,
+    audit_parameters,
+    audit_response,
     guess_query_service,
     load_service_model,
     query_input,
     render_json_error,
 )
+from elsewhere.service import SessionTrail
 from elsewhere.service._authn import Authenticator, Principal
 from elsewhere.service._authz import Authorizer, CallInfo
 from elsewhere.service._sessions import SessionAnswer
@@ -86,9 +98,14 @@ class SessionHandler(Protocol):
     """The X.509 data plane: ``POST /sessions``."""
 
     def __call__(
-        self, request: HttpRequest, signed: SignedRequest, source_ip: str, secure: bool
+        self,
+        request: HttpRequest,
+        signed: SignedRequest,
+        source_ip: str,
+        secure: bool,
+        trail: SessionTrail | None = None,
     ) -> SessionAnswer:
-        """The CreateSession answer."""
+        """The CreateSession answer; ``trail`` is filled with what it learned."""
         ...
 
 
@@ -99,6 +116,9 @@ class GatewaySettings:
     max_body_bytes: int = 1024 * 1024
     max_header_bytes: int = 16 * 1024
     body_timeout_seconds: float = 30.0
+    # What audit records name as the region and the account that answered.
+    region: str = "us-east-1"
+    account_id: str = "123456789012"
 
 
 @dataclass(slots=True)
@@ -109,6 +129,14 @@ class _Context:
     rest: RestJsonProtocol | None = None
     operation: str = "-"
     principal: str = "-"
+    # For the audit record (filled only as far as the request got).
+    service: str | None = None
+    caller: Principal | None = None
+    access_key_id: str = ""
+    params: dict[str, Any] | None = None
+    output: dict[str, Any] | None = None
+    trail: SessionTrail | None = None
+    error: ElsewhereError | None = None
 
 
 def _read_headers(
@@ -161,8 +189,10 @@ class Gateway:
         on_shutdown: list[Callable[[], Awaitable[None]]] | None = None,
         authorizer: Authorizer | None = None,
         public: Mapping[str, PublicRoute] | None = None,
+        audit: AuditTrail | None = None,
     ) -> None:
         self._auth = authenticator
+        self._audit = audit
         # Documents anyone may read (the OIDC issuer's), by exact path: GET and HEAD only.
         self._public = dict(public or {})
         self._authorizer = authorizer
@@ -187,13 +217,18 @@ class Gateway:
             return
         started = time.perf_counter()
         ctx = _Context(request_id=_request_id())
+        when = self._clock.now() if self._audit is not None else None
         try:
             response = await self._handle(scope, receive, ctx)
         except ElsewhereError as exc:
+            ctx.error = exc
             response = self._render_error(exc, ctx)
         except Exception:
             errlog.exception("unhandled error request_id=%s", ctx.request_id)
-            response = self._render_error(InternalError(), ctx)
+            ctx.error = InternalError()
+            response = self._render_error(ctx.error, ctx)
+        if when is not None:
+            response = self._record(scope, ctx, when, response)
         await self._send(send, response, ctx)
         if not log.isEnabledFor(logging.INFO):
             return  # the line's arguments cost more than the check
@@ -302,21 +337,28 @@ class Gateway:
             if guessed is not None:
                 # The error format, before authentication says which service this is.
                 ctx.protocol, ctx.query = "query", self._query[guessed]
+                ctx.service = guessed
 
         signed = parse_signed_request(request)  # MissingAuthenticationToken / IncompleteSignature
         if signed.algorithm.startswith("AWS4-X509"):
             if method == "POST" and path.rstrip("/") == "/sessions" and self._sessions is not None:
                 ctx.operation = "CreateSession"
+                ctx.service = "rolesanywhere"
                 client = scope.get("client")
                 source_ip = client[0] if client else ""
                 secure = scope.get("scheme") == "https"
+                if self._audit is not None:
+                    ctx.trail = SessionTrail()
                 # CPU-bound and free of store reads (the snapshot is in memory): run inline; a
                 # thread hop would only add latency under the GIL.
-                return self._sessions(request, signed, source_ip, secure)
+                return self._sessions(request, signed, source_ip, secure, ctx.trail)
             raise UnknownOperation(
                 "X.509 signatures are accepted only on POST /sessions.",
             )
         service = signed.scope.service
+        ctx.access_key_id = signed.credential
+        if service in self._rest or service in self._query:
+            ctx.service = service
         if service == "rolesanywhere":
             ctx.protocol, ctx.rest = "json", self._rest[service]
         elif service in self._query:
@@ -330,6 +372,7 @@ class Gateway:
         now = self._clock.now()
         principal = self._auth.authenticate(request, signed, service=service, now=now)
         ctx.principal = principal.arn
+        ctx.caller = principal
         client = scope.get("client")
         call = CallInfo(
             now=now,
@@ -341,15 +384,16 @@ class Gateway:
         if ctx.rest is not None:
             operation, labels = ctx.rest.match(method, path, raw_query)
             ctx.operation = operation.name
-            params = ctx.rest.parse(operation, labels, raw_query, headers, body)
-            output = await self._run(service, operation.name, params, principal, call)
+            params = ctx.params = ctx.rest.parse(operation, labels, raw_query, headers, body)
+            output = ctx.output = await self._run(service, operation.name, params, principal, call)
             return ctx.rest.serialize(operation, output, ctx.request_id)
         assert ctx.query is not None
         if form_error is not None:
             raise form_error
         operation, params = ctx.query.parse(form)
         ctx.operation = operation.name
-        output = await self._run(service, operation.name, params, principal, call)
+        ctx.params = params
+        output = ctx.output = await self._run(service, operation.name, params, principal, call)
         return ctx.query.serialize(operation, output, ctx.request_id)
 
     async def _run(
@@ -388,6 +432,96 @@ class Gateway:
             and method == "POST"
             and path.rstrip("/") == "/sessions"
             and headers.get("authorization", "").lstrip().startswith("AWS4-X509")
+        )
+
+    # -- audit -----------------------------------------------------------------------------
+
+    def _record(
+        self, scope: Scope, ctx: _Context, when: dt.datetime, response: Response | SessionAnswer
+    ) -> Response | SessionAnswer:
+        """Write the call's audit record before its answer leaves; the answer to send.
+
+        A record that cannot be written fails the call closed: the caller gets 500 (with the
+        request id) instead of the answer, so no credentials leave unrecorded; the record itself
+        went to the error log (elsewhere.audit).
+        """
+        assert self._audit is not None
+        event = self._event(scope, ctx, when)
+        if event is None:
+            return response
+        try:
+            self._audit.record(event)
+        except AuditWriteError as exc:
+            error = InternalError(reason=f"audit record not written: {exc}")
+            return self._render_error(error, ctx)
+        return response
+
+    def audit_origin(self, scope: Scope, request_id: str, when: dt.datetime) -> CallOrigin:
+        """The origin fields of an audit record for a request to this endpoint.
+
+        For other request handlers of this endpoint that record their own decisions (the
+        authorizer): build the event with ``elsewhere.audit`` and pass it to :attr:`audit`.
+        """
+        client = scope.get("client")
+        agent = ""
+        for name, value in scope.get("headers", ()):
+            if name.lower() == b"user-agent":
+                agent = value.decode("latin-1")
+                break
+        return CallOrigin(
+            request_id=request_id,
+            event_id=_request_id(),
+            time=when,
+            source_ip=client[0] if client else "",
+            user_agent=agent,
+            region=self._settings.region,
+            account_id=self._settings.account_id,
+        )
+
+    @property
+    def audit(self) -> AuditTrail | None:
+        """Where audit records go (None when the audit log is off)."""
+        return self._audit
+
+    def _event(self, scope: Scope, ctx: _Context, when: dt.datetime) -> dict[str, Any] | None:
+        """The CloudTrail-shaped record of this request; None for a request to no API."""
+        service, operation = ctx.service, ctx.operation
+        if service is None:
+            # Refused before its signature named a service: a rolesanywhere path still names the
+            # operation it was meant for.
+            raw_path = scope.get("raw_path") or scope["path"].encode()
+            try:
+                match, _ = self._rest["rolesanywhere"].match(
+                    scope["method"],
+                    raw_path.decode("latin-1").split("?", 1)[0],
+                    scope.get("query_string", b"").decode("latin-1"),
+                )
+            except ElsewhereError:
+                return None
+            service, operation = "rolesanywhere", match.name
+        origin = self.audit_origin(scope, ctx.request_id, when)
+        error = ctx.error
+        code = message = reason = None
+        if error is not None:
+            code = error.code_for(ctx.protocol)
+            message = error.message_for(ctx.protocol)
+            reason = error.reason
+        if ctx.trail is not None:
+            return create_session_event(
+                origin, ctx.trail, error_code=code, error_message=message, reason=reason
+            )
+        model = (self._rest.get(service) or self._query[service]).model
+        known = operation != "-"
+        return api_call_event(
+            origin,
+            service=service,
+            operation=operation if known else "Unknown",
+            identity=user_identity(ctx.caller, access_key_id=ctx.access_key_id),
+            request_parameters=audit_parameters(model, operation, ctx.params) if known else None,
+            response_elements=audit_response(model, operation, ctx.output) if known else None,
+            error_code=code,
+            error_message=message,
+            reason=reason,
         )
 
     # -- output ----------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from elsewhere.api import (
 )
 from elsewhere.app._files import load_or_create_master_key, write_admin_credentials
 from elsewhere.app._settings import ServerSettings
+from elsewhere.audit import AuditLog
 from elsewhere.clock import Clock, SystemClock
 from elsewhere.domain import AccessKey
 from elsewhere.service import ControlPlane, ControlPlaneSettings, Store
@@ -80,6 +81,8 @@ class Application:
     credentials_file: Path
     created_root_key: bool
     close: Callable[[], None]
+    # Called on SIGHUP: reopen the files that logrotate may have moved (the audit log).
+    reopen: Callable[[], None] = lambda: None
 
 
 def _root_principal(settings: ServerSettings, access_key_id: str) -> Principal:
@@ -237,6 +240,13 @@ def build_application(settings: ServerSettings, *, clock: Clock | None = None) -
         recorder.close()
         snapshots.close()
 
+    audit = None
+    if settings.audit_log is not None:
+        try:
+            audit = AuditLog(settings.audit_log)
+        except OSError as exc:
+            raise StartupError(f"cannot open the audit log {settings.audit_log}: {exc}") from exc
+
     authorizer = Authorizer(
         store,
         account_id=settings.account_id,
@@ -275,15 +285,25 @@ def build_application(settings: ServerSettings, *, clock: Clock | None = None) -
         settings=GatewaySettings(
             max_body_bytes=settings.max_body_bytes,
             body_timeout_seconds=settings.request_timeout_seconds,
+            region=settings.region,
+            account_id=settings.account_id,
         ),
         sessions=sessions,
         on_shutdown=[stop_sessions],
         public=issuer_routes(IssuerDocuments(snapshots, clock, issuer=settings.issuer_url)),
+        audit=audit,
     )
+
+    def close() -> None:
+        store.close()
+        if audit is not None:
+            audit.close()
+
     return Application(
         asgi=gateway,
         settings=settings,
         credentials_file=credentials_file,
         created_root_key=created,
-        close=store.close,
+        close=close,
+        reopen=audit.reopen if audit is not None else lambda: None,
     )

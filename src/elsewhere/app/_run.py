@@ -22,11 +22,32 @@ log = logging.getLogger("elsewhere.server")
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, but a handled SIGTERM/SIGINT ends in a normal exit.
+    """uvicorn's server, but a handled SIGTERM/SIGINT ends in a normal exit, and SIGHUP reopens
+    the audit log.
 
     uvicorn re-raises the signal after its graceful shutdown, which kills the process before
     the store is closed; elsewhere finishes its own shutdown and exits with status 0 instead.
+    SIGHUP only raises a flag; the reopen itself runs on the event loop's next tick (within
+    0.1 s), never inside a signal handler that may have interrupted a write.
     """
+
+    def __init__(self, config: uvicorn.Config, reopen: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._reopen = reopen
+        self._hangup = False
+
+    def _on_hangup(self, signum: int, frame: object) -> None:
+        self._hangup = True
+
+    async def on_tick(self, counter: int) -> bool:
+        """uvicorn's tick (every 0.1 s), plus a reopen that SIGHUP asked for."""
+        if self._hangup:
+            self._hangup = False
+            try:
+                self._reopen()
+            except Exception:
+                log.exception("reopening log files after SIGHUP failed")
+        return await super().on_tick(counter)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         """Drop idle keep-alive connections at once, then shut down gracefully.
@@ -50,6 +71,7 @@ class _Server(uvicorn.Server):
         previous = {
             sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)
         }
+        previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, self._on_hangup)
         try:
             yield
         finally:
@@ -111,6 +133,6 @@ def run_server(settings: ServerSettings, *, announce: Callable[[str], None]) -> 
         ),
     )
     try:
-        _Server(config).run()
+        _Server(config, application.reopen).run()
     finally:
         application.close()

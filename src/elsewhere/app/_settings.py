@@ -35,6 +35,8 @@ class ServerSettings:
     # The URL relying parties reach this server at: the OIDC issuer of outbound web identity
     # federation (``iss`` of every token). None derives it from the listening address.
     public_url: str | None = None
+    # The audit log: a path, "-" for standard output, or None for none.
+    audit_log: str | None = None
 
     @property
     def effective_database_url(self) -> str:

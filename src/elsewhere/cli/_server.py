@@ -113,6 +113,13 @@ __all__ = ["register"]
     "identity federation. Default: this server's own URL.",
 )
 @click.option(
+    "--audit-log",
+    default=None,
+    envvar="ELSEWHERE_AUDIT_LOG",
+    help="Write one CloudTrail-shaped JSON line per call to this file ('-': standard output). "
+    "SIGHUP reopens it. Default: no audit log.",
+)
+@click.option(
     "--log-level",
     default="info",
     show_default=True,
@@ -133,6 +140,7 @@ def server(
     max_connections: int,
     forwarded_allow_ips: str | None,
     public_url: str | None,
+    audit_log: str | None,
     log_level: str,
 ) -> None:
     """Run the elsewhere service (rolesanywhere, IAM, STS, CreateSession) on one address."""
@@ -165,6 +173,7 @@ def server(
         forwarded_allow_ips=forwarded_allow_ips or None,
         log_level=log_level,
         public_url=public_url or None,
+        audit_log=audit_log or None,
     )
     logging.basicConfig(
         level=log_level.upper(),
@@ -172,7 +181,9 @@ def server(
         stream=sys.stderr,
     )
     try:
-        run_server(settings, announce=lambda line: click.echo(line, err=False))
+        # Standard output belongs to the audit records when they go there.
+        to_stderr = settings.audit_log == "-"
+        run_server(settings, announce=lambda line: click.echo(line, err=to_stderr))
     except (StartupError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
 

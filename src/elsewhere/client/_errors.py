@@ -65,8 +65,10 @@ class CreateSessionRefusedError(ClientError):
         aws_code: str = "",
         http_status: int = 0,
         aws_message: str = "",
+        request_id: str = "",
     ) -> None:
         super().__init__(message, reason=reason)
         self.aws_code = aws_code
         self.http_status = http_status
         self.aws_message = aws_message
+        self.request_id = request_id

@@ -280,7 +280,13 @@ def _refusal(
         text += f", {code}"
     if message:
         text += f": {message}"
-    return CreateSessionRefusedError(text, aws_code=code, http_status=status, aws_message=message)
+    # The server logs and audits the precise reason under this id: with it, an operator finds why.
+    request_id = headers.get("x-amzn-requestid", "").strip()
+    if request_id:
+        text += f" (request id {request_id[:100]})"
+    return CreateSessionRefusedError(
+        text, aws_code=code, http_status=status, aws_message=message, request_id=request_id
+    )
 
 
 def format_credential_process(credentials: SessionCredentials) -> str:

@@ -4,6 +4,7 @@ restJson1 (rolesanywhere) and awsQuery with XML responses (IAM, STS): request ro
 Coral-style validation and response/error serialization. Framework-agnostic: bytes in, bytes out.
 """
 
+from elsewhere.protocol._audit import HIDDEN, audit_parameters, audit_response
 from elsewhere.protocol._form import (
     MAX_QUERY_PARAMS,
     guess_query_service,
@@ -15,12 +16,15 @@ from elsewhere.protocol._query import QueryProtocol
 from elsewhere.protocol._restjson import RestJsonProtocol, render_json_error
 
 __all__ = [
+    "HIDDEN",
     "MAX_BODY_BYTES",
     "MAX_DEPTH",
     "MAX_QUERY_PARAMS",
     "QueryProtocol",
     "Response",
     "RestJsonProtocol",
+    "audit_parameters",
+    "audit_response",
     "guess_query_service",
     "load_service_model",
     "parse_form",

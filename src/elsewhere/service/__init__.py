@@ -1,5 +1,6 @@
 """Use cases: the rolesanywhere control plane, subject recording, and the storage ports."""
 
+from elsewhere.service._authn import Principal
 from elsewhere.service._content import SessionPolicyValidator
 from elsewhere.service._controlplane import OPERATIONS, ControlPlane, ControlPlaneSettings, Page
 from elsewhere.service._ports import (
@@ -11,18 +12,24 @@ from elsewhere.service._ports import (
     SubjectRepository,
     TagRepository,
 )
+from elsewhere.service._session_auth import SessionPrincipal
+from elsewhere.service._sessions import REFUSAL_CLASSES, SessionTrail
 from elsewhere.service._subjects import SubjectRecorder
 
 __all__ = [
     "OPERATIONS",
+    "REFUSAL_CLASSES",
     "AccessKeyRepository",
     "ControlPlane",
     "ControlPlaneSettings",
     "KeyValueRepository",
     "Page",
+    "Principal",
     "Repository",
     "SecretRepository",
     "SessionPolicyValidator",
+    "SessionPrincipal",
+    "SessionTrail",
     "Store",
     "SubjectRecorder",
     "SubjectRepository",

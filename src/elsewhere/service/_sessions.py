@@ -81,9 +81,12 @@ from elsewhere.x509 import (
 )
 
 __all__ = [
+    "REFUSAL_CLASSES",
     "CreateSessionHandler",
     "SessionAnswer",
+    "SessionDenied",
     "SessionSettings",
+    "SessionTrail",
     "is_legal_tag_text",
     "map_principal_tags",
     "subject_id_for",
@@ -123,8 +126,67 @@ _PROPERTY_TEXT_CONSTRAINTS = (
 )
 
 
+#: The classes of CreateSession refusals, as the audit record and the metrics name them.
+REFUSAL_CLASSES = (
+    "signature",  # time, scope, X-Amz-X509 or the signature itself
+    "untrusted_certificate",  # unknown or disabled trust anchor; the path or a CRL refuses
+    "profile",  # unknown or disabled profile, role not listed, roleSessionName not accepted
+    "role",  # unknown role, duration above its maximum
+    "trust_policy",  # the role's trust policy is missing or does not allow the session
+    "attributes",  # certificate attributes that are not legal session tags, CN too long
+    "invalid_request",  # the input fails the model's constraints or does not parse
+    "unavailable",  # no session key ring, or anything else on the server's side
+)
+
+
 class SessionDenied(AccessDenied):
-    """A CreateSession refusal (403 AccessDeniedException) with AWS's text and a private reason."""
+    """A CreateSession refusal (403 AccessDeniedException) with AWS's text and a private reason.
+
+    ``refusal`` is its class (one of :data:`REFUSAL_CLASSES`) for the audit record and metrics.
+    """
+
+    def __init__(self, message: str, *, reason: str, refusal: str) -> None:
+        super().__init__(message, reason=reason)
+        self.refusal = refusal
+
+
+def refusal_class(error: ElsewhereError) -> str:
+    """The class of a CreateSession refusal (see :data:`REFUSAL_CLASSES`)."""
+    if isinstance(error, SessionDenied):
+        return error.refusal
+    if isinstance(error, UntrustedCertificate):
+        return "untrusted_certificate"
+    if isinstance(error, ValidationError | SerializationError):
+        return "invalid_request"
+    return "unavailable"
+
+
+@dataclass(slots=True)
+class SessionTrail:
+    """What one CreateSession learned on its way, for its audit record and metrics.
+
+    The pipeline fills it as each step succeeds, so a refusal's trail names everything known up
+    to the refusal. It never holds the secret access key or the session token.
+    """
+
+    x509_subject: str | None = None
+    x509_issuer: str | None = None
+    serial_number: str | None = None
+    trust_anchor_arn: str | None = None
+    profile_arn: str | None = None
+    role_arn: str | None = None
+    duration_seconds: int | None = None
+    requested_session_name: str | None = None
+    instance_properties: Mapping[str, str] | None = None
+    role_session_name: str | None = None
+    source_identity: str | None = None
+    subject_arn: str | None = None
+    access_key_id: str | None = None
+    expiration: str | None = None
+    assumed_role_arn: str | None = None
+    assumed_role_id: str | None = None
+    packed_policy_size: int | None = None
+    refusal: str | None = None
 
 
 @dataclass(frozen=True)
@@ -467,6 +529,9 @@ class _Plan:
     prepared: PreparedSession
     head: str
     tail: str
+    session_arn: str
+    assumed_role_id: str
+    packed_policy_size: int
 
 
 class CreateSessionHandler:
@@ -503,14 +568,49 @@ class CreateSessionHandler:
         self._trust_decisions: dict[tuple[object, ...], tuple[Policy, str | None]] = {}
 
     def __call__(
-        self, request: HttpRequest, signed: SignedRequest, source_ip: str, secure: bool
+        self,
+        request: HttpRequest,
+        signed: SignedRequest,
+        source_ip: str,
+        secure: bool,
+        trail: SessionTrail | None = None,
     ) -> SessionAnswer:
-        """Verify the request, issue credentials and answer 201; raises AWS's errors."""
+        """Verify the request, issue credentials and answer 201; raises AWS's errors.
+
+        ``trail``, when given, is filled with what each step learned (and the refusal's class),
+        for the caller's audit record and metrics.
+        """
+        if trail is None:
+            trail = SessionTrail()
+        try:
+            return self._create(request, signed, source_ip, secure, trail)
+        except ElsewhereError as exc:
+            trail.refusal = refusal_class(exc)
+            raise
+
+    def _create(
+        self,
+        request: HttpRequest,
+        signed: SignedRequest,
+        source_ip: str,
+        secure: bool,
+        trail: SessionTrail,
+    ) -> SessionAnswer:
         now = self._clock.now()
         snapshot = self._snapshots.current()
         facts = self._authenticate(request, signed, now)
+        # The signature holds: the caller has the key of this certificate.
+        trail.x509_subject = facts.subject
+        trail.x509_issuer = facts.issuer
+        trail.serial_number = facts.signer.serial
         leaf = facts.certificate
         params = self._input(request)
+        trail.trust_anchor_arn = params.trust_anchor_arn
+        trail.profile_arn = params.profile_arn
+        trail.role_arn = params.role_arn
+        trail.duration_seconds = params.duration_seconds
+        trail.requested_session_name = params.role_session_name
+        trail.instance_properties = params.instance_properties
         chain_header = request.header("x-amz-x509-chain") or ""
         intermediates: tuple[x509.Certificate, ...] = ()
         if chain_header.strip():
@@ -530,9 +630,10 @@ class CreateSessionHandler:
         )
         # From here the certificate is authenticated: every outcome is recorded for the subject.
         subject_id, subject_arn = self._subject(facts.subject)
+        trail.subject_arn = subject_arn
         try:
             body = self._issue(
-                snapshot, params, facts, anchor, request, source_ip, secure, now, subject_arn
+                snapshot, params, facts, anchor, request, source_ip, secure, now, subject_arn, trail
             )
         except ElsewhereError:
             self._record(subject_id, facts, now, params, failed=True)
@@ -574,26 +675,32 @@ class CreateSessionHandler:
             check_request_time(signed, now, skew=self._settings.skew)
         except SignatureExpired as exc:
             # The SigV4 skew text, as AWS's signers word it (reference §9), as AccessDenied.
-            raise SessionDenied(exc.message, reason=exc.reason) from None
+            raise SessionDenied(exc.message, reason=exc.reason, refusal="signature") from None
         try:
             check_scope(signed, service="rolesanywhere", region=self._settings.region)
         except ElsewhereError as exc:
             raise SessionDenied(
-                INVALID_SIGNATURE, reason=f"credential scope: {exc.reason}"
+                INVALID_SIGNATURE,
+                reason=f"credential scope: {exc.reason}",
+                refusal="signature",
             ) from None
         header = request.header("x-amz-x509")
         if header is None:
-            raise SessionDenied(INVALID_SIGNATURE, reason="no X-Amz-X509 header")
+            raise SessionDenied(
+                INVALID_SIGNATURE, reason="no X-Amz-X509 header", refusal="signature"
+            )
         facts = self._leaves.get(header)
         if facts is None:
             try:
                 facts = _remember(self._leaves, header, _leaf_facts(header))
             except ValidationError as exc:
-                raise SessionDenied(INVALID_SIGNATURE, reason=exc.message) from None
+                raise SessionDenied(
+                    INVALID_SIGNATURE, reason=exc.message, refusal="signature"
+                ) from None
         try:
             verify_x509_signature(request, signed, facts.signer)
         except ElsewhereError as exc:
-            raise SessionDenied(INVALID_SIGNATURE, reason=exc.reason) from None
+            raise SessionDenied(INVALID_SIGNATURE, reason=exc.reason, refusal="signature") from None
         return facts
 
     def _anchor(self, snapshot: ConfigSnapshot, arn: str) -> AnchorEntry:
@@ -615,24 +722,32 @@ class CreateSessionHandler:
         secure: bool,
         now: dt.datetime,
         subject_arn: str,
+        trail: SessionTrail,
     ) -> bytes:
         role_arn = params.role_arn
         unable = f"Unable to assume role for {role_arn}."
         profile = snapshot.profile(params.profile_arn)
         if profile is None:
-            raise SessionDenied(unable, reason=f"profile {params.profile_arn} does not exist")
+            raise SessionDenied(
+                unable, reason=f"profile {params.profile_arn} does not exist", refusal="profile"
+            )
         if not profile.enabled:
-            raise SessionDenied(unable, reason=f"profile {params.profile_arn} is disabled")
+            raise SessionDenied(
+                unable, reason=f"profile {params.profile_arn} is disabled", refusal="profile"
+            )
         if role_arn not in profile.role_arns:
-            raise SessionDenied(unable, reason=f"role {role_arn} is not listed in the profile")
+            raise SessionDenied(
+                unable, reason=f"role {role_arn} is not listed in the profile", refusal="profile"
+            )
         if params.role_session_name is not None and not profile.accept_role_session_name:
             raise SessionDenied(
                 NOT_AUTHORIZED_SESSION_NAME,
                 reason="roleSessionName sent but the profile does not accept it",
+                refusal="profile",
             )
         role = snapshot.role(role_arn)
         if role is None:
-            raise SessionDenied(unable, reason=f"role {role_arn} does not exist")
+            raise SessionDenied(unable, reason=f"role {role_arn} does not exist", refusal="role")
         duration = profile.duration_seconds
         if params.duration_seconds is not None:
             duration = min(duration, params.duration_seconds)
@@ -642,6 +757,7 @@ class CreateSessionHandler:
                 "this role.",
                 reason=f"duration {duration}s above the role's maximum "
                 f"{role.view.max_session_duration}s",
+                refusal="role",
             )
         tag_key = (facts.pem, profile.arn, profile.updated_at)
         mapped = self._tags.get(tag_key)
@@ -652,17 +768,24 @@ class CreateSessionHandler:
             raise SessionDenied(
                 _tag_failure_text(role_arn, failed),
                 reason=f"certificate attributes that are not legal tag values: {failed}",
+                refusal="attributes",
             )
         identity = facts.source_identity
         if identity is None:
-            raise SessionDenied(unable, reason="subject CN longer than 64 characters")
+            raise SessionDenied(
+                unable, reason="subject CN longer than 64 characters", refusal="attributes"
+            )
         session_name = params.role_session_name or facts.session_name
+        trail.role_session_name = session_name
+        trail.source_identity = identity
         self._check_trust(
             role, anchor, tags, identity, session_name, request, source_ip, secure, now
         )
         ring = snapshot.ring
         if ring is None:
-            raise SessionDenied(unable, reason="no session key ring is configured")
+            raise SessionDenied(
+                unable, reason="no session key ring is configured", refusal="unavailable"
+            )
         plan_key = (tag_key, id(role), anchor.record.arn, session_name, subject_arn)
         plan = self._plans.get(plan_key)
         if plan is None or plan.role is not role:
@@ -680,9 +803,15 @@ class CreateSessionHandler:
             access_key_random=self._random,
             nonce=self._random(12),
         )
+        expiration = format_utc_seconds(creds.expiration)
+        trail.access_key_id = creds.access_key_id
+        trail.expiration = expiration
+        trail.assumed_role_arn = plan.session_arn
+        trail.assumed_role_id = plan.assumed_role_id
+        trail.packed_policy_size = plan.packed_policy_size
         credentials = _credentials_json(
             creds.access_key_id,
-            format_utc_seconds(creds.expiration),
+            expiration,
             creds.secret_access_key,
             creds.session_token,
         )
@@ -731,7 +860,15 @@ class CreateSessionHandler:
             source_identity=identity,
             subject_arn=subject_arn,
         )
-        return _Plan(role=role, prepared=prepare_session(claims), head=head, tail=tail)
+        return _Plan(
+            role=role,
+            prepared=prepare_session(claims),
+            head=head,
+            tail=tail,
+            session_arn=claims.session_arn,
+            assumed_role_id=claims.assumed_role_id,
+            packed_policy_size=packed,
+        )
 
     def _check_trust(
         self,
@@ -748,7 +885,11 @@ class CreateSessionHandler:
         """Evaluate the role's trust policy as STS does for Roles Anywhere (reference §4.3, 9)."""
         unable = f"Unable to assume role for {role.view.arn}."
         if role.trust is None:
-            raise SessionDenied(unable, reason="the role's trust policy is missing or invalid")
+            raise SessionDenied(
+                unable,
+                reason="the role's trust policy is missing or invalid",
+                refusal="trust_policy",
+            )
         # The keys that depend only on the role, anchor, certificate and profile are wrapped
         # once; the request's own keys (time, address, transport, agent) are added per request.
         static_key = (
@@ -799,7 +940,7 @@ class CreateSessionHandler:
             )
         refusal = memo[1]
         if refusal is not None:
-            raise SessionDenied(unable, reason=refusal)
+            raise SessionDenied(unable, reason=refusal, refusal="trust_policy")
 
     @staticmethod
     def _request_keys(

@@ -12,6 +12,7 @@ import configparser
 import datetime as dt
 import json
 import os
+import re
 import shlex
 import subprocess
 import time
@@ -187,6 +188,16 @@ def test_refusal_reaches_stderr(server: ServerProcess, setup: Setup, tmp_path: P
     assert result.stdout == ""
     assert "AccessDeniedException" in result.stderr
     assert "Traceback" not in result.stderr
+    # The one line names the request id, under which the server logged the precise reason.
+    found = re.search(r"\(request id ([0-9a-f-]{36})\)$", result.stderr.strip())
+    assert found, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    reason = f"request_id={found.group(1)} op=CreateSession code=AccessDeniedException reason="
+    deadline = time.monotonic() + 10
+    while reason not in server.log():
+        assert time.monotonic() < deadline, "the server did not log the reason under the id"
+        time.sleep(0.05)
+    assert f"{reason}role {other} is not listed in the profile" in server.log()
 
 
 def test_boto3_session(server: ServerProcess, setup: Setup) -> None:

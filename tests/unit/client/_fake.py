@@ -16,6 +16,8 @@ from cryptography import x509
 from elsewhere.errors import ElsewhereError
 from elsewhere.sigv4 import HttpRequest, parse_signed_request, verify_x509_signature
 
+#: The request id every refusal of the fake carries.
+FAKE_REQUEST_ID = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
 
 @dataclass
 class Received:
@@ -99,7 +101,11 @@ class FakeCreateSession:
 
 
 def _error(status: int, code: str, message: str) -> tuple[int, dict[str, str], bytes]:
-    headers = {"Content-Type": "application/json", "x-amzn-ErrorType": code}
+    headers = {
+        "Content-Type": "application/json",
+        "x-amzn-ErrorType": code,
+        "x-amzn-RequestId": FAKE_REQUEST_ID,
+    }
     return status, headers, json.dumps({"message": message}).encode()
 
 

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from elsewhere import __version__
 from elsewhere.cli._client import helper
-from tests.unit.client._fake import FakeCreateSession, FakeServer
+from tests.unit.client._fake import FAKE_REQUEST_ID, FakeCreateSession, FakeServer
 from tests.unit.client.conftest import ANCHOR, PROFILE, ROLE, Files
 
 
@@ -136,12 +136,14 @@ def test_wrong_key_password_and_mismatch(tmp_path: Path, files: Files, server: F
 def test_server_refusal_message_reaches_stderr(
     files: Files, fake: FakeCreateSession, server: FakeServer
 ) -> None:
-    """The AWS error text is what the user reads."""
+    """The AWS error text is what the user reads, with the request id, on one line."""
     fake.refuse = (403, "AccessDeniedException", "Unable to assume role for " + ROLE + ".")
     code, out, err = _run("credential-process", *_args(files, server))
     assert code == 1
     assert out == ""
     assert "AccessDeniedException: Unable to assume role for" in err
+    assert err.strip().endswith(f"(request id {FAKE_REQUEST_ID})")
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_sign_string_formats(files: Files) -> None:
