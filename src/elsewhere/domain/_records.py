@@ -95,7 +95,7 @@ class AttributeMapping:
 
 @dataclass(frozen=True, slots=True)
 class TipConfiguration:
-    """Trusted identity propagation settings of a profile (stored, not yet acted upon)."""
+    """Trusted identity propagation settings of a profile (acted on by CreateSession)."""
 
     status: str
     subject_type: str | None = None

@@ -35,6 +35,7 @@ from elsewhere.tokens import SessionClaims, derive_secret_access_key, verify_cre
 __all__ = [
     "SessionPrincipal",
     "SessionResolver",
+    "origin_identity_keys",
     "policy_principal",
     "session_context_keys",
     "session_policies",
@@ -82,11 +83,28 @@ def session_context_keys(
     }
     if claims.source_identity is not None:
         keys["aws:SourceIdentity"] = claims.source_identity
+    keys.update(origin_identity_keys(claims))
     tags: dict[str, tuple[str, str]] = {}
     for key, value in (*role_tags, *claims.principal_tags):
         tags[key.lower()] = (key, value)
     for key, value in tags.values():
         keys[f"aws:PrincipalTag/{key}"] = value
+    return keys
+
+
+def origin_identity_keys(claims: SessionClaims) -> dict[str, object]:
+    """The session's trusted identity propagation keys (``aws:OriginIdentity/*``), if any.
+
+    They come only from the sealed token, so a caller cannot set them (IAM Roles Anywhere User
+    Guide, "Trusted identity propagation").
+    """
+    keys: dict[str, object] = {}
+    if claims.origin_subject is not None:
+        keys["aws:OriginIdentity/Subject"] = claims.origin_subject
+    if claims.origin_subject_type is not None:
+        keys["aws:OriginIdentity/SubjectType"] = claims.origin_subject_type
+    if claims.origin_issuer is not None:
+        keys["aws:OriginIdentity/Issuer"] = claims.origin_issuer
     return keys
 
 

@@ -55,6 +55,7 @@ from elsewhere.service._snapshot import (
     SnapshotProvider,
 )
 from elsewhere.service._subjects import SubjectRecorder
+from elsewhere.service._tip import MissingOriginSubject, OriginIdentity, origin_identity
 from elsewhere.sigv4 import (
     HttpRequest,
     SignedRequest,
@@ -778,8 +779,17 @@ class CreateSessionHandler:
         session_name = params.role_session_name or facts.session_name
         trail.role_session_name = session_name
         trail.source_identity = identity
+        try:
+            origin = origin_identity(profile.tip_configuration, tags, issuer=anchor.record.arn)
+        except MissingOriginSubject as missing:
+            raise SessionDenied(
+                unable,
+                reason=f"trusted identity propagation: the certificate has no {missing} "
+                "(or the profile's attribute mappings do not map it)",
+                refusal="attributes",
+            ) from None
         self._check_trust(
-            role, anchor, tags, identity, session_name, request, source_ip, secure, now
+            role, anchor, tags, identity, session_name, request, source_ip, secure, now, origin
         )
         ring = snapshot.ring
         if ring is None:
@@ -792,7 +802,9 @@ class CreateSessionHandler:
             plan = _remember(
                 self._plans,
                 plan_key,
-                self._plan(role, profile, facts, anchor, tags, identity, session_name, subject_arn),
+                self._plan(
+                    role, profile, facts, anchor, tags, identity, session_name, subject_arn, origin
+                ),
             )
         expires_at = now + dt.timedelta(seconds=duration)
         creds = issue_prepared_credentials(
@@ -827,6 +839,7 @@ class CreateSessionHandler:
         identity: str,
         session_name: str,
         subject_arn: str,
+        origin: OriginIdentity | None,
     ) -> _Plan:
         """Encode the session's claims and render its answer frame (once per plan key)."""
         # A function of the profile's policies and the tags alone (tokens._packed); raises
@@ -851,6 +864,9 @@ class CreateSessionHandler:
             certificate_serial=facts.signer.serial,
             certificate_subject=facts.subject,
             certificate_issuer=facts.issuer,
+            origin_subject=origin.subject if origin is not None else None,
+            origin_subject_type=origin.subject_type if origin is not None else None,
+            origin_issuer=origin.issuer if origin is not None else None,
         )
         head, tail = _answer_frame(
             session_arn=claims.session_arn,
@@ -881,8 +897,13 @@ class CreateSessionHandler:
         source_ip: str,
         secure: bool,
         now: dt.datetime,
+        origin: OriginIdentity | None = None,
     ) -> None:
-        """Evaluate the role's trust policy as STS does for Roles Anywhere (reference §4.3, 9)."""
+        """Evaluate the role's trust policy as STS does for Roles Anywhere (reference §4.3, 9).
+
+        With trusted identity propagation the ``aws:OriginIdentity/*`` keys are in the context
+        too, so a trust policy can bind the role to certificate identities callers cannot set.
+        """
         unable = f"Unable to assume role for {role.view.arn}."
         if role.trust is None:
             raise SessionDenied(
@@ -899,6 +920,7 @@ class CreateSessionHandler:
             tags,
             identity,
             session_name,
+            origin,
         )
         static = self._contexts.get(static_key)
         if static is None:
@@ -916,6 +938,11 @@ class CreateSessionHandler:
                 keys[f"aws:RequestTag/{key}"] = value
             if tags:
                 keys["aws:TagKeys"] = [k for k, _ in tags]
+            if origin is not None:
+                keys["aws:OriginIdentity/Subject"] = origin.subject
+                keys["aws:OriginIdentity/Issuer"] = origin.issuer
+                if origin.subject_type is not None:
+                    keys["aws:OriginIdentity/SubjectType"] = origin.subject_type
             static = _remember(
                 self._contexts,
                 static_key,

@@ -232,6 +232,11 @@ class StsService:
             session_policy=None if policy_text is None else str(policy_text),
             managed_policy_arns=tuple(policy_arns),
             chain_depth=(parent.chain_depth + 1) if parent is not None else 0,
+            # Trusted identity propagation carries along a role chain and cannot change there
+            # (IAM User Guide, "Trusted identity propagation with IAM").
+            origin_subject=parent.origin_subject if parent is not None else None,
+            origin_subject_type=parent.origin_subject_type if parent is not None else None,
+            origin_issuer=parent.origin_issuer if parent is not None else None,
         )
         ring = snapshot.ring
         if ring is None:

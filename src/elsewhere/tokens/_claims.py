@@ -26,8 +26,11 @@ __all__ = [
 ]
 
 #: Version of the static claims encoding inside the sealed payload; bump it when fields change.
-#: Format 2 moved the two times out of this section (they travel raw ahead of it).
-CLAIMS_FORMAT = 2
+#: Format 2 moved the two times out of this section (they travel raw ahead of it). Format 3 adds
+#: the trusted identity propagation context after the certificate fields; a session without one
+#: is still written in format 2 (the same bytes as before), and both are read.
+CLAIMS_FORMAT = 3
+_FORMAT_WITHOUT_ORIGIN = 2
 
 # Upper bounds used when decoding; they are far above the STS limits (50 tags, 10 policy ARNs,
 # reference iam-policy-evaluation.md §7.1) so that only garbage trips them.
@@ -66,6 +69,13 @@ class SessionClaims:
     certificate_serial: str | None = None
     certificate_subject: str | None = None
     certificate_issuer: str | None = None
+    #: Trusted identity propagation (IAM User Guide, "Trusted identity propagation with IAM"):
+    #: ``aws:OriginIdentity/Subject``, ``/SubjectType`` and ``/Issuer`` of the session, set
+    #: from the certificate when the profile turns TIP on, kept along a role chain, never set by
+    #: a caller.
+    origin_subject: str | None = None
+    origin_subject_type: str | None = None
+    origin_issuer: str | None = None
 
     def __post_init__(self) -> None:
         """Normalise times to UTC and tags to tuples; refuse naive datetimes."""
@@ -138,6 +148,9 @@ STATIC_FIELDS: tuple[str, ...] = (
     "certificate_serial",
     "certificate_subject",
     "certificate_issuer",
+    "origin_subject",
+    "origin_subject_type",
+    "origin_issuer",
 )
 
 #: The static claims' values, in :data:`STATIC_FIELDS` order (already normalised).
@@ -156,7 +169,9 @@ def static_claims(claims: SessionClaims) -> StaticClaims:
 def encode_static_claims(claims: SessionClaims) -> bytes:
     """The compact binary form of everything in ``claims`` but the two times."""
     out = Writer()
-    out.uint(CLAIMS_FORMAT)
+    origin = (claims.origin_subject, claims.origin_subject_type, claims.origin_issuer)
+    with_origin = origin != (None, None, None)
+    out.uint(CLAIMS_FORMAT if with_origin else _FORMAT_WITHOUT_ORIGIN)
     out.text(claims.account)
     out.text(claims.role_arn)
     out.text(claims.role_id)
@@ -176,13 +191,17 @@ def encode_static_claims(claims: SessionClaims) -> bytes:
     out.optional_text(claims.certificate_serial)
     out.optional_text(claims.certificate_subject)
     out.optional_text(claims.certificate_issuer)
+    if with_origin:
+        for part in origin:
+            out.optional_text(part)
     return out.getvalue()
 
 
 def decode_static_claims(data: bytes) -> StaticClaims:
     """Read all of ``data`` as written by :func:`encode_static_claims`; ``DecodeError`` if bad."""
     reader = Reader(data)
-    if reader.uint() != CLAIMS_FORMAT:
+    form = reader.uint()
+    if form not in (CLAIMS_FORMAT, _FORMAT_WITHOUT_ORIGIN):
         raise DecodeError("unknown claims format")
     text = reader.text
     optional_text = reader.optional_text
@@ -205,6 +224,9 @@ def decode_static_claims(data: bytes) -> StaticClaims:
     serial = optional_text()
     subject = optional_text()
     issuer = optional_text()
+    origin: tuple[str | None, ...] = (None, None, None)
+    if form == CLAIMS_FORMAT:
+        origin = (optional_text(), optional_text(), optional_text())
     reader.end()
     return (
         account,
@@ -223,6 +245,7 @@ def decode_static_claims(data: bytes) -> StaticClaims:
         serial,
         subject,
         issuer,
+        *origin,
     )
 
 

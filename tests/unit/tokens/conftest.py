@@ -84,4 +84,7 @@ def claims_strategy(draw: st.DrawFn) -> SessionClaims:
         certificate_serial=draw(st.none() | _text),
         certificate_subject=draw(st.none() | _text),
         certificate_issuer=draw(st.none() | _text),
+        origin_subject=draw(st.none() | _text),
+        origin_subject_type=draw(st.none() | st.sampled_from(["user", "workload"])),
+        origin_issuer=draw(st.none() | _text),
     )
