@@ -91,19 +91,28 @@ class SessionCredentials:
         )
 
 
-def _parse_arn(arn: str, service: str, resource: str, flag: str) -> tuple[str, str]:
-    """(partition, region) of an ARN of ``service`` whose resource starts with ``resource``."""
+def _parse_arn(
+    arn: str, service: str, resource: str, flag: str, *, alias: bool = False
+) -> tuple[str, str]:
+    """(partition, region) of an ARN of ``service`` whose resource starts with ``resource``.
+
+    With ``alias``, the alias ARN ``...:alias/<resource>...`` is accepted too: trust anchors and
+    profiles may be named by alias ARN ("You can use the alias ARN in place of the resource ID or
+    ARN", rolesanywhere model, ``aliasArn``).
+    """
     parts = arn.split(":", 5)
+    prefixes = (resource, f"alias/{resource}") if alias else (resource,)
     if (
         len(parts) != 6
         or parts[0] != "arn"
         or not parts[1].startswith("aws")
         or parts[2] != service
-        or not parts[5].startswith(resource)
+        or not parts[5].startswith(prefixes)
     ):
+        also = f" (or ...:alias/{resource}<alias-name>)" if alias else ""
         raise ClientConfigurationError(
             f"{flag} {arn!r} is not an ARN of the form "
-            f"arn:aws:{service}:<region>:<account>:{resource}..."
+            f"arn:aws:{service}:<region>:<account>:{resource}...{also}"
         )
     return parts[1], parts[3]
 
@@ -115,9 +124,11 @@ def resolve_region(params: SessionParameters) -> str:
     in AWS's helper.
     """
     _, anchor_region = _parse_arn(
-        params.trust_anchor_arn, "rolesanywhere", "trust-anchor/", "--trust-anchor-arn"
+        params.trust_anchor_arn, "rolesanywhere", "trust-anchor/", "--trust-anchor-arn", alias=True
     )
-    _, profile_region = _parse_arn(params.profile_arn, "rolesanywhere", "profile/", "--profile-arn")
+    _, profile_region = _parse_arn(
+        params.profile_arn, "rolesanywhere", "profile/", "--profile-arn", alias=True
+    )
     _parse_arn(params.role_arn, "iam", "role/", "--role-arn")
     if anchor_region != profile_region:
         raise ClientConfigurationError(
@@ -147,7 +158,7 @@ def default_endpoint(trust_anchor_arn: str, region: str, *, fips: bool = False) 
     Host names as in the helper's endpoint table (reference §1).
     """
     partition, _ = _parse_arn(
-        trust_anchor_arn, "rolesanywhere", "trust-anchor/", "--trust-anchor-arn"
+        trust_anchor_arn, "rolesanywhere", "trust-anchor/", "--trust-anchor-arn", alias=True
     )
     suffix = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
     service = "rolesanywhere-fips" if fips else "rolesanywhere"

@@ -3,6 +3,7 @@
 from elsewhere.domain._alias import (
     RESERVED_ALIAS_PREFIX,
     AliasInUseError,
+    alias_arn_of,
     check_alias_name,
     format_alias_arn,
 )
@@ -95,6 +96,7 @@ __all__ = [
     "TipConfiguration",
     "TrustAnchor",
     "TrustAnchorSource",
+    "alias_arn_of",
     "check_alias_name",
     "format_alias_arn",
     "format_arn",

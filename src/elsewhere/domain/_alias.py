@@ -11,10 +11,21 @@ The alias ARN is ``arn:<partition>:rolesanywhere:<region>:<account>:alias/<type>
 
 from __future__ import annotations
 
-from elsewhere.domain._arn import ROLESANYWHERE_RESOURCE_TYPES, Arn, format_arn
+from elsewhere.domain._arn import (
+    ROLESANYWHERE_RESOURCE_TYPES,
+    Arn,
+    format_arn,
+    parse_rolesanywhere_arn,
+)
 from elsewhere.errors import ValidationError
 
-__all__ = ["RESERVED_ALIAS_PREFIX", "AliasInUseError", "check_alias_name", "format_alias_arn"]
+__all__ = [
+    "RESERVED_ALIAS_PREFIX",
+    "AliasInUseError",
+    "alias_arn_of",
+    "check_alias_name",
+    "format_alias_arn",
+]
 
 #: Alias names that start with this, in any case, are AWS's.
 RESERVED_ALIAS_PREFIX = "aws/"
@@ -57,3 +68,9 @@ def format_alias_arn(
     return format_arn(
         Arn(partition, "rolesanywhere", region, account, f"alias/{resource_type}/{alias_name}")
     )
+
+
+def alias_arn_of(resource_arn: str, alias_name: str) -> str:
+    """The alias ARN of ``alias_name`` held by the resource ``resource_arn`` (same type, place)."""
+    arn = parse_rolesanywhere_arn(resource_arn)
+    return format_alias_arn(arn.partition, arn.region, arn.account, arn.resource_type, alias_name)

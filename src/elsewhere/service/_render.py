@@ -19,6 +19,7 @@ from elsewhere.domain import (
     TipConfiguration,
     TrustAnchor,
     TrustAnchorSource,
+    alias_arn_of,
 )
 
 __all__ = [
@@ -31,11 +32,8 @@ __all__ = [
 ]
 
 
-def _alias_arn(arn: str, kind: str, alias: str | None) -> str | None:
-    if alias is None:
-        return None
-    prefix = arn.rsplit(":", 1)[0]
-    return f"{prefix}:alias/{kind}/{alias}"
+def _alias_arn(arn: str, alias: str | None) -> str | None:
+    return None if alias is None else alias_arn_of(arn, alias)
 
 
 def _compact(data: dict[str, Any]) -> dict[str, Any]:
@@ -77,7 +75,7 @@ def render_trust_anchor(anchor: TrustAnchor) -> dict[str, Any]:
             "updatedAt": anchor.updated_at,
             "notificationSettings": [_notification(s) for s in anchor.notification_settings],
             "aliasName": anchor.alias_name,
-            "aliasArn": _alias_arn(anchor.arn, "trust-anchor", anchor.alias_name),
+            "aliasArn": _alias_arn(anchor.arn, anchor.alias_name),
             "previousAliasName": anchor.previous_alias_name,
         }
     )
@@ -117,7 +115,7 @@ def render_profile(profile: Profile) -> dict[str, Any]:
             "acceptRoleSessionName": profile.accept_role_session_name,
             "attributeMappings": [_mapping(m) for m in profile.attribute_mappings],
             "aliasName": profile.alias_name,
-            "aliasArn": _alias_arn(profile.arn, "profile", profile.alias_name),
+            "aliasArn": _alias_arn(profile.arn, profile.alias_name),
             "tipConfiguration": _tip(profile.tip_configuration),
             "previousAliasName": profile.previous_alias_name,
         }
@@ -137,7 +135,7 @@ def render_crl(crl: Crl) -> dict[str, Any]:
             "createdAt": crl.created_at,
             "updatedAt": crl.updated_at,
             "aliasName": crl.alias_name,
-            "aliasArn": _alias_arn(crl.arn, "crl", crl.alias_name),
+            "aliasArn": _alias_arn(crl.arn, crl.alias_name),
             "previousAliasName": crl.previous_alias_name,
         }
     )

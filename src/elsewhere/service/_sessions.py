@@ -99,9 +99,14 @@ INVALID_SIGNATURE = "Invalid signature"
 NOT_AUTHORIZED_SESSION_NAME = "Not authorized to set roleSessionName"
 
 # Patterns of the CreateSession input model (reference §2.1) and of STS's RoleSessionName.
-_PROFILE_ARN = re.compile(r"arn:aws(-[^:]+)?:rolesanywhere(:.*){2}(:profile.*)")
+# The profile and trust anchor may also be named by alias ARN (the alias-ARN alternative as the
+# control-plane model spells it in TrustAnchorIdentifierArn): "You can use the alias ARN in place
+# of the resource ID or ARN" (aliasArn of ProfileDetail and TrustAnchorDetail).
+_PROFILE_ARN = re.compile(r"arn:aws(-[^:]+)?:rolesanywhere(:.*){2}(:profile.*|:alias/profile/.*)")
 _ROLE_ARN = re.compile(r"arn:aws(-[^:]+)?:iam(:.*){2}(:role.*)")
-_ANCHOR_ARN = re.compile(r"arn:aws(-[^:]+)?:rolesanywhere(:.*){2}(:trust-anchor.*)")
+_ANCHOR_ARN = re.compile(
+    r"arn:aws(-[^:]+)?:rolesanywhere(:.*){2}(:trust-anchor.*|:alias/trust-anchor/.*)"
+)
 _ARN_PATTERNS = {
     "profileArn": _PROFILE_ARN,
     "roleArn": _ROLE_ARN,

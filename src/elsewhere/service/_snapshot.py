@@ -7,6 +7,9 @@ when the store's ``config_version`` changes. The version is read at most once ev
 the interval). With the default of 0.2 s, disabling a profile or trust anchor on one replica takes
 effect on every replica sharing the store within 1 s, the bound DESIGN.md documents.
 
+Trust anchors and profiles are indexed by ARN and by alias ARN, so CreateSession's alias ARNs
+are looked up in memory too.
+
 Roles come from the IAM store through the :class:`RoleSource` port. Building a snapshot (at
 startup, or on the refresher before the swap) preloads every role a profile names and every managed
 policy a profile names (compiled as a session policy), so no successful CreateSession reads the
@@ -37,7 +40,7 @@ from typing import Generic, Protocol, TypeVar
 
 from cryptography import x509
 
-from elsewhere.domain import Crl, Profile, TrustAnchor
+from elsewhere.domain import Crl, Profile, TrustAnchor, alias_arn_of
 from elsewhere.domain._iam import ManagedPolicy, Role
 from elsewhere.oidc import IssuerState
 from elsewhere.policy import Policy, PolicyKind, parse_policy
@@ -343,16 +346,19 @@ class ConfigSnapshot:
     #: Outbound federation's switch and signing keys (None without a master key, or before a
     #: server has started on the store).
     issuer: IssuerState | None = None
+    #: The same entries by alias ARN, for CreateSession's alias ARNs (no store read per request).
+    anchor_aliases: dict[str, AnchorEntry] = field(default_factory=dict)
+    profile_aliases: dict[str, Profile] = field(default_factory=dict)
     _role_memo: _Memo[RoleEntry] = field(default_factory=_Memo)
     _policy_memo: _Memo[Policy] = field(default_factory=_Memo)
 
     def anchor(self, arn: str) -> AnchorEntry | None:
-        """The trust anchor with this ARN, or None."""
-        return self.anchors.get(arn)
+        """The trust anchor with this ARN or alias ARN, or None."""
+        return self.anchors.get(arn) or self.anchor_aliases.get(arn)
 
     def profile(self, arn: str) -> Profile | None:
-        """The profile with this ARN, or None."""
-        return self.profiles.get(arn)
+        """The profile with this ARN or alias ARN, or None."""
+        return self.profiles.get(arn) or self.profile_aliases.get(arn)
 
     def role(self, arn: str) -> RoleEntry | None:
         """The role with this ARN, or None; preloaded when a profile names it, else loaded once."""
@@ -458,6 +464,14 @@ def build_snapshot(
         ring=ring,
         roles=roles,
         issuer=issuer,
+        anchor_aliases={
+            alias_arn_of(arn, entry.record.alias_name): entry
+            for arn, entry in anchors.items()
+            if entry.record.alias_name is not None
+        },
+        profile_aliases={
+            alias_arn_of(arn, p.alias_name): p for arn, p in profiles.items() if p.alias_name
+        },
     )
     snapshot.preload(
         (arn for p in profiles.values() for arn in p.role_arns),

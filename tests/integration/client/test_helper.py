@@ -155,6 +155,32 @@ def test_credential_process_output_works_with_boto3(
     assert f":assumed-role/{setup.role_name}/" in arn
 
 
+def test_credential_process_with_alias_arns(
+    server: ServerProcess, setup: Setup, tmp_path: Path
+) -> None:
+    """--trust-anchor-arn and --profile-arn may be alias ARNs: the helper gets credentials."""
+    ra = server.client("rolesanywhere")
+    anchor_alias = ra.update_trust_anchor(trustAnchorId=setup.anchor, aliasName=_name("helper/ta"))[
+        "trustAnchor"
+    ]["aliasArn"]
+    profile_alias = ra.update_profile(profileId=setup.profile, aliasName=_name("helper"))[
+        "profile"
+    ]["aliasArn"]
+    flags = setup.flags(server)
+    flags[flags.index(setup.anchor)] = anchor_alias
+    flags[flags.index(setup.profile)] = profile_alias
+    result = _helper("credential-process", *flags, env=_clean_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    arn = _caller(
+        server,
+        aws_access_key_id=document["AccessKeyId"],
+        aws_secret_access_key=document["SecretAccessKey"],
+        aws_session_token=document["SessionToken"],
+    )
+    assert f":assumed-role/{setup.role_name}/" in arn
+
+
 @pytest.mark.skipif(AWS_CLI is None, reason="the AWS CLI is not installed")
 def test_aws_cli_credential_process(server: ServerProcess, setup: Setup, tmp_path: Path) -> None:
     """The AWS CLI runs the helper through credential_process, unchanged."""

@@ -12,6 +12,7 @@ import pytest
 from elsewhere.pki import quick_chain
 from elsewhere.sigv4 import HttpRequest
 from elsewhere.tokens import verify_credential_pair
+from elsewhere.x509 import UntrustedCertificate
 
 from .conftest import ACCOUNT, NOW, REGION, World, session_request
 
@@ -208,3 +209,75 @@ def test_ok_warm_cache_and_snapshot_follow_changes(world: World) -> None:
 
     with pytest.raises(AccessDenied):
         world.call(request)
+
+
+def _alias(world: World, arn: str, alias: str) -> str:
+    """Give the anchor or profile ``arn`` the alias ``alias``; its alias ARN."""
+    if ":trust-anchor/" in arn:
+        out = world.cp.handle("UpdateTrustAnchor", {"trustAnchorId": arn, "aliasName": alias}, "x")
+        return str(out["trustAnchor"].get("aliasArn", ""))
+    out = world.cp.handle("UpdateProfile", {"profileId": arn, "aliasName": alias}, "x")
+    return str(out["profile"].get("aliasArn", ""))
+
+
+@pytest.mark.parametrize("form", ["query", "body"])
+def test_ok_alias_arns_name_the_anchor_and_profile(world: World, form: str) -> None:
+    """trustAnchorArn and profileArn may be alias ARNs; the session names the anchor's own ARN."""
+    chain = quick_chain(NOW, "p256")
+    role = world.add_role("aliased")
+    anchor, profile = world.add_anchor(chain), world.add_profile([role])
+    anchor_alias, profile_alias = _alias(world, anchor, "prod/ta"), _alias(world, profile, "prod")
+    assert anchor_alias == f"arn:aws:rolesanywhere:{REGION}:{ACCOUNT}:alias/trust-anchor/prod/ta"
+    request = session_request(
+        chain, anchor=anchor_alias, profile=profile_alias, role=role, form=form
+    )
+    creds = _body(world, request)["credentialSet"][0]["credentials"]
+    ring = world.snapshots.current().ring
+    assert ring is not None
+    claims = verify_credential_pair(
+        creds["accessKeyId"], creds["sessionToken"], ring, now=NOW + dt.timedelta(minutes=1)
+    )
+    assert claims.source == anchor
+
+
+def test_ok_alias_arns_follow_the_alias(world: World) -> None:
+    """An alias moved to another anchor, or removed, is what the next CreateSession sees."""
+    chain, other = quick_chain(NOW, "p256"), quick_chain(NOW, "p256")
+    role = world.add_role("moving")
+    profile = world.add_profile([role])
+    first, second = world.add_anchor(chain), world.add_anchor(other)
+    alias = _alias(world, first, "current")
+
+    def status() -> int:
+        request = session_request(chain, anchor=alias, profile=profile, role=role)
+        return world.call(request).status
+
+    assert status() == 201
+    _alias(world, first, "")
+    _alias(world, second, "current")  # now names the anchor of another CA
+    with pytest.raises(UntrustedCertificate):
+        status()
+    _alias(world, second, "")
+    with pytest.raises(UntrustedCertificate):  # names nothing
+        status()
+
+
+def test_ok_alias_lookup_reads_no_store(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Alias ARNs are served from the in-memory snapshot: no repository read per request."""
+    chain = quick_chain(NOW, "p256")
+    role = world.add_role("memory")
+    anchor, profile = world.add_anchor(chain), world.add_profile([role])
+    anchor_alias, profile_alias = _alias(world, anchor, "a"), _alias(world, profile, "p")
+    request = session_request(chain, anchor=anchor_alias, profile=profile_alias, role=role)
+    assert world.call(request).status == 201
+
+    def no_read(*_: Any) -> Any:
+        raise AssertionError("CreateSession read the store")
+
+    for repo in (world.store.trust_anchors, world.store.profiles, world.store.crls):
+        for method in ("get", "get_by_alias", "list_all", "list_page"):
+            monkeypatch.setattr(repo, method, no_read)
+    again = session_request(
+        chain, anchor=anchor_alias, profile=profile_alias, role=role, form="body"
+    )
+    assert world.call(again).status == 201
