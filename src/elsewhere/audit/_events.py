@@ -203,8 +203,9 @@ def create_session_event(
 ) -> dict[str, Any]:
     """The record of one CreateSession, granted or refused.
 
-    ``additionalEventData`` names the certificate (subject, issuer, serial), the trust anchor,
-    profile and role, the session name and source identity, the access key id issued, and for a
+    ``additionalEventData`` names the certificate (subject, issuer, serial), the trust anchor and
+    profile (by their own ARNs when they were found, though the request named them by alias ARN),
+    the role, the session name and source identity, the access key id issued, and for a
     refusal its class and precise reason. The caller is identified by its certificate only, so
     ``userIdentity`` is ``Unknown`` with the certificate's subject as ``principalId``.
     """
@@ -247,8 +248,9 @@ def create_session_event(
         "x509Subject": trail.x509_subject,
         "x509Issuer": trail.x509_issuer,
         "x509SerialNumber": trail.serial_number,
-        "trustAnchorArn": trail.trust_anchor_arn,
-        "profileArn": trail.profile_arn,
+        # The resources themselves, whichever form (ARN or alias ARN) the request named them by.
+        "trustAnchorArn": trail.trust_anchor_resource_arn or trail.trust_anchor_arn,
+        "profileArn": trail.profile_resource_arn or trail.profile_arn,
         "roleArn": trail.role_arn,
         "roleSessionName": trail.role_session_name,
         "sourceIdentity": trail.source_identity,

@@ -180,6 +180,9 @@ class SessionTrail:
     serial_number: str | None = None
     trust_anchor_arn: str | None = None
     profile_arn: str | None = None
+    #: The anchor's and the profile's own ARNs once found (the request may name them by alias).
+    trust_anchor_resource_arn: str | None = None
+    profile_resource_arn: str | None = None
     role_arn: str | None = None
     duration_seconds: int | None = None
     requested_session_name: str | None = None
@@ -631,6 +634,7 @@ class CreateSessionHandler:
                 )
             intermediates = cached
         anchor = self._anchor(snapshot, params.trust_anchor_arn)
+        trail.trust_anchor_resource_arn = anchor.record.arn
         self._snapshots.validate(
             anchor, leaf, facts.signer.der, intermediates, chain_header, now=now
         )
@@ -737,6 +741,7 @@ class CreateSessionHandler:
             raise SessionDenied(
                 unable, reason=f"profile {params.profile_arn} does not exist", refusal="profile"
             )
+        trail.profile_resource_arn = profile.arn
         if not profile.enabled:
             raise SessionDenied(
                 unable, reason=f"profile {params.profile_arn} is disabled", refusal="profile"

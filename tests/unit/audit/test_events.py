@@ -275,6 +275,26 @@ def test_create_session_granted() -> None:
     }
 
 
+def test_create_session_by_alias_names_the_resources() -> None:
+    """Named by alias ARNs, the request keeps them; the additional data names the resources."""
+    alias = "arn:aws:rolesanywhere:eu-west-1:123456789012:alias/trust-anchor/prod"
+    profile_alias = "arn:aws:rolesanywhere:eu-west-1:123456789012:alias/profile/web"
+    trail = _trail(
+        trust_anchor_arn=alias,
+        profile_arn=profile_alias,
+        trust_anchor_resource_arn="arn:aws:rolesanywhere:eu-west-1:123456789012:trust-anchor/a",
+        profile_resource_arn="arn:aws:rolesanywhere:eu-west-1:123456789012:profile/p",
+    )
+    event = create_session_event(ORIGIN, trail)
+    request = event["requestParameters"]
+    assert (request["trustAnchorArn"], request["profileArn"]) == (alias, profile_alias)
+    additional = event["additionalEventData"]
+    assert (additional["trustAnchorArn"], additional["profileArn"]) == (
+        trail.trust_anchor_resource_arn,
+        trail.profile_resource_arn,
+    )
+
+
 def test_create_session_refused() -> None:
     """A refused CreateSession keeps AWS's text as errorMessage and the precise reason beside."""
     trail = _trail(refusal="trust_policy")
