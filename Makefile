@@ -63,17 +63,19 @@ unit: $(VENV)/.installed-dev
 integration: $(VENV)/.installed-dev
 	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
 
-# Machine packages some tests use: SoftHSM2 (PKCS#11 tests) and PostgreSQL (storage on
-# PostgreSQL). Installed with apt-get when missing and we are root; otherwise those tests skip
-# and say why.
+# Machine packages some tests use: SoftHSM2 (PKCS#11 tests), PostgreSQL (storage on
+# PostgreSQL) and Prometheus's promtool (the metrics format check). Installed with apt-get when
+# missing and we are root; otherwise those tests skip and say why.
 system-deps:
-	@if ! command -v softhsm2-util >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	@if ! command -v softhsm2-util >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	    || ! command -v promtool >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing softhsm2 and postgresql with apt-get"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2 postgresql >/dev/null) \
-	      || echo "could not install softhsm2/postgresql: their tests will skip"; \
+	    echo "installing softhsm2, postgresql and prometheus (promtool) with apt-get"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	      softhsm2 postgresql prometheus >/dev/null) \
+	      || echo "could not install softhsm2/postgresql/prometheus: their tests will skip"; \
 	  else \
-	    echo "softhsm2 or postgresql missing and not root: their tests will skip"; \
+	    echo "softhsm2, postgresql or promtool missing and not root: their tests will skip"; \
 	  fi; \
 	fi
 

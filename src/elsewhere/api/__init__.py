@@ -1,6 +1,12 @@
 """The ASGI application: routing by path and by SigV4 signing scope, thin handlers."""
 
-from elsewhere.api._gateway import Gateway, GatewaySettings, OperationHandler, SessionHandler
+from elsewhere.api._gateway import (
+    Gateway,
+    GatewaySettings,
+    OperationHandler,
+    RequestObserver,
+    SessionHandler,
+)
 from elsewhere.api._oidc import (
     DOCUMENT_MAX_AGE,
     FEDERATION_OPERATIONS,
@@ -17,6 +23,7 @@ __all__ = [
     "GatewaySettings",
     "OperationHandler",
     "PublicRoute",
+    "RequestObserver",
     "SessionHandler",
     "federation_handler",
     "issuer_routes",

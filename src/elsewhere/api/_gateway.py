@@ -57,7 +57,7 @@ from elsewhere.service._authz import Authorizer, CallInfo
 from elsewhere.service._sessions import SessionAnswer
 from elsewhere.sigv4 import HttpRequest, SignedRequest, parse_signed_request
 
-__all__ = ["Gateway", "GatewaySettings", "OperationHandler", "SessionHandler"]
+__all__ = ["Gateway", "GatewaySettings", "OperationHandler", "RequestObserver", "SessionHandler"]
 
 log = logging.getLogger("elsewhere.access")
 errlog = logging.getLogger("elsewhere.errors")
@@ -91,6 +91,20 @@ class OperationHandler(Protocol):
 
     def __call__(self, operation: str, params: dict[str, Any], caller: Principal) -> dict[str, Any]:
         """The operation's output, keyed by the output shape's member names."""
+        ...
+
+
+class RequestObserver(Protocol):
+    """What counts requests for the metrics (``elsewhere.metrics.Metrics`` is one)."""
+
+    def observe_request(
+        self, service: str, operation: str, status: int, code: str | None, seconds: float
+    ) -> None:
+        """One request: its service, operation, status, AWS error code if any, and latency."""
+        ...
+
+    def observe_session(self, outcome: str) -> None:
+        """One CreateSession: ``success`` or the class of its refusal."""
         ...
 
 
@@ -190,9 +204,11 @@ class Gateway:
         authorizer: Authorizer | None = None,
         public: Mapping[str, PublicRoute] | None = None,
         audit: AuditTrail | None = None,
+        observer: RequestObserver | None = None,
     ) -> None:
         self._auth = authenticator
         self._audit = audit
+        self._observer = observer
         # Documents anyone may read (the OIDC issuer's), by exact path: GET and HEAD only.
         self._public = dict(public or {})
         self._authorizer = authorizer
@@ -230,6 +246,9 @@ class Gateway:
         if when is not None:
             response = self._record(scope, ctx, when, response)
         await self._send(send, response, ctx)
+        elapsed = time.perf_counter() - started
+        if self._observer is not None:
+            self._observe(ctx, response.status, elapsed)
         if not log.isEnabledFor(logging.INFO):
             return  # the line's arguments cost more than the check
         log.info(
@@ -238,7 +257,7 @@ class Gateway:
             scope["method"],
             scope.get("raw_path", b"").decode("latin-1").split("?", 1)[0],
             response.status,
-            (time.perf_counter() - started) * 1000,
+            elapsed * 1000,
             ctx.operation,
             ctx.principal,
             ctx.request_id,
@@ -347,7 +366,7 @@ class Gateway:
                 client = scope.get("client")
                 source_ip = client[0] if client else ""
                 secure = scope.get("scheme") == "https"
-                if self._audit is not None:
+                if self._audit is not None or self._observer is not None:
                     ctx.trail = SessionTrail()
                 # CPU-bound and free of store reads (the snapshot is in memory): run inline; a
                 # thread hop would only add latency under the GIL.
@@ -433,6 +452,26 @@ class Gateway:
             and path.rstrip("/") == "/sessions"
             and headers.get("authorization", "").lstrip().startswith("AWS4-X509")
         )
+
+    # -- metrics and audit -----------------------------------------------------------------
+
+    def _observe(self, ctx: _Context, status: int, elapsed: float) -> None:
+        """Count the request (and a CreateSession's outcome) for the metrics."""
+        assert self._observer is not None
+        error = ctx.error
+        operation = ctx.operation if ctx.operation != "-" else "Unknown"
+        self._observer.observe_request(
+            ctx.service or "none",
+            operation,
+            status,
+            error.code_for(ctx.protocol) if error is not None else None,
+            elapsed,
+        )
+        if ctx.trail is not None:
+            refusal = ctx.trail.refusal
+            if refusal is None and status >= 300:
+                refusal = "unavailable"  # granted, but the answer could not be given
+            self._observer.observe_session(refusal or "success")
 
     # -- audit -----------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -27,7 +27,12 @@ from elsewhere.audit import AuditLog
 from elsewhere.clock import Clock, SystemClock
 from elsewhere.domain import AccessKey
 from elsewhere.service import ControlPlane, ControlPlaneSettings, Store
-from elsewhere.service._authn import AccessKeySecret, Authenticator, Principal
+from elsewhere.service._authn import (
+    AccessKeySecret,
+    Authenticator,
+    Principal,
+    SigningKeyCache,
+)
 from elsewhere.service._authz import Authorizer
 from elsewhere.service._federation import OutboundFederation, load_or_create_issuer_state
 from elsewhere.service._iam import IamService, validate_session_policy
@@ -40,6 +45,9 @@ from elsewhere.service._subjects import SubjectRecorder
 from elsewhere.service._web_identity import WebIdentityTokens
 from elsewhere.storage import open_store
 from elsewhere.tokens import new_access_key_id, new_secret_access_key
+
+if TYPE_CHECKING:
+    from elsewhere.metrics import Metrics
 
 __all__ = ["Application", "StartupError", "build_application"]
 
@@ -83,6 +91,8 @@ class Application:
     close: Callable[[], None]
     # Called on SIGHUP: reopen the files that logrotate may have moved (the audit log).
     reopen: Callable[[], None] = lambda: None
+    # The series the metrics listener serves (None without --metrics-address).
+    metrics: Metrics | None = None
 
 
 def _root_principal(settings: ServerSettings, access_key_id: str) -> Principal:
@@ -271,9 +281,27 @@ def build_application(settings: ServerSettings, *, clock: Clock | None = None) -
             return web_identity(operation, params, caller)
         return sts(operation, params, caller)
 
+    signing_keys = SigningKeyCache()
+    metrics = None
+    if settings.metrics_address is not None:
+        # prometheus_client takes a few hundred ms to import: only a server that serves metrics
+        # pays for it.
+        from elsewhere.app._metrics import build_metrics
+
+        metrics = build_metrics(
+            clock=clock,
+            snapshots=snapshots,
+            recorder=recorder,
+            sessions=sessions,
+            signing_keys=signing_keys,
+            audit=audit,
+        )
     gateway = Gateway(
         authenticator=Authenticator(
-            lookup, region=settings.region, session_resolver=SessionResolver(snapshots)
+            lookup,
+            region=settings.region,
+            session_resolver=SessionResolver(snapshots),
+            signing_keys=signing_keys,
         ),
         handlers={
             "rolesanywhere": rolesanywhere,
@@ -292,6 +320,7 @@ def build_application(settings: ServerSettings, *, clock: Clock | None = None) -
         on_shutdown=[stop_sessions],
         public=issuer_routes(IssuerDocuments(snapshots, clock, issuer=settings.issuer_url)),
         audit=audit,
+        observer=metrics,
     )
 
     def close() -> None:
@@ -306,4 +335,5 @@ def build_application(settings: ServerSettings, *, clock: Clock | None = None) -
         created_root_key=created,
         close=close,
         reopen=audit.reopen if audit is not None else lambda: None,
+        metrics=metrics,
     )

@@ -105,6 +105,18 @@ def run_server(settings: ServerSettings, *, announce: Callable[[str], None]) -> 
     )
     for line in usage_lines(settings, str(application.credentials_file)):
         announce(line)
+    listener = None
+    if settings.metrics_address is not None and application.metrics is not None:
+        from elsewhere.metrics import start_metrics_server
+
+        host, port = settings.metrics_address
+        try:
+            listener = start_metrics_server(host, port, application.metrics.registry)
+        except OSError:
+            application.close()
+            raise
+        shown = f"[{host}]" if ":" in host else host
+        announce(f"metrics: http://{shown}:{listener.port}/metrics")
     config = uvicorn.Config(
         application.asgi,
         host=settings.host,
@@ -135,4 +147,6 @@ def run_server(settings: ServerSettings, *, announce: Callable[[str], None]) -> 
     try:
         _Server(config, application.reopen).run()
     finally:
+        if listener is not None:
+            listener.close()
         application.close()

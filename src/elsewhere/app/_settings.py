@@ -37,6 +37,8 @@ class ServerSettings:
     public_url: str | None = None
     # The audit log: a path, "-" for standard output, or None for none.
     audit_log: str | None = None
+    # Where the Prometheus listener serves /metrics (host, port); None for no listener.
+    metrics_address: tuple[str, int] | None = None
 
     @property
     def effective_database_url(self) -> str:

@@ -120,6 +120,14 @@ __all__ = ["register"]
     "SIGHUP reopens it. Default: no audit log.",
 )
 @click.option(
+    "--metrics-address",
+    default=None,
+    envvar="ELSEWHERE_METRICS_ADDRESS",
+    metavar="HOST:PORT",
+    help="Serve Prometheus metrics at http://HOST:PORT/metrics, a listener of its own "
+    "(never the API's address). Default: off.",
+)
+@click.option(
     "--log-level",
     default="info",
     show_default=True,
@@ -141,6 +149,7 @@ def server(
     forwarded_allow_ips: str | None,
     public_url: str | None,
     audit_log: str | None,
+    metrics_address: str | None,
     log_level: str,
 ) -> None:
     """Run the elsewhere service (rolesanywhere, IAM, STS, CreateSession) on one address."""
@@ -174,6 +183,7 @@ def server(
         log_level=log_level,
         public_url=public_url or None,
         audit_log=audit_log or None,
+        metrics_address=_metrics_address(metrics_address, port) if metrics_address else None,
     )
     logging.basicConfig(
         level=log_level.upper(),
@@ -204,6 +214,23 @@ def _check_proxies(value: str) -> None:
             raise click.UsageError(
                 f"--forwarded-allow-ips: {entry!r} is not an IP address or network."
             ) from None
+
+
+def _metrics_address(value: str, api_port: int) -> tuple[str, int]:
+    """``HOST:PORT`` (``[v6]:PORT`` for IPv6) of the metrics listener, never the API's own."""
+    host, sep, port_text = value.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise click.UsageError(
+            f"--metrics-address {value!r} must be HOST:PORT, for example 127.0.0.1:9464."
+        )
+    port = int(port_text)
+    if port == api_port:
+        # /metrics is never on the AWS endpoint: the listener needs an address of its own.
+        raise click.UsageError(
+            f"--metrics-address {value!r} uses the API's port {api_port}; choose another."
+        )
+    return host, port
 
 
 def register(cli: click.Group) -> None:

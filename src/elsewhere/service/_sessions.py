@@ -576,6 +576,19 @@ class CreateSessionHandler:
         self._contexts: dict[tuple[object, ...], dict[str, ContextValue]] = {}
         self._trust_decisions: dict[tuple[object, ...], tuple[Policy, str | None]] = {}
 
+    def cache_sizes(self) -> dict[str, int]:
+        """Entries held by each of CreateSession's caches (for the metrics)."""
+        return {
+            "session_leaves": len(self._leaves),
+            "session_tags": len(self._tags),
+            "session_plans": len(self._plans),
+            "session_chains": len(self._chains),
+            "session_inputs": len(self._inputs),
+            "session_subjects": len(self._subjects),
+            "trust_contexts": len(self._contexts),
+            "trust_decisions": len(self._trust_decisions),
+        }
+
     def __call__(
         self,
         request: HttpRequest,

@@ -529,6 +529,10 @@ class SnapshotProvider:
         version = store.config_version()
         self._snapshot = build_snapshot(store, roles, master_key, version)
         self._checked = monotonic()
+        # When the serving snapshot was last known to match the store, and how often checking
+        # failed: the metrics' snapshot age and refresh failures.
+        self._confirmed = self._checked
+        self.refresh_failures = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         if background:
@@ -558,7 +562,23 @@ class SnapshotProvider:
                 _warm(fresh, self._snapshot)
                 self._snapshot = fresh
                 _log.debug("configuration snapshot rebuilt at version %d", version)
+            self._confirmed = self._monotonic()
             return self._snapshot
+
+    @property
+    def version(self) -> int:
+        """The configuration version of the serving snapshot."""
+        return self._snapshot.version
+
+    def age_seconds(self) -> float:
+        """Seconds since the serving snapshot was last confirmed to match the store."""
+        return max(0.0, self._monotonic() - self._confirmed)
+
+    def cache_sizes(self) -> dict[str, int]:
+        """Entries held: validated paths, and the serving snapshot's roles and policies."""
+        roles = sum(self._snapshot._role_memo.sizes())
+        policies = sum(self._snapshot._policy_memo.sizes())
+        return {"validated_paths": len(self._paths), "roles": roles, "managed_policies": policies}
 
     def catch_up(self) -> None:
         """Serve this node's own writes from the next request on (DESIGN.md, read your writes).
@@ -572,6 +592,7 @@ class SnapshotProvider:
         try:
             self.refresh()
         except Exception:
+            self.refresh_failures += 1
             _log.exception("refreshing the configuration snapshot after a write failed")
 
     def close(self) -> None:
@@ -585,6 +606,7 @@ class SnapshotProvider:
             try:
                 self.refresh()
             except Exception:
+                self.refresh_failures += 1
                 _log.exception("refreshing the configuration snapshot failed")
 
     # -- validated paths ------------------------------------------------------------------------

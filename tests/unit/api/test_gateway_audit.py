@@ -111,3 +111,45 @@ def test_unwritable_audit_log_fails_the_call_closed() -> None:
     assert b"arn:aws:iam::123456789012:root" not in result.body
     request_id = result.headers[b"x-amzn-requestid"]
     assert request_id in result.body
+
+
+class _Observer:
+    """A request observer that keeps what it was told."""
+
+    def __init__(self) -> None:
+        """Nothing observed yet."""
+        self.requests: list[tuple[str, str, int, str | None]] = []
+        self.sessions: list[str] = []
+
+    def observe_request(
+        self, service: str, operation: str, status: int, code: str | None, seconds: float
+    ) -> None:
+        """Keep the request's labels; its latency must be a small positive number."""
+        assert 0 < seconds < 60
+        self.requests.append((service, operation, status, code))
+
+    def observe_session(self, outcome: str) -> None:
+        """Keep a CreateSession's outcome."""
+        self.sessions.append(outcome)
+
+
+def test_observer_counts_every_request_with_its_outcome() -> None:
+    """The metrics observer hears every request: service, operation, status and error code."""
+    observer = _Observer()
+    gateway = Gateway(
+        authenticator=Authenticator(_lookup, region="us-east-1"),
+        handlers={"sts": _Sts()},
+        clock=FixedClock(NOW),
+        observer=observer,
+    )
+    request = _signed(CALLER_IDENTITY)
+    asyncio.run(_drive(gateway, request))
+    tampered = HttpRequest("POST", "/", "extra=1", request.headers, request.body)
+    asyncio.run(_drive(gateway, tampered))
+    asyncio.run(_drive(gateway, HttpRequest("GET", "/ping", "", (("Host", "x"),), b"")))
+    assert observer.requests == [
+        ("sts", "GetCallerIdentity", 200, None),
+        ("sts", "Unknown", 403, "SignatureDoesNotMatch"),
+        ("none", "Ping", 200, None),
+    ]
+    assert observer.sessions == []

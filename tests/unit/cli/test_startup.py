@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from elsewhere.cli import _quickstart
@@ -53,3 +54,29 @@ def test_forwarded_allow_ips_must_be_addresses_or_networks(tmp_path: Path) -> No
     )
     assert result.exit_code == 2
     assert "'not-an-ip' is not an IP address or network" in result.output
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("fail/no-port", "must be HOST:PORT"),
+        ("fail/port-zero", "must be HOST:PORT"),
+        ("fail/not-a-port", "must be HOST:PORT"),
+        ("fail/the-api-port", "uses the API's port 8080"),
+    ],
+)
+def test_metrics_address_is_checked(tmp_path: Path, value: str, message: str) -> None:
+    """--metrics-address must be HOST:PORT on a port other than the API's (exit 2)."""
+    from elsewhere.cli import _server
+
+    given = {
+        "fail/no-port": "127.0.0.1",
+        "fail/port-zero": "127.0.0.1:0",
+        "fail/not-a-port": "127.0.0.1:http",
+        "fail/the-api-port": "0.0.0.0:8080",
+    }[value]
+    result = CliRunner().invoke(
+        _server.server, ["--data-dir", str(tmp_path), "--metrics-address", given]
+    )
+    assert result.exit_code == 2
+    assert message in result.output
