@@ -58,6 +58,7 @@ from elsewhere.service._content import (
     SessionPolicyValidator,
     check_ca_bundle,
     check_crl,
+    check_managed_policy_arns,
     check_session_policy,
 )
 from elsewhere.service._ports import Repository, Store
@@ -588,6 +589,7 @@ class ControlPlane:
         """Create a profile with the default attribute mappings."""
         if session_policy is not None:
             check_session_policy(session_policy, self._settings.session_policy_validator)
+        check_managed_policy_arns(managed_policy_arns)
         duration = self._check_duration(
             DEFAULT_DURATION_SECONDS if duration_seconds is None else duration_seconds
         )
@@ -663,6 +665,7 @@ class ControlPlane:
         if role_arns is not None:
             changes["role_arns"] = tuple(role_arns)
         if managed_policy_arns is not None:
+            check_managed_policy_arns(managed_policy_arns)
             changes["managed_policy_arns"] = tuple(managed_policy_arns)
         if duration_seconds is not None:
             changes["duration_seconds"] = self._check_duration(duration_seconds)

@@ -42,6 +42,7 @@ from elsewhere.domain import (
 from elsewhere.errors import (
     AccessDenied,
     ElsewhereError,
+    PackedPolicyTooLarge,
     SerializationError,
     SignatureExpired,
     ValidationError,
@@ -139,7 +140,7 @@ REFUSAL_CLASSES = (
     "profile",  # unknown or disabled profile, role not listed, roleSessionName not accepted
     "role",  # unknown role, duration above its maximum
     "trust_policy",  # the role's trust policy is missing or does not allow the session
-    "attributes",  # certificate attributes that are not legal session tags, CN too long
+    "attributes",  # attributes that are not legal session tags, CN too long, over packed budget
     "invalid_request",  # the input fails the model's constraints or does not parse
     "unavailable",  # no session key ring, or anything else on the server's side
 )
@@ -821,23 +822,39 @@ class CreateSessionHandler:
             )
         plan_key = (tag_key, id(role), anchor.record.arn, session_name, subject_arn)
         plan = self._plans.get(plan_key)
-        if plan is None or plan.role is not role:
-            plan = _remember(
-                self._plans,
-                plan_key,
-                self._plan(
-                    role, profile, facts, anchor, tags, identity, session_name, subject_arn, origin
-                ),
+        try:
+            if plan is None or plan.role is not role:
+                plan = _remember(
+                    self._plans,
+                    plan_key,
+                    self._plan(
+                        role,
+                        profile,
+                        facts,
+                        anchor,
+                        tags,
+                        identity,
+                        session_name,
+                        subject_arn,
+                        origin,
+                    ),
+                )
+            expires_at = now + dt.timedelta(seconds=duration)
+            creds = issue_prepared_credentials(
+                plan.prepared,
+                ring,
+                issued_at=now,
+                expires_at=expires_at,
+                access_key_random=self._random,
+                nonce=self._random(12),
             )
-        expires_at = now + dt.timedelta(seconds=duration)
-        creds = issue_prepared_credentials(
-            plan.prepared,
-            ring,
-            issued_at=now,
-            expires_at=expires_at,
-            access_key_random=self._random,
-            nonce=self._random(12),
-        )
+        except PackedPolicyTooLarge as exc:
+            # STS's PackedPolicyTooLarge is not in the rolesanywhere error model: a session whose
+            # policies and tags overflow the packed budget (or the token) fails as the role
+            # assumption it is, step 9 of rolesanywhere-protocol.md §4.3.
+            raise SessionDenied(
+                unable, reason=f"session too large: {exc.reason}", refusal="attributes"
+            ) from None
         expiration = format_utc_seconds(creds.expiration)
         trail.access_key_id = creds.access_key_id
         trail.expiration = expiration
@@ -866,7 +883,8 @@ class CreateSessionHandler:
     ) -> _Plan:
         """Encode the session's claims and render its answer frame (once per plan key)."""
         # A function of the profile's policies and the tags alone (tokens._packed); raises
-        # PackedPolicyTooLarge, which is not cached, so every such request is refused alike.
+        # PackedPolicyTooLarge (answered as a refusal by _issue), which is not cached, so every
+        # such request is refused alike.
         packed = validate_packed_policy_size(
             profile.session_policy, profile.managed_policy_arns, tags
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -10,8 +11,15 @@ import pytest
 
 from elsewhere.clock import FixedClock
 from elsewhere.domain import is_uuid
-from elsewhere.errors import MalformedPolicyDocument, ResourceNotFound, TooManyTags, ValidationError
+from elsewhere.errors import (
+    ElsewhereError,
+    MalformedPolicyDocument,
+    ResourceNotFound,
+    TooManyTags,
+    ValidationError,
+)
 from elsewhere.service import ControlPlane
+from elsewhere.service._iam import validate_session_policy
 from tests.unit.service.conftest import ACCOUNT, CALLER, REGION, ROLE, T0
 
 DEFAULT_MAPPINGS = [
@@ -60,7 +68,7 @@ def test_create_with_everything(cp: ControlPlane) -> None:
         enabled=True,
         durationSeconds=900,
         sessionPolicy=policy,
-        managedPolicyArns=["arn:aws:iam::aws:policy/ReadOnlyAccess"],
+        managedPolicyArns=["arn:aws:iam::123456789012:policy/ReadOnly"],
         acceptRoleSessionName=True,
         requireInstanceProperties=True,
         aliasName="web",
@@ -70,7 +78,7 @@ def test_create_with_everything(cp: ControlPlane) -> None:
     assert detail["enabled"] is True
     assert detail["durationSeconds"] == 900
     assert detail["sessionPolicy"] == policy
-    assert detail["managedPolicyArns"] == ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+    assert detail["managedPolicyArns"] == ["arn:aws:iam::123456789012:policy/ReadOnly"]
     assert detail["acceptRoleSessionName"] is True
     assert detail["requireInstanceProperties"] is True
     assert detail["aliasArn"] == f"arn:aws:rolesanywhere:{REGION}:{ACCOUNT}:alias/profile/web"
@@ -113,14 +121,104 @@ def test_session_policy_hook(make_cp: Callable[..., ControlPlane]) -> None:
             raise MalformedPolicyDocument("Syntax errors in policy.")
 
     cp = make_cp(session_policy_validator=validator)
-    with pytest.raises(MalformedPolicyDocument):
+    with pytest.raises(
+        ValidationError, match=r"^Invalid session policy: Syntax errors in policy\.$"
+    ):
         create(cp, sessionPolicy="{}")
     detail = create(cp, sessionPolicy='{"Effect":"Deny"}')
-    with pytest.raises(MalformedPolicyDocument):
+    with pytest.raises(
+        ValidationError, match=r"^Invalid session policy: Syntax errors in policy\.$"
+    ):
         cp.handle(
             "UpdateProfile", {"profileId": detail["profileId"], "sessionPolicy": "{}"}, CALLER
         )
     assert seen == ["{}", '{"Effect":"Deny"}', "{}"]
+
+
+def _statement_policy(resources: int) -> str:
+    arns = [f"arn:aws:s3:::bucket-{i:04d}/*" for i in range(resources)]
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": arns}],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "policy", "message"),
+    [
+        ("fail/malformed", '{"Statement": 1}', "Invalid session policy: Syntax errors in policy."),
+        (
+            "fail/over-2048-characters",
+            _statement_policy(100),
+            "Invalid session policy: Cannot exceed quota for PolicySize: 2048",
+        ),
+    ],
+)
+def test_session_policy_errors_are_validation_exceptions(
+    make_cp: Callable[..., ControlPlane], name: str, policy: str, message: str
+) -> None:
+    """IAM's MalformedPolicyDocument and LimitExceeded become rolesanywhere's
+    ValidationException (400) on create and update; a policy within the limit is taken."""
+    cp = make_cp(session_policy_validator=validate_session_policy)
+    ok = create(cp, sessionPolicy=_statement_policy(40))["profileId"]
+    attempts: list[Callable[[], object]] = [
+        lambda: create(cp, sessionPolicy=policy),
+        lambda: cp.handle("UpdateProfile", {"profileId": ok, "sessionPolicy": policy}, CALLER),
+    ]
+    for attempt in attempts:
+        with pytest.raises(ElsewhereError) as err:
+            attempt()
+        assert type(err.value) is ValidationError
+        assert (err.value.code, err.value.status, err.value.message) == (
+            "ValidationException",
+            400,
+            message,
+        )
+
+
+AWS_MANAGED = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+AWS_MANAGED_CN = "arn:aws-cn:iam::aws:policy/service-role/AWSLambdaRole"
+CUSTOMER = f"arn:aws:iam::{ACCOUNT}:policy/team/read"
+
+
+@pytest.mark.parametrize(
+    ("name", "arns", "refused"),
+    [
+        ("ok/customer-managed", [CUSTOMER], []),
+        ("fail/aws-managed", [CUSTOMER, AWS_MANAGED], [AWS_MANAGED]),
+        (
+            "fail/aws-managed-any-partition",
+            [AWS_MANAGED_CN, AWS_MANAGED],
+            [AWS_MANAGED_CN, AWS_MANAGED],
+        ),
+    ],
+)
+def test_aws_managed_policy_arns_are_refused(
+    cp: ControlPlane, name: str, arns: list[str], refused: list[str]
+) -> None:
+    """CreateProfile and UpdateProfile refuse AWS managed policy ARNs with a ValidationException
+    that names each of them; customer managed ARNs are kept."""
+    if not refused:
+        detail = create(cp, managedPolicyArns=arns)
+        assert detail["managedPolicyArns"] == arns
+        return
+    message = (
+        "AWS managed policies are not served by this endpoint; managedPolicyArns may name "
+        "customer managed policies only: " + ", ".join(refused)
+    )
+    with pytest.raises(ValidationError) as err:
+        create(cp, managedPolicyArns=arns)
+    assert err.value.message == message
+    detail = create(cp)
+    with pytest.raises(ValidationError) as err:
+        cp.handle(
+            "UpdateProfile", {"profileId": detail["profileId"], "managedPolicyArns": arns}, CALLER
+        )
+    assert err.value.message == message
+    got = cp.handle("GetProfile", {"profileId": detail["profileId"]}, CALLER)["profile"]
+    assert got["managedPolicyArns"] == []
 
 
 def test_create_quota(make_cp: Callable[..., ControlPlane]) -> None:

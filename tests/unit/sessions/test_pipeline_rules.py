@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import string
 from typing import Any
@@ -15,9 +16,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from elsewhere.domain import AttributeMapping
-from elsewhere.errors import AccessDenied, SerializationError, ValidationError
+from elsewhere.errors import AccessDenied, ElsewhereError, SerializationError, ValidationError
 from elsewhere.pki import quick_chain
-from elsewhere.service._sessions import is_legal_tag_text, map_principal_tags, subject_id_for
+from elsewhere.service._sessions import (
+    SessionDenied,
+    is_legal_tag_text,
+    map_principal_tags,
+    subject_id_for,
+)
 from elsewhere.sigv4 import HttpRequest, parse_signed_request
 from elsewhere.x509 import UntrustedCertificate
 
@@ -475,3 +481,23 @@ def test_trust_decision_follows_a_changed_trust_policy(world: World) -> None:
     world.snapshots.refresh(force=True)
     with pytest.raises(AccessDenied):
         world.call(request)
+
+
+def test_fail_session_over_the_packed_budget_is_access_denied(world: World) -> None:
+    """A profile whose managed policy ARNs and tags overflow the packed-policy budget refuses
+    the session with CreateSession's own answer (403 AccessDeniedException "Unable to assume
+    role for <arn>."), never STS's PackedPolicyTooLarge."""
+    arns = [
+        "arn:aws:iam::123456789012:policy/" + hashlib.sha256(str(i).encode()).hexdigest()
+        for i in range(50)
+    ]
+    chain, anchor, role, profile = _setup(world, managedPolicyArns=arns)
+    with pytest.raises(ElsewhereError) as err:
+        world.call(session_request(chain, anchor=anchor, profile=profile, role=role))
+    assert type(err.value) is SessionDenied
+    assert (err.value.code, err.value.status, err.value.message) == (
+        "AccessDeniedException",
+        403,
+        f"Unable to assume role for {role}.",
+    )
+    assert "session too large" in err.value.reason
