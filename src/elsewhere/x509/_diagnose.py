@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 
 from elsewhere.x509._algorithms import describe_name
-from elsewhere.x509._pkix import name_key
+from elsewhere.x509._pkix import NameKeys
 from elsewhere.x509._rules import (
     PathPolicy,
     ca_problem,
@@ -98,23 +98,14 @@ class Links:
         self.pool = list(pool)
         self.anchors = list(anchors)
         self.anchor_ders = {der(a) for a in anchors}
-        self._keys: dict[bytes, str | None] = {}
+        self._names = NameKeys()
         self._signed: dict[tuple[int, int], bool] = {}
         self._budget = SIGNATURE_BUDGET
-
-    def _key(self, name: x509.Name) -> str | None:
-        code = name.public_bytes()
-        if code not in self._keys:
-            self._keys[code] = name_key(name)
-        return self._keys[code]
 
     def named(self, child: x509.Certificate, issuer: x509.Certificate) -> bool:
         """Whether ``issuer``'s subject is ``child``'s issuer name under RFC 5280 §7.1."""
         try:
-            if child.issuer == issuer.subject:
-                return True
-            key = self._key(child.issuer)
-            return key is not None and key == self._key(issuer.subject)
+            return self._names.equal(child.issuer, issuer.subject)
         except ValueError:  # a name that does not decode names nothing
             return False
 

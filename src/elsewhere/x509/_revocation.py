@@ -27,7 +27,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from elsewhere.x509._algorithms import describe_name
-from elsewhere.x509._pkix import PkixRefusal, pkix_path, same_name
+from elsewhere.x509._pkix import NameKeys, PkixRefusal, pkix_path
 from elsewhere.x509._rules import PathPolicy, crl_signer_problem, describe
 
 __all__ = ["revocation_problem"]
@@ -57,6 +57,7 @@ def _usable_signer(
     crls: Sequence[x509.CertificateRevocationList],
     now: dt.datetime,
     policy: PathPolicy,
+    names: NameKeys,
 ) -> tuple[x509.Certificate | None, list[str]]:
     """The certificate whose key makes ``crl`` count for ``issuer``, or None and why not."""
     tried: list[str] = []
@@ -77,7 +78,7 @@ def _usable_signer(
             continue
         seen.add(der)
         try:
-            named = same_name(candidate.subject, crl.issuer)
+            named = names.equal(candidate.subject, crl.issuer)
         except ValueError:
             continue
         if not named:
@@ -123,12 +124,13 @@ def revocation_problem(
     The anchor itself is trusted as configured and never checked.
     """
     leaf = chain[0]
+    names = NameKeys()
     for cert, issuer in itertools.pairwise(chain):
         for crl in crls:
-            if not same_name(crl.issuer, issuer.subject):
+            if not names.equal(crl.issuer, issuer.subject):
                 continue
             signer, tried = _usable_signer(
-                crl, issuer, chain, anchors, crl_signers, crls, now, policy
+                crl, issuer, chain, anchors, crl_signers, crls, now, policy, names
             )
             crl_name = describe_name(crl.issuer)
             if signer is None:

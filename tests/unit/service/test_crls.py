@@ -155,3 +155,47 @@ def test_list(cp: ControlPlane, anchor: dict[str, Any], crl_der: bytes) -> None:
     second = cp.handle("ListCrls", {"pageSize": 1, "nextToken": first["nextToken"]}, CALLER)
     assert "nextToken" not in second
     assert {c["crlId"] for c in first["crls"] + second["crls"]} == ids
+
+
+def _pem_crl_with(crl_der: bytes, *certs: x509.Certificate) -> bytes:
+    pem = x509.load_der_x509_crl(crl_der).public_bytes(serialization.Encoding.PEM)
+    return pem + b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)
+
+
+def test_import_crl_with_its_signer_certificates(
+    cp: ControlPlane, anchor: dict[str, Any], crl_der: bytes
+) -> None:
+    """ok/: a PEM CRL followed by its signer's certificate is taken, and kept byte for byte."""
+    signer, _ = make_ca("CRL signer")
+    data = _pem_crl_with(crl_der, signer)
+    detail = import_crl(cp, anchor, data, enabled=True)
+    assert detail["crlData"] == data
+
+
+@pytest.mark.parametrize(
+    ("name", "tail", "needle"),
+    [
+        (
+            "fail/certificate-that-does-not-parse",
+            b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+            "crlData holds a certificate that does not parse",
+        ),
+        ("fail/too-many-certificates", None, "crlData holds 6 certificates besides the CRL"),
+    ],
+)
+def test_import_crl_refuses_bad_signer_certificates(
+    cp: ControlPlane,
+    anchor: dict[str, Any],
+    crl_der: bytes,
+    name: str,
+    tail: bytes | None,
+    needle: str,
+) -> None:
+    """A certificate in crlData that does not parse, or too many of them, is a ValidationError."""
+    signer, _ = make_ca("CRL signer")
+    data = (
+        _pem_crl_with(crl_der) + tail if tail is not None else _pem_crl_with(crl_der, *[signer] * 6)
+    )
+    with pytest.raises(ValidationError) as info:
+        import_crl(cp, anchor, data)
+    assert needle in info.value.message, name

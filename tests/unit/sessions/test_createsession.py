@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from elsewhere.pki import quick_chain
 from elsewhere.sigv4 import HttpRequest
@@ -281,3 +282,33 @@ def test_ok_alias_lookup_reads_no_store(world: World, monkeypatch: pytest.Monkey
         chain, anchor=anchor_alias, profile=profile_alias, role=role, form="body"
     )
     assert world.call(again).status == 201
+
+
+def test_fail_stored_crl_that_no_longer_parses_refuses_its_anchor(world: World) -> None:
+    """An enabled CRL the server cannot read is never skipped: its anchor refuses (fails closed)."""
+    import dataclasses
+
+    from elsewhere.errors import AccessDenied
+
+    chain = quick_chain(NOW, "p256")
+    role = world.add_role("unreadable")
+    anchor = world.add_anchor(chain)
+    profile = world.add_profile([role])
+    request = session_request(chain, anchor=anchor, profile=profile, role=role)
+    assert world.call(request).status == 201
+    crl = chain.crl([], now=NOW).public_bytes(serialization.Encoding.DER)
+    out = world.cp.handle(
+        "ImportCrl",
+        {"name": "c", "crlData": crl, "trustAnchorArn": anchor, "enabled": True},
+        "root",
+    )
+    stored = world.store.crls.get(out["crl"]["crlId"])
+    assert stored is not None
+    # As if a stricter parser met what an older one had accepted.
+    world.store.crls.replace(
+        dataclasses.replace(stored, crl_data=b"not a CRL", updated_at=NOW + dt.timedelta(seconds=1))
+    )
+    with pytest.raises(AccessDenied) as info:
+        world.call(request)
+    assert info.value.message == "Untrusted signing certificate"
+    assert "does not parse, so revocation cannot be checked" in info.value.reason
