@@ -8,6 +8,7 @@ that the server cuts it off early, answers in AWS's format and keeps its memory.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import socket
 import time
@@ -17,6 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from elsewhere.pki import issue_certificate, quick_chain
+from elsewhere.sigv4 import HttpRequest, sign_x509_request
 from tests.conftest import ServerProcess, start_server
 
 pytestmark = pytest.mark.integration
@@ -218,3 +221,69 @@ class TestBody:
         assert answer.startswith(b"HTTP/1.1 408 "), answer[:300]
         assert b"RequestTimeoutException" in answer
         assert elapsed < 6
+
+
+def _tampered_session_requests(srv: ServerProcess, count: int) -> list[HttpRequest]:
+    """``count`` CreateSession requests, each with its own certificate and a broken signature."""
+    now = dt.datetime.now(dt.UTC)
+    chain = quick_chain(now, "p256")
+    anchor = f"arn:aws:rolesanywhere:{srv.region}:{srv.account_id}:trust-anchor/x"
+    profile = f"arn:aws:rolesanywhere:{srv.region}:{srv.account_id}:profile/x"
+    role = f"arn:aws:iam::{srv.account_id}:role/x"
+    query = f"profileArn={profile}&roleArn={role}&trustAnchorArn={anchor}"
+    out = []
+    for i in range(count):
+        leaf = issue_certificate(
+            chain.issuing_ca,
+            now=now,
+            # A long subject, so each certificate weighs what an enterprise one does.
+            subject=f"CN=workload-{i},OU={'unit-' * 40},O=elsewhere",
+            key=chain.leaf_key,
+        )
+        request = sign_x509_request(
+            HttpRequest(
+                "POST",
+                "/sessions",
+                query,
+                (("Host", f"127.0.0.1:{srv.port}"), ("Content-Type", "application/json")),
+                b"{}",
+            ),
+            certificate=leaf.certificate,
+            private_key=chain.leaf_key,  # type: ignore[arg-type]
+            region=srv.region,
+            now=now,
+        )
+        headers = tuple(
+            (name, value[:-8] + "00000000") if name == "Authorization" else (name, value)
+            for name, value in request.headers
+        )
+        out.append(HttpRequest("POST", "/sessions", query, headers, b"{}"))
+    return out
+
+
+class TestCreateSessionBeforeAuthentication:
+    """CreateSession keeps nothing for a request whose signature does not verify."""
+
+    def test_bad_signatures_take_no_memory(self, srv: ServerProcess) -> None:
+        """1,500 requests with broken signatures, each with its own certificate: RSS stays put."""
+        requests = _tampered_session_requests(srv, 1500)
+        with httpx.Client(base_url=srv.endpoint, timeout=20) as http:
+            # Warm up: the first requests load code and grow pools that are not caches.
+            for request in requests[:200]:
+                answer = http.post(
+                    f"/sessions?{request.raw_query}",
+                    headers=list(request.headers),
+                    content=request.body,
+                )
+                assert answer.status_code == 403
+            before = _rss_mib(srv.process.pid)
+            for request in requests[200:]:
+                answer = http.post(
+                    f"/sessions?{request.raw_query}",
+                    headers=list(request.headers),
+                    content=request.body,
+                )
+                assert answer.status_code == 403
+                assert answer.json()["message"] == "Invalid signature"
+        # A parsed certificate costs about 12 KB when it is kept: 1,300 kept would be 15 MB.
+        assert _rss_mib(srv.process.pid) - before < 6

@@ -15,6 +15,7 @@ awslabs Python session), §2.1.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import json.encoder
 import logging
@@ -24,12 +25,13 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qsl
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from elsewhere.cache import BoundedCache
 from elsewhere.clock import Clock
 from elsewhere.domain import (
     SERVICE_PRINCIPAL,
@@ -49,6 +51,18 @@ from elsewhere.errors import (
 )
 from elsewhere.policy import ALLOWED, ContextValue, Policy, PolicySet, RequestContext, evaluate
 from elsewhere.policy import Principal as PolicyPrincipal
+from elsewhere.service._session_caches import (
+    CACHE_BYTES,
+    MAX_ENTRIES,
+    chain_weight,
+    context_weight,
+    input_weight,
+    leaf_weight,
+    plan_weight,
+    subject_weight,
+    tags_weight,
+    trust_weight,
+)
 from elsewhere.service._snapshot import (
     AnchorEntry,
     ConfigSnapshot,
@@ -235,6 +249,7 @@ class _LeafFacts:
 
     certificate: x509.Certificate
     signer: SigningCertificate  # its DER, key and decimal serial, prepared once
+    digest: bytes  # SHA-256 of the DER: what other caches key the certificate by
     pem: str
     subject: str
     issuer: str
@@ -248,6 +263,7 @@ def _leaf_facts(header: str) -> _LeafFacts:
     return _LeafFacts(
         certificate=leaf,
         signer=signer,
+        digest=hashlib.sha256(signer.der).digest(),
         pem=leaf.public_bytes(serialization.Encoding.PEM).decode("ascii"),
         subject=format_subject_dn(leaf.subject),
         issuer=format_subject_dn(leaf.issuer),
@@ -256,7 +272,6 @@ def _leaf_facts(header: str) -> _LeafFacts:
     )
 
 
-_MAX_LEAF_CACHE = 10_000
 # Placeholder times of prepared claims; each issue supplies its own (tokens.prepare_session).
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # Context keys that come from the request itself rather than the role, anchor, certificate and
@@ -271,18 +286,6 @@ _MAX_CACHED_INPUT = 4096
 _SERVICE = PolicyPrincipal(
     arn=SERVICE_PRINCIPAL, account="", type="Service", service=SERVICE_PRINCIPAL
 )
-
-
-_K = TypeVar("_K")
-_V = TypeVar("_V")
-
-
-def _remember(cache: dict[_K, _V], key: _K, value: _V) -> _V:
-    """Store ``value`` under ``key`` and return it; a full cache is emptied first (crude bound)."""
-    if len(cache) >= _MAX_LEAF_CACHE:
-        cache.clear()
-    cache[key] = value
-    return value
 
 
 def subject_id_for(account: str, region: str, x509_subject: str) -> str:
@@ -561,21 +564,50 @@ class CreateSessionHandler:
         self._settings = settings or SessionSettings()
         self._recorder = recorder
         self._random = random
+
         # Parsed leaves and their mapped tags, so a repeat caller costs only its signature check.
         # Every cache holds values derived from its key alone: each request's signature is still
         # verified, its path validated (the path cache is keyed as DESIGN.md says), and its trust
-        # decision is memoised on everything the evaluation reads (see _check_trust).
-        self._leaves: dict[str, _LeafFacts] = {}
-        self._tags: dict[
-            tuple[str, str, dt.datetime],
+        # decision is memoised on everything the evaluation reads (see _check_trust). Each is
+        # bounded in entries and estimated bytes (service._session_caches), and none is filled
+        # before the request's certificate path has validated.
+        self._snapshot: ConfigSnapshot | None = None
+
+        def cache(name: str) -> BoundedCache[Any, Any]:
+            return BoundedCache(max_entries=MAX_ENTRIES, max_weight=CACHE_BYTES[name])
+
+        self._leaves: BoundedCache[str, _LeafFacts] = cache("leaves")
+        self._tags: BoundedCache[
+            tuple[bytes, str, dt.datetime],
             tuple[tuple[tuple[str, str], ...], dict[str, list[str]]],
-        ] = {}
-        self._plans: dict[tuple[object, ...], _Plan] = {}
-        self._chains: dict[str, tuple[x509.Certificate, ...]] = {}
-        self._inputs: dict[tuple[str, bytes], _Input] = {}
-        self._subjects: dict[str, tuple[str, str]] = {}
-        self._contexts: dict[tuple[object, ...], dict[str, ContextValue]] = {}
-        self._trust_decisions: dict[tuple[object, ...], tuple[Policy, str | None]] = {}
+        ] = cache("tags")
+        self._plans: BoundedCache[tuple[object, ...], _Plan] = cache("plans")
+        self._chains: BoundedCache[str, tuple[x509.Certificate, ...]] = cache("chains")
+        self._inputs: BoundedCache[tuple[str, bytes], _Input] = cache("inputs")
+        self._subjects: BoundedCache[str, tuple[str, str]] = cache("subjects")
+        self._contexts: BoundedCache[tuple[object, ...], dict[str, ContextValue]] = cache(
+            "contexts"
+        )
+        self._trust_decisions: BoundedCache[tuple[object, ...], tuple[Policy, str | None]] = cache(
+            "trust"
+        )
+
+    def cache_usage(self) -> dict[str, tuple[int, int]]:
+        """Entries and estimated bytes held by each cache, by name (and ``paths``, validated
+        certificate paths, held by the snapshot provider)."""
+        caches: dict[str, BoundedCache[Any, Any]] = {
+            "leaves": self._leaves,
+            "chains": self._chains,
+            "inputs": self._inputs,
+            "subjects": self._subjects,
+            "tags": self._tags,
+            "plans": self._plans,
+            "contexts": self._contexts,
+            "trust": self._trust_decisions,
+        }
+        sizes = {name: (len(cache), cache.weight) for name, cache in caches.items()}
+        sizes["paths"] = self._snapshots.cached_paths()
+        return sizes
 
     def cache_sizes(self) -> dict[str, int]:
         """Entries held by each of CreateSession's caches (for the metrics)."""
@@ -621,13 +653,20 @@ class CreateSessionHandler:
     ) -> SessionAnswer:
         now = self._clock.now()
         snapshot = self._snapshots.current()
-        facts = self._authenticate(request, signed, now)
+        if snapshot is not self._snapshot:
+            # Plans and trust decisions hold the snapshot's roles and policies: after a change
+            # none of them is used again (they are checked by identity), and kept they would
+            # hold old configurations in memory that no bound counts.
+            self._plans.clear()
+            self._trust_decisions.clear()
+            self._snapshot = snapshot
+        header, facts, leaf_known = self._authenticate(request, signed, now)
         # The signature holds: the caller has the key of this certificate.
         trail.x509_subject = facts.subject
         trail.x509_issuer = facts.issuer
         trail.serial_number = facts.signer.serial
         leaf = facts.certificate
-        params = self._input(request)
+        input_key, params, input_known = self._input(request)
         trail.trust_anchor_arn = params.trust_anchor_arn
         trail.profile_arn = params.profile_arn
         trail.role_arn = params.role_arn
@@ -636,15 +675,13 @@ class CreateSessionHandler:
         trail.instance_properties = params.instance_properties
         chain_header = request.header("x-amz-x509-chain") or ""
         intermediates: tuple[x509.Certificate, ...] = ()
+        chain_known = True
         if chain_header.strip():
             cached = self._chains.get(chain_header)
             if cached is None:
-                cached = _remember(
-                    self._chains,
-                    chain_header,
-                    parse_chain_header(
-                        chain_header, max_certificates=self._settings.max_chain_certificates
-                    ),
+                chain_known = False
+                cached = parse_chain_header(
+                    chain_header, max_certificates=self._settings.max_chain_certificates
                 )
             intermediates = cached
         anchor = self._anchor(snapshot, params.trust_anchor_arn)
@@ -652,7 +689,19 @@ class CreateSessionHandler:
         self._snapshots.validate(
             anchor, leaf, facts.signer.der, intermediates, chain_header, now=now
         )
-        # From here the certificate is authenticated: every outcome is recorded for the subject.
+        # From here the certificate is authenticated: what was parsed for it may be remembered
+        # (before this point a caller could fill the caches with certificates nobody trusts),
+        # and every outcome is recorded for the subject.
+        if not leaf_known:
+            self._leaves.put(header, facts, weight=leaf_weight(header))
+        if not input_known and input_key is not None:
+            self._inputs.put(input_key, params, weight=input_weight(*input_key))
+        if not chain_known:
+            self._chains.put(
+                chain_header,
+                intermediates,
+                weight=chain_weight(chain_header, len(intermediates)),
+            )
         subject_id, subject_arn = self._subject(facts.subject)
         trail.subject_arn = subject_arn
         try:
@@ -667,15 +716,19 @@ class CreateSessionHandler:
 
     # -- steps -------------------------------------------------------------------------------------
 
-    def _input(self, request: HttpRequest) -> _Input:
-        """The validated input, from the cache when this exact query and body were seen."""
+    def _input(self, request: HttpRequest) -> tuple[tuple[str, bytes] | None, _Input, bool]:
+        """The cache key (None: too large to keep), the validated input, and whether it was kept.
+
+        From the cache when this exact query and body were seen; the caller remembers a new one
+        once the request is authenticated.
+        """
         key = (request.raw_query, request.body)
         if len(key[0]) + len(key[1]) > _MAX_CACHED_INPUT:
-            return _parse_input(request)
+            return None, _parse_input(request), False
         params = self._inputs.get(key)
         if params is None:
-            params = _remember(self._inputs, key, _parse_input(request))
-        return params
+            return key, _parse_input(request), False
+        return key, params, True
 
     def _subject(self, subject: str) -> tuple[str, str]:
         """The subject's id and ARN (name-based, so computed once per subject)."""
@@ -689,12 +742,19 @@ class CreateSessionHandler:
                 "subject",
                 subject_id,
             )
-            known = _remember(self._subjects, subject, (subject_id, subject_arn))
+            known = self._subjects.put(
+                subject, (subject_id, subject_arn), weight=subject_weight(subject)
+            )
         return known
 
     def _authenticate(
         self, request: HttpRequest, signed: SignedRequest, now: dt.datetime
-    ) -> _LeafFacts:
+    ) -> tuple[str, _LeafFacts, bool]:
+        """The ``X-Amz-X509`` value, its leaf once the signature verifies, and whether it was kept.
+
+        A leaf seen before comes from the cache; a new one is parsed but not kept here (the
+        caller keeps it once the path validates).
+        """
         try:
             check_request_time(signed, now, skew=self._settings.skew)
         except SignatureExpired as exc:
@@ -714,9 +774,10 @@ class CreateSessionHandler:
                 INVALID_SIGNATURE, reason="no X-Amz-X509 header", refusal="signature"
             )
         facts = self._leaves.get(header)
+        known = facts is not None
         if facts is None:
             try:
-                facts = _remember(self._leaves, header, _leaf_facts(header))
+                facts = _leaf_facts(header)
             except ValidationError as exc:
                 raise SessionDenied(
                     INVALID_SIGNATURE, reason=exc.message, refusal="signature"
@@ -725,7 +786,7 @@ class CreateSessionHandler:
             verify_x509_signature(request, signed, facts.signer)
         except ElsewhereError as exc:
             raise SessionDenied(INVALID_SIGNATURE, reason=exc.reason, refusal="signature") from None
-        return facts
+        return header, facts, known
 
     def _anchor(self, snapshot: ConfigSnapshot, arn: str) -> AnchorEntry:
         anchor = snapshot.anchor(arn)
@@ -784,10 +845,11 @@ class CreateSessionHandler:
                 f"{role.view.max_session_duration}s",
                 refusal="role",
             )
-        tag_key = (facts.pem, profile.arn, profile.updated_at)
+        tag_key = (facts.digest, profile.arn, profile.updated_at)
         mapped = self._tags.get(tag_key)
         if mapped is None:
-            mapped = _remember(self._tags, tag_key, map_principal_tags(facts.certificate, profile))
+            mapped = map_principal_tags(facts.certificate, profile)
+            self._tags.put(tag_key, mapped, weight=tags_weight(mapped[0], mapped[1].values()))
         tags, failed = mapped
         if any(failed.values()):
             raise SessionDenied(
@@ -824,20 +886,13 @@ class CreateSessionHandler:
         plan = self._plans.get(plan_key)
         try:
             if plan is None or plan.role is not role:
-                plan = _remember(
-                    self._plans,
+                plan = self._plan(
+                    role, profile, facts, anchor, tags, identity, session_name, subject_arn, origin
+                )
+                self._plans.put(
                     plan_key,
-                    self._plan(
-                        role,
-                        profile,
-                        facts,
-                        anchor,
-                        tags,
-                        identity,
-                        session_name,
-                        subject_arn,
-                        origin,
-                    ),
+                    plan,
+                    weight=plan_weight(plan.head, plan.tail, plan.prepared.static_size),
                 )
             expires_at = now + dt.timedelta(seconds=duration)
             creds = issue_prepared_credentials(
@@ -984,10 +1039,11 @@ class CreateSessionHandler:
                 keys["aws:OriginIdentity/Issuer"] = origin.issuer
                 if origin.subject_type is not None:
                     keys["aws:OriginIdentity/SubjectType"] = origin.subject_type
-            static = _remember(
-                self._contexts,
+            static = {key.lower(): ContextValue.of(value) for key, value in keys.items()}
+            self._contexts.put(
                 static_key,
-                {key.lower(): ContextValue.of(value) for key, value in keys.items()},
+                static,
+                weight=context_weight(text for value in static.values() for text in value.values),
             )
         trust = role.trust
         refs = trust.context_keys
@@ -1003,9 +1059,10 @@ class CreateSessionHandler:
         memo_key = (id(trust), bool(tags), tuple(values.get(k) for k in refs))
         memo = self._trust_decisions.get(memo_key)
         if memo is None or memo[0] is not trust:
-            memo = _remember(
-                self._trust_decisions, memo_key, (trust, self._evaluate_trust(role, tags, values))
-            )
+            memo = (trust, self._evaluate_trust(role, tags, values))
+            # The key holds the request's own values (a User-Agent can be kilobytes).
+            read = [text for value in memo_key[2] if value is not None for text in value.values]
+            self._trust_decisions.put(memo_key, memo, weight=trust_weight(read))
         refusal = memo[1]
         if refusal is not None:
             raise SessionDenied(unable, reason=refusal, refusal="trust_policy")

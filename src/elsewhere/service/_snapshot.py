@@ -40,6 +40,7 @@ from typing import Generic, Protocol, TypeVar
 
 from cryptography import x509
 
+from elsewhere.cache import BoundedCache
 from elsewhere.domain import Crl, Profile, TrustAnchor, alias_arn_of
 from elsewhere.domain._iam import ManagedPolicy, Role
 from elsewhere.oidc import IssuerState
@@ -56,7 +57,6 @@ from elsewhere.tokens import (
 from elsewhere.x509 import (
     PathPolicy,
     UntrustedCertificate,
-    ValidatedPath,
     parse_crl,
     parse_crl_signers,
     validate_path,
@@ -82,7 +82,10 @@ _log = logging.getLogger("elsewhere.snapshot")
 #: Name of the sealed session-token key ring in the store's secrets table.
 KEY_RING_SECRET = "session_key_ring"  # noqa: S105 - a name, not a secret
 
-_MAX_CHAIN_CACHE = 20_000
+#: Validated paths remembered (across snapshots). An entry is the path's key (a SHA-256) and the
+#: earliest notAfter of its certificates, about 300 bytes: 20,000 of them hold about 6 MB.
+MAX_VALIDATED_PATHS = 20_000
+_PATH_ENTRY_BYTES = 320
 
 #: Roles (and, separately, managed policies) loaded on demand that one snapshot remembers. Names a
 #: profile lists are preloaded and not counted. Found entries are real store rows, so an unkind
@@ -494,15 +497,6 @@ def _warm(fresh: ConfigSnapshot, previous: ConfigSnapshot) -> None:
         fresh.managed_policy(arn)
 
 
-# --- validated-chain cache ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _CachedPath:
-    path: ValidatedPath
-    not_after: dt.datetime
-
-
 class SnapshotProvider:
     """Holds the current snapshot and rebuilds it when the store says the configuration changed."""
 
@@ -524,8 +518,12 @@ class SnapshotProvider:
         self._monotonic = monotonic
         self._policy = path_policy or PathPolicy()
         self._lock = threading.Lock()
-        self._paths: dict[bytes, _CachedPath] = {}
-        self._paths_lock = threading.Lock()
+        # Path key -> nothing; each entry expires at its path's earliest notAfter. Only paths
+        # that validated are kept, so what the cache holds is bounded by trusted certificates.
+        self._paths: BoundedCache[bytes, bool] = BoundedCache(
+            max_entries=MAX_VALIDATED_PATHS,
+            max_weight=MAX_VALIDATED_PATHS * _PATH_ENTRY_BYTES,
+        )
         version = store.config_version()
         self._snapshot = build_snapshot(store, roles, master_key, version)
         self._checked = monotonic()
@@ -580,6 +578,10 @@ class SnapshotProvider:
         policies = sum(self._snapshot._policy_memo.sizes())
         return {"validated_paths": len(self._paths), "roles": roles, "managed_policies": policies}
 
+    def cached_paths(self) -> tuple[int, int]:
+        """Entries and estimated bytes of the validated-path cache."""
+        return len(self._paths), self._paths.weight
+
     def catch_up(self) -> None:
         """Serve this node's own writes from the next request on (DESIGN.md, read your writes).
 
@@ -620,8 +622,12 @@ class SnapshotProvider:
         chain_header: str,
         *,
         now: dt.datetime,
-    ) -> ValidatedPath:
-        """The path from ``leaf`` to ``anchor``, from the cache when still valid; else validate."""
+    ) -> None:
+        """Raise UntrustedCertificate unless ``leaf`` has a valid path to ``anchor`` at ``now``.
+
+        A path that validated is remembered until its earliest notAfter, keyed by the anchor's
+        and its CRLs' versions, the chain header and the leaf, so a repeat caller skips the work.
+        """
         digest = hashlib.sha256()
         for part in (*anchor.version, chain_header):
             digest.update(part.encode("utf-8"))
@@ -633,9 +639,8 @@ class SnapshotProvider:
                 f"CRL {anchor.unreadable_crls[0]} of the trust anchor does not parse, so "
                 "revocation cannot be checked"
             )
-        cached = self._paths.get(key)
-        if cached is not None and now < cached.not_after:
-            return cached.path
+        if self._paths.get(key, now):
+            return
         path = validate_path(
             leaf,
             intermediates,
@@ -645,9 +650,4 @@ class SnapshotProvider:
             policy=self._policy,
             crl_signers=anchor.crl_signers,
         )
-        not_after = min(c.not_valid_after_utc for c in path.chain)
-        with self._paths_lock:
-            if len(self._paths) >= _MAX_CHAIN_CACHE:
-                self._paths.clear()  # crude bound; a warm server refills it in one pass
-            self._paths[key] = _CachedPath(path, not_after)
-        return path
+        self._paths.put(key, True, weight=_PATH_ENTRY_BYTES, expires=path.not_after)

@@ -15,6 +15,7 @@ import pytest
 from elsewhere.clock import FixedClock
 from elsewhere.domain import Tag
 from elsewhere.domain._iam import Role
+from elsewhere.errors import ElsewhereError
 from elsewhere.pki import Chain
 from elsewhere.protocol import Response
 from elsewhere.service import ControlPlane, SubjectRecorder
@@ -118,6 +119,13 @@ class World:
         """Run the handler on a signed request as the gateway would."""
         signed = parse_signed_request(request)
         return self.handler(request, signed, "192.0.2.10", True)
+
+    def call_status(self, request: HttpRequest) -> int:
+        """The status of the answer to ``request`` (an error's as the gateway sends it)."""
+        try:
+            return self.call(request).status
+        except ElsewhereError as exc:
+            return exc.status_for("json")
 
 
 def session_request(
