@@ -143,6 +143,9 @@ class _Context:
     rest: RestJsonProtocol | None = None
     operation: str = "-"
     principal: str = "-"
+    # A query-protocol caller that asked for JSON (Accept: application/json), as
+    # aws-iam-authenticator does for GetCallerIdentity: answers and errors in STS's JSON form.
+    wants_json: bool = False
     # For the audit record (filled only as far as the request got).
     service: str | None = None
     caller: Principal | None = None
@@ -323,6 +326,7 @@ class Gateway:
         path = raw_path.decode("latin-1").split("?", 1)[0]
         raw_query = scope.get("query_string", b"").decode("latin-1")
         headers, header_pairs, header_bytes = _read_headers(scope["headers"])
+        ctx.wants_json = "application/json" in headers.get("accept", "")
         if header_bytes > self._settings.max_header_bytes:
             raise RequestEntityTooLarge(
                 f"Request headers of {header_bytes} bytes exceed the limit of "
@@ -413,6 +417,8 @@ class Gateway:
         ctx.operation = operation.name
         ctx.params = params
         output = ctx.output = await self._run(service, operation.name, params, principal, call)
+        if ctx.wants_json:
+            return ctx.query.serialize_json(operation, output, ctx.request_id)
         return ctx.query.serialize(operation, output, ctx.request_id)
 
     async def _run(
@@ -577,6 +583,8 @@ class Gateway:
                 _loggable(exc.reason),
             )
         if ctx.query is not None and ctx.protocol == "query":
+            if ctx.wants_json:
+                return ctx.query.serialize_error_json(exc, ctx.request_id)
             return ctx.query.serialize_error(exc, ctx.request_id)
         if ctx.rest is not None:
             return ctx.rest.serialize_error(exc, ctx.request_id)

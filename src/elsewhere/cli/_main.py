@@ -19,7 +19,8 @@ def _register() -> None:
     # Subcommand modules are imported here so that each stays in its own file.
     import importlib
 
-    for name in ("_server", "_keys", "_oidc", "_ca", "_verify", "_client", "_quickstart"):
+    names = ("_server", "_keys", "_oidc", "_ca", "_verify", "_client", "_web_identity")
+    for name in (*names, "_quickstart"):
         try:
             module = importlib.import_module(f"elsewhere.cli.{name}")
         except ModuleNotFoundError as exc:

@@ -1,7 +1,8 @@
 """The credential helper: a pure-Python drop-in for AWS's ``aws_signing_helper``.
 
 Key and certificate sources, the CreateSession call, ``serve`` (IMDSv2 and ECS endpoints),
-``update`` (shared credentials file) and boto3 sessions whose credentials refresh themselves.
+``update`` (shared credentials file), web identity token files, and boto3 sessions whose
+credentials refresh themselves.
 
 The boto3 integration (``session``, ``RolesAnywhereCredentialProvider``, ...) is imported on first
 use: importing boto3 takes longer than a ``credential-process`` run should.
@@ -35,6 +36,7 @@ from elsewhere.client._session import (
     parse_create_session_response,
     resolve_region,
     sign_create_session_request,
+    ssl_context,
 )
 from elsewhere.client._sources import (
     CredentialSource,
@@ -55,6 +57,17 @@ from elsewhere.client._update import (
     run_update,
     update_credentials_text,
     write_credentials_profile,
+)
+from elsewhere.client._web_identity import (
+    DEFAULT_TOKEN_DURATION,
+    TokenFileError,
+    TokenParameters,
+    TokenRefusedError,
+    WebIdentityToken,
+    default_sts_endpoint,
+    get_web_identity_token,
+    run_token_file,
+    write_token_file,
 )
 
 if TYPE_CHECKING:
@@ -84,6 +97,7 @@ __all__ = [
     "DEFAULT_HOP_LIMIT",
     "DEFAULT_PORT",
     "DEFAULT_SESSION_DURATION",
+    "DEFAULT_TOKEN_DURATION",
     "METHOD",
     "ClientConfigurationError",
     "ClientError",
@@ -103,11 +117,17 @@ __all__ = [
     "SigningIdentity",
     "SigningKey",
     "StaticCredentialSource",
+    "TokenFileError",
+    "TokenParameters",
+    "TokenRefusedError",
+    "WebIdentityToken",
     "build_credential_source",
     "create_session",
     "default_credentials_file",
     "default_endpoint",
+    "default_sts_endpoint",
     "format_credential_process",
+    "get_web_identity_token",
     "load_certificate",
     "load_certificate_bundle",
     "load_pkcs12",
@@ -116,10 +136,13 @@ __all__ = [
     "refreshable_credentials",
     "resolve_region",
     "role_name_from_arn",
+    "run_token_file",
     "run_update",
     "session",
     "sign_create_session_request",
+    "ssl_context",
     "update_credentials_text",
     "verify_key_matches_certificate",
     "write_credentials_profile",
+    "write_token_file",
 ]

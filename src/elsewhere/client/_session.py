@@ -39,6 +39,7 @@ __all__ = [
     "parse_create_session_response",
     "resolve_region",
     "sign_create_session_request",
+    "ssl_context",
 ]
 
 _log = logging.getLogger("elsewhere.client")
@@ -314,7 +315,8 @@ def format_credential_process(credentials: SessionCredentials) -> str:
     )
 
 
-def _ssl_context(verify: bool) -> ssl.SSLContext:
+def ssl_context(verify: bool) -> ssl.SSLContext:
+    """The TLS settings of the helper's HTTP calls (CreateSession, STS)."""
     context = ssl.create_default_context()
     # The helper sets TLS 1.2 as the minimum (reference §1).
     context.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -349,7 +351,7 @@ def create_session(
     host = url.netloc.decode("ascii")
     target_path = url.path.rstrip("/") + _SESSIONS_PATH
     client = httpx.Client(
-        verify=_ssl_context(params.verify_ssl),
+        verify=ssl_context(params.verify_ssl),
         trust_env=params.with_proxy,
         transport=transport,
         timeout=timeout,

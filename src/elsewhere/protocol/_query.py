@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -269,6 +270,37 @@ class QueryProtocol:
         wrapper = shape.serialization.get("resultWrapper", f"{name}Result")
         return f"{head}<{wrapper}>", self._shapes.node(shape), f"</{wrapper}>{tail}"
 
+    def serialize_json(
+        self, operation: OperationModel, output: Mapping[str, Any] | None, request_id: str
+    ) -> Response:
+        """The same answer in JSON, for a caller that sends ``Accept: application/json``.
+
+        STS (and IAM) answer JSON to such a request: ``{"<Op>Response": {"<Op>Result": {...},
+        "ResponseMetadata": {"RequestId": ...}}}``, the form aws-iam-authenticator and its kin
+        parse from GetCallerIdentity. Lists are arrays, timestamps epoch seconds (as AWS's JSON
+        answers write them), blobs base64.
+        """
+        name = operation.name
+        shape = operation.output_shape
+        body: dict[str, Any] = {}
+        if shape is not None:
+            wrapper = shape.serialization.get("resultWrapper", f"{name}Result")
+            body[wrapper] = _json_members(self._shapes.node(shape), output or {})
+        body["ResponseMetadata"] = {"RequestId": request_id}
+        return _json_response(200, {f"{name}Response": body}, request_id)
+
+    def serialize_error_json(self, error: ElsewhereError, request_id: str) -> Response:
+        """An error in the JSON form of :meth:`serialize_json`'s callers."""
+        document = {
+            "Error": {
+                "Code": error.code_for("query"),
+                "Message": error.message_for("query"),
+                "Type": "Sender" if error.sender_fault else "Receiver",
+            },
+            "RequestId": request_id,
+        }
+        return _json_response(error.status_for("query"), document, request_id)
+
     def serialize_error(self, error: ElsewhereError, request_id: str) -> Response:
         """``<ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/>`` (§2.5)."""
         kind = "Sender" if error.sender_fault else "Receiver"
@@ -287,6 +319,43 @@ class QueryProtocol:
         body = (_XML_DECLARATION + "".join(parts)).encode()
         headers = (("Content-Type", _XML_CT), ("x-amzn-RequestId", request_id))
         return Response(status, headers, body)
+
+
+def _json_response(status: int, document: Mapping[str, Any], request_id: str) -> Response:
+    body = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    headers = (("Content-Type", "application/json"), ("x-amzn-RequestId", request_id))
+    return Response(status, headers, body)
+
+
+def _json_members(node: Node, value: Mapping[str, Any]) -> dict[str, Any]:
+    """Each non-None member of a structure, by wire name, in declaration order."""
+    return {
+        m.wire: _json(m.node, value[m.name])
+        for m in node.members
+        if value.get(m.name) is not None
+    }
+
+
+def _json(node: Node, value: Any) -> Any:
+    """``value`` encoded per ``node`` as JSON."""
+    t = node.type
+    if t == "structure":
+        return _json_members(node, value)
+    if t == "list":
+        assert node.member is not None
+        return [_json(node.member, item) for item in value]
+    if t == "map":
+        assert node.value is not None
+        return {str(k): _json(node.value, v) for k, v in value.items()}
+    if t == "timestamp" and isinstance(value, dt.datetime):
+        return value.timestamp()
+    if t == "boolean":
+        return bool(value)
+    if t in ("integer", "long") and isinstance(value, int):
+        return value
+    if t in ("float", "double") and isinstance(value, float) and math.isfinite(value):
+        return value
+    return _scalar_text(node, value)
 
 
 def _escape(text: str) -> str:
