@@ -38,6 +38,7 @@ __all__ = [
     "RequestTimeout",
     "ResourceNotFound",
     "SerializationError",
+    "ServiceUnavailable",
     "SignatureExpired",
     "TooManyTags",
     "UnknownOperation",
@@ -95,6 +96,22 @@ class InternalError(ElsewhereError):
     query_code = "ServiceFailure"
     status = 500
     sender_fault = False
+
+
+class ServiceUnavailable(ElsewhereError):
+    """The server cannot answer correctly right now; the caller should retry (503).
+
+    rolesanywhere's model names ``ServiceUnavailableException`` (HTTP 503); IAM and STS answer
+    ``ServiceUnavailable`` (IAM API Reference, "Common Errors"). The AWS SDKs retry both. Sent when
+    the configuration snapshot is past its staleness bound: trust that may have been revoked is
+    not served.
+    """
+
+    code = "ServiceUnavailableException"
+    query_code = "ServiceUnavailable"
+    status = 503
+    sender_fault = False
+    default_message = "The service is unavailable. Please try again later."
 
 
 # --- request shape and protocol -------------------------------------------------------------

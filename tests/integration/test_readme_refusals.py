@@ -14,6 +14,9 @@ import datetime as dt
 import hashlib
 import json
 import re
+import sqlite3
+import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -31,7 +34,7 @@ from elsewhere.pki import (
     quick_chain,
 )
 from elsewhere.sigv4 import HttpRequest, sign_x509_request
-from tests.conftest import ServerProcess
+from tests.conftest import ServerProcess, start_server
 from tests.integration.test_createsession import (
     TRUST,
     make_anchor,
@@ -454,6 +457,29 @@ def body_not_object(server: ServerProcess) -> Outcome:
     return send(server, request), {}
 
 
+def configuration_stale(server: ServerProcess) -> Outcome:
+    """A server of its own whose store stops answering (the version table is moved away)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        own = start_server(Path(tmp) / "data")
+        try:
+            s = _setup(own)
+            db = sqlite3.connect(own.data_dir / "elsewhere.db", timeout=30)
+            try:
+                db.execute("ALTER TABLE config_version RENAME TO config_version_away")
+                db.commit()
+                deadline = time.monotonic() + 10
+                while httpx.get(f"{own.endpoint}/ping").status_code != 503:
+                    assert time.monotonic() < deadline, "the configuration never went stale"
+                    time.sleep(0.05)
+                return s.send(own)
+            finally:
+                db.execute("ALTER TABLE config_version_away RENAME TO config_version")
+                db.commit()
+                db.close()
+        finally:
+            own.stop()
+
+
 SCENARIOS: dict[str, Callable[[ServerProcess], Outcome]] = {
     "a body changed after signing": body_changed,
     "a signed header changed after signing": header_changed,
@@ -489,6 +515,9 @@ SCENARIOS: dict[str, Callable[[ServerProcess], Outcome]] = {
     "more than 50 `instanceProperties`": too_many_properties,
     "an `instanceProperties` value longer than 200 characters": property_too_long,
     "an unpaired UTF-16 surrogate in an `instanceProperties` key": property_surrogate,
+    "the configuration cannot be confirmed within its 1 s bound (the store cannot be read)": (
+        configuration_stale
+    ),
     "a body that is not a JSON object": body_not_object,
 }
 

@@ -7,8 +7,11 @@ configuration snapshot, and with it revocation), ``instanceProperties`` stay wit
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import json
+import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -213,3 +216,120 @@ class TestInstanceProperties:
 
         assert wait_for(recorded)
         assert SUBJECT_FAILURE not in srv.log()
+
+
+def _sql(srv: ServerProcess, statement: str) -> None:
+    """Run one statement on the server's SQLite store from outside (as another tool would)."""
+    with contextlib.closing(sqlite3.connect(srv.data_dir / "elsewhere.db", timeout=30)) as db:
+        db.execute(statement)
+        db.commit()
+
+
+def _ping(srv: ServerProcess) -> tuple[int, dict[str, Any]]:
+    answer = httpx.get(f"{srv.endpoint}/ping", timeout=10)
+    return answer.status_code, answer.json()
+
+
+def _loop(body: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(loop for loop in body["loops"] if loop["name"] == name)
+
+
+class TestLiveness:
+    """Background loops that fail are loud (/ping, one log line per streak) and never leave the
+    server serving a configuration older than 1 s."""
+
+    def test_a_failing_store_refuses_stale_trust(self, fresh_server: ServerProcess) -> None:
+        """The version check fails: /ping 503 'unavailable', CreateSession 503; then it heals."""
+        srv = fresh_server
+        case = _make_case(srv)
+        assert create_session(srv, case).status_code == 201
+        _sql(srv, "ALTER TABLE config_version RENAME TO config_version_away")
+        try:
+            assert wait_for(lambda: _ping(srv)[0] == 503)
+            status, body = _ping(srv)
+            assert (status, body["status"]) == (503, "unavailable")
+            loop = _loop(body, "configuration")
+            assert loop["failing"] is True
+            assert loop["consecutiveFailures"] >= 1
+            assert loop["ageSeconds"] > 1
+            assert "config_version" not in json.dumps(body)  # states and counts, no error text
+            answer = create_session(srv, case)
+            assert answer.status_code == 503, answer.text
+            assert answer.headers["x-amzn-errortype"] == "ServiceUnavailableException"
+            # Ten failing refreshes in a row log the streak once.
+            assert wait_for(
+                lambda: _loop(_ping(srv)[1], "configuration")["consecutiveFailures"] >= 10
+            )
+            assert srv.log().count(f"{SNAPSHOT_FAILURE}\nTraceback") == 1
+        finally:
+            _sql(srv, "ALTER TABLE config_version_away RENAME TO config_version")
+        assert wait_for(lambda: _ping(srv)[0] == 200)
+        assert create_session(srv, case).status_code == 201
+        body = _ping(srv)[1]
+        assert body["status"] == "ok"
+        assert _loop(body, "configuration")["failures"] >= 1  # the history stays visible
+        assert "works again after" in srv.log()
+
+    def test_failing_subject_writes_are_visible(self, fresh_server: ServerProcess) -> None:
+        """Subject writes fail: sessions are still issued, /ping says 'degraded'; then they land."""
+        srv = fresh_server
+        case = _make_case(srv)
+        _sql(srv, "ALTER TABLE subjects RENAME TO subjects_away")
+        try:
+            props = {"run": uuid.uuid4().hex[:8]}
+            assert create_session(srv, case, instanceProperties=props).status_code == 201
+            assert wait_for(lambda: _ping(srv)[1]["status"] == "degraded")
+            status, body = _ping(srv)
+            assert status == 200
+            assert _loop(body, "subjectRecording")["failing"] is True
+            assert create_session(srv, case).status_code == 201
+            assert wait_for(
+                lambda: _loop(_ping(srv)[1], "subjectRecording")["consecutiveFailures"] >= 4
+            )
+        finally:
+            _sql(srv, "ALTER TABLE subjects_away RENAME TO subjects")
+        assert wait_for(lambda: _ping(srv)[1]["status"] == "ok")
+        ra = srv.client("rolesanywhere")
+        assert wait_for(lambda: len(ra.list_subjects()["subjects"]) == 1)
+        assert srv.log().count(f"{SUBJECT_FAILURE}\nTraceback") == 1
+
+    def test_a_row_an_older_version_stored_does_not_freeze_revocation(
+        self, fresh_server: ServerProcess
+    ) -> None:
+        """A profile stored with a "\\ud800" role ARN is left out; DisableProfile still holds."""
+        from elsewhere.domain import Profile
+        from elsewhere.storage import open_store
+
+        srv = fresh_server
+        case = _make_case(srv)
+        assert create_session(srv, case).status_code == 201
+        good = srv.client("rolesanywhere").get_profile(profileId=case[3].rsplit("/", 1)[1])
+        poisoned_id = str(uuid.uuid4())
+        store = open_store(f"sqlite:///{srv.data_dir / 'elsewhere.db'}")
+        try:
+            template = store.profiles.get(good["profile"]["profileId"])
+            assert isinstance(template, Profile)
+            store.profiles.add(
+                dataclasses.replace(
+                    template,
+                    id=poisoned_id,
+                    arn=template.arn.replace(template.id, poisoned_id),
+                    role_arns=("arn:aws:iam::123456789012:role/\ud800",),
+                )
+            )
+        finally:
+            store.close()
+        assert wait_for(lambda: _ping(srv)[1]["status"] == "degraded")
+        assert _loop(_ping(srv)[1], "configuration")["unreadableRecords"] == 1
+        assert create_session(srv, case).status_code == 201
+        srv.client("rolesanywhere").disable_profile(profileId=template.id)
+        assert wait_for(lambda: create_session(srv, case).status_code == 403, timeout=1.0)
+        assert SNAPSHOT_FAILURE not in srv.log()
+
+
+def _make_case(srv: ServerProcess) -> tuple[Chain, str, str, str]:
+    """A chain, an anchor, a role and an enabled profile on ``srv``."""
+    chain = quick_chain(dt.datetime.now(dt.UTC) - dt.timedelta(hours=1), "p256")
+    anchor = make_anchor(srv, chain.anchor_pem)
+    role = make_role(srv)
+    return chain, anchor, role, make_profile(srv, [role])

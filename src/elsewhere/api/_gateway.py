@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import functools
+import json
 import logging
 import os
 import time
@@ -51,7 +52,7 @@ from elsewhere.protocol import (
     query_input,
     render_json_error,
 )
-from elsewhere.service import SessionTrail
+from elsewhere.service import HealthReport, SessionTrail
 from elsewhere.service._authn import Authenticator, Principal
 from elsewhere.service._authz import Authorizer, CallInfo
 from elsewhere.service._sessions import SessionAnswer
@@ -208,6 +209,7 @@ class Gateway:
         public: Mapping[str, PublicRoute] | None = None,
         audit: AuditTrail | None = None,
         observer: RequestObserver | None = None,
+        health: Callable[[], HealthReport] | None = None,
     ) -> None:
         self._auth = authenticator
         self._audit = audit
@@ -222,6 +224,7 @@ class Gateway:
         # Services whose handlers only compute (STS answers from the in-memory snapshot).
         self._inline_services = frozenset({"sts"})
         self._on_shutdown = on_shutdown or []
+        self._health = health
         self._rest = {"rolesanywhere": RestJsonProtocol(load_service_model("rolesanywhere"))}
         self._query = {name: QueryProtocol(load_service_model(name)) for name in ("iam", "sts")}
         self._date_second = -1
@@ -336,7 +339,7 @@ class Gateway:
         if method in ("GET", "HEAD"):
             if path == "/ping":
                 ctx.operation = "Ping"
-                return _PONG
+                return self._pong()
             route = self._public.get(path)
             if route is not None:
                 ctx.operation = route.operation
@@ -449,6 +452,24 @@ class Gateway:
             return handler(operation, params, principal)
         # Control-plane and IAM handlers read and write the store: keep them off the event loop.
         return await run_in_threadpool(handler, operation, params, principal)
+
+    def _pong(self) -> Response:
+        """``/ping``: 200 ``{"status":"ok"}`` when all is well; else the background loops' counts
+        (``degraded``, still 200) or 503 ``unavailable`` when the configuration is past its bound.
+
+        Unauthenticated, so it shows states and counts only: no error text, no configuration.
+        """
+        if self._health is None:
+            return _PONG
+        report = self._health()
+        body = report.as_json()
+        if body == {"status": "ok"}:
+            return _PONG
+        return Response(
+            report.http_status,
+            (("content-type", "application/json"),),
+            json.dumps(body, separators=(",", ":")).encode(),
+        )
 
     def _is_x509_session(self, method: str, path: str, headers: Mapping[str, str]) -> bool:
         """Whether this looks like an X.509-signed ``POST /sessions`` (checked again later)."""

@@ -26,7 +26,13 @@ from elsewhere.app._settings import ServerSettings
 from elsewhere.audit import AuditLog
 from elsewhere.clock import Clock, SystemClock
 from elsewhere.domain import AccessKey
-from elsewhere.service import ControlPlane, ControlPlaneSettings, Store
+from elsewhere.service import (
+    ControlPlane,
+    ControlPlaneSettings,
+    HealthReport,
+    Store,
+    report_health,
+)
 from elsewhere.service._authn import (
     AccessKeySecret,
     Authenticator,
@@ -246,6 +252,10 @@ def build_application(settings: ServerSettings, *, clock: Clock | None = None) -
         recorder=recorder,
     )
 
+    def health() -> HealthReport:
+        # /ping: the refresher and the subject writer, and whether CreateSession is refused.
+        return report_health([snapshots.state(), recorder.state()], unavailable=snapshots.stale())
+
     async def stop_sessions() -> None:
         recorder.close()
         snapshots.close()
@@ -321,6 +331,7 @@ def build_application(settings: ServerSettings, *, clock: Clock | None = None) -
         public=issuer_routes(IssuerDocuments(snapshots, clock, issuer=settings.issuer_url)),
         audit=audit,
         observer=metrics,
+        health=health,
     )
 
     def close() -> None:

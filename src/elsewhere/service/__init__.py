@@ -3,6 +3,7 @@
 from elsewhere.service._authn import Principal
 from elsewhere.service._content import SessionPolicyValidator
 from elsewhere.service._controlplane import OPERATIONS, ControlPlane, ControlPlaneSettings, Page
+from elsewhere.service._health import HealthReport, LoopHealth, LoopState, report_health
 from elsewhere.service._ports import (
     AccessKeyRepository,
     KeyValueRepository,
@@ -22,7 +23,10 @@ __all__ = [
     "AccessKeyRepository",
     "ControlPlane",
     "ControlPlaneSettings",
+    "HealthReport",
     "KeyValueRepository",
+    "LoopHealth",
+    "LoopState",
     "Page",
     "Principal",
     "Repository",
@@ -34,4 +38,5 @@ __all__ = [
     "SubjectRecorder",
     "SubjectRepository",
     "TagRepository",
+    "report_health",
 ]

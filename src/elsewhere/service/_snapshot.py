@@ -27,6 +27,7 @@ or after the earliest ``notAfter`` of its path.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -41,11 +42,20 @@ from typing import Generic, Protocol, TypeVar
 from cryptography import x509
 
 from elsewhere.cache import BoundedCache
-from elsewhere.domain import Crl, Profile, TrustAnchor, alias_arn_of
+from elsewhere.domain import (
+    Crl,
+    Profile,
+    TrustAnchor,
+    alias_arn_of,
+    printable_text,
+    unstorable_constraints,
+)
 from elsewhere.domain._iam import ManagedPolicy, Role
+from elsewhere.errors import ServiceUnavailable
 from elsewhere.oidc import IssuerState
 from elsewhere.policy import Policy, PolicyKind, parse_policy
 from elsewhere.service._federation import load_issuer_state
+from elsewhere.service._health import LoopHealth, LoopState
 from elsewhere.service._ports import SecretRepository, Store
 from elsewhere.tokens import (
     KEY_SIZE,
@@ -66,6 +76,7 @@ __all__ = [
     "KEY_RING_SECRET",
     "MAX_LAZY_ENTRIES",
     "MAX_MISSES",
+    "MAX_STALENESS_SECONDS",
     "AnchorEntry",
     "ConfigSnapshot",
     "IamReader",
@@ -78,6 +89,13 @@ __all__ = [
 ]
 
 _log = logging.getLogger("elsewhere.snapshot")
+
+#: The oldest configuration a server serves (DESIGN.md: a disabled profile or trust anchor is
+#: refused everywhere within 1 s); past it, the data plane answers 503 ServiceUnavailable.
+MAX_STALENESS_SECONDS = 1.0
+
+# How often a request may read the store's version itself when the snapshot is past its bound.
+_REQUEST_PATH_RETRY = 0.1
 
 #: Name of the sealed session-token key ring in the store's secrets table.
 KEY_RING_SECRET = "session_key_ring"  # noqa: S105 - a name, not a secret
@@ -352,6 +370,8 @@ class ConfigSnapshot:
     #: The same entries by alias ARN, for CreateSession's alias ARNs (no store read per request).
     anchor_aliases: dict[str, AnchorEntry] = field(default_factory=dict)
     profile_aliases: dict[str, Profile] = field(default_factory=dict)
+    # What the build could not read and left out (each failing closed), for the log and /ping.
+    unreadable: tuple[str, ...] = ()
     _role_memo: _Memo[RoleEntry] = field(default_factory=_Memo)
     _policy_memo: _Memo[Policy] = field(default_factory=_Memo)
 
@@ -394,21 +414,30 @@ class ConfigSnapshot:
                 self._policy_memo.pin(arn, self._load_policy(arn))
 
     def _load_role(self, arn: str) -> RoleEntry | None:
+        if unstorable_constraints(arn):
+            # Stored before the wire refused such text (domain._text): no store can be asked for
+            # it, and no CreateSession can name it any more. It is a role that does not exist.
+            return None
         view = self.roles.load_role(arn)
         return _compile_role(view) if view is not None else None
 
     def _load_policy(self, arn: str) -> Policy | None:
+        if unstorable_constraints(arn):
+            return None  # as in _load_role
         return _compile_session_policy(arn, self.roles.load_managed_policy(arn))
 
 
-def _parse_anchor_certificates(anchor: TrustAnchor) -> tuple[x509.Certificate, ...]:
+def _parse_anchor_certificates(
+    anchor: TrustAnchor, unreadable: list[str]
+) -> tuple[x509.Certificate, ...]:
+    """The anchor's CA certificates; none (it trusts nothing) when they do not parse."""
     pem = anchor.source.x509_certificate_data
     if not pem:
         return ()
     try:
         return tuple(x509.load_pem_x509_certificates(pem.encode("utf-8")))
     except ValueError:
-        _log.warning("trust anchor %s holds certificates that do not parse", anchor.arn)
+        unreadable.append(f"the certificates of trust anchor {anchor.arn} do not parse")
         return ()
 
 
@@ -426,6 +455,9 @@ def build_snapshot(
         if crl.enabled:
             crls_by_anchor.setdefault(crl.trust_anchor_arn, []).append(crl)
     anchors: dict[str, AnchorEntry] = {}
+    # What this build leaves out, each failing closed, for the log and /ping (a poisoned record
+    # must not stop the refresh, which would freeze revocation).
+    left_out: list[str] = []
     for anchor in store.trust_anchors.list_all():
         parsed: list[x509.CertificateRevocationList] = []
         signers: list[x509.Certificate] = []
@@ -439,20 +471,29 @@ def build_snapshot(
             except Exception:
                 # ImportCrl checked it, so only a stricter parser gets here. Revocation never
                 # fails open: the anchor refuses every path until the CRL is fixed (validate).
-                _log.error("CRL %s of %s does not parse; its anchor refuses", crl.arn, anchor.arn)
+                left_out.append(f"CRL {crl.arn} of {anchor.arn} does not parse; its anchor refuses")
                 unreadable.append(crl.arn)
                 continue
             parsed.append(revocation_list)
             signers.extend(with_it)
         anchors[anchor.arn] = AnchorEntry(
             record=anchor,
-            certificates=_parse_anchor_certificates(anchor),
+            certificates=_parse_anchor_certificates(anchor, left_out),
             crls=tuple(parsed),
             version=(anchor.arn, anchor.updated_at.isoformat(), *sorted(crl_versions)),
             crl_signers=tuple(signers),
             unreadable_crls=tuple(unreadable),
         )
     profiles = {p.arn: p for p in store.profiles.list_all()}
+    for profile in profiles.values():
+        for arn in (*profile.role_arns, *profile.managed_policy_arns):
+            if unstorable_constraints(arn):
+                left_out.append(
+                    f"profile {profile.arn} names {printable_text(arn)!r}, which holds text no "
+                    "store can look up; it is treated as absent"
+                )
+    for line in left_out:
+        _log.error("configuration snapshot at version %d: %s", version, line)
     ring = None
     issuer = None
     if master_key is not None:
@@ -467,6 +508,7 @@ def build_snapshot(
         ring=ring,
         roles=roles,
         issuer=issuer,
+        unreadable=tuple(left_out),
         anchor_aliases={
             alias_arn_of(arn, entry.record.alias_name): entry
             for arn, entry in anchors.items()
@@ -498,7 +540,14 @@ def _warm(fresh: ConfigSnapshot, previous: ConfigSnapshot) -> None:
 
 
 class SnapshotProvider:
-    """Holds the current snapshot and rebuilds it when the store says the configuration changed."""
+    """Holds the current snapshot and rebuilds it when the store says the configuration changed.
+
+    The snapshot served is never older than ``max_staleness`` (1 s, DESIGN.md's bound): its age is
+    the time since the store's version was last read successfully. A request that finds it older
+    (the refresher failing, or starved) checks the store itself, at most once per refresh interval;
+    if that fails too, it is refused with 503 ServiceUnavailableException rather than served stale
+    trust (a disabled profile or anchor, an imported CRL, a tightened policy).
+    """
 
     def __init__(
         self,
@@ -507,6 +556,7 @@ class SnapshotProvider:
         *,
         master_key: bytes | None = None,
         refresh_interval: float = 0.2,
+        max_staleness: float = MAX_STALENESS_SECONDS,
         background: bool = True,
         path_policy: PathPolicy | None = None,
         monotonic: Callable[[], float] = time.monotonic,
@@ -515,6 +565,7 @@ class SnapshotProvider:
         self._roles = roles
         self._master_key = master_key
         self._interval = refresh_interval
+        self._max_staleness = max_staleness
         self._monotonic = monotonic
         self._policy = path_policy or PathPolicy()
         self._lock = threading.Lock()
@@ -524,13 +575,16 @@ class SnapshotProvider:
             max_entries=MAX_VALIDATED_PATHS,
             max_weight=MAX_VALIDATED_PATHS * _PATH_ENTRY_BYTES,
         )
+        self.health = LoopHealth(
+            "configuration", _log, "refreshing the configuration snapshot", monotonic=monotonic
+        )
+        fresh_at = monotonic()
         version = store.config_version()
         self._snapshot = build_snapshot(store, roles, master_key, version)
-        self._checked = monotonic()
-        # When the serving snapshot was last known to match the store, and how often checking
-        # failed: the metrics' snapshot age and refresh failures.
-        self._confirmed = self._checked
-        self.refresh_failures = 0
+        self._checked = fresh_at
+        # When the store's version was last read successfully: the age of what is served (also
+        # the metrics' snapshot age).
+        self._confirmed = fresh_at
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         if background:
@@ -544,25 +598,6 @@ class SnapshotProvider:
         """The path-validation policy used for every trust anchor."""
         return self._policy
 
-    def current(self) -> ConfigSnapshot:
-        """The snapshot to serve this request from (never older than the refresh interval)."""
-        if self._thread is None and self._monotonic() - self._checked >= self._interval:
-            self.refresh()
-        return self._snapshot
-
-    def refresh(self, *, force: bool = False) -> ConfigSnapshot:
-        """Check the store's version now and rebuild the snapshot if it changed."""
-        with self._lock:
-            self._checked = self._monotonic()
-            version = self._store.config_version()
-            if force or version != self._snapshot.version:
-                fresh = build_snapshot(self._store, self._roles, self._master_key, version)
-                _warm(fresh, self._snapshot)
-                self._snapshot = fresh
-                _log.debug("configuration snapshot rebuilt at version %d", version)
-            self._confirmed = self._monotonic()
-            return self._snapshot
-
     @property
     def version(self) -> int:
         """The configuration version of the serving snapshot."""
@@ -571,6 +606,11 @@ class SnapshotProvider:
     def age_seconds(self) -> float:
         """Seconds since the serving snapshot was last confirmed to match the store."""
         return max(0.0, self._monotonic() - self._confirmed)
+
+    @property
+    def refresh_failures(self) -> int:
+        """Failed checks or rebuilds of the snapshot since start (the metrics' counter)."""
+        return self.health.failures
 
     def cache_sizes(self) -> dict[str, int]:
         """Entries held: validated paths, and the serving snapshot's roles and policies."""
@@ -582,20 +622,108 @@ class SnapshotProvider:
         """Entries and estimated bytes of the validated-path cache."""
         return len(self._paths), self._paths.weight
 
+    def current(self) -> ConfigSnapshot:
+        """The snapshot to serve this request from, never older than ``max_staleness``.
+
+        Raises :class:`ServiceUnavailable` when the configuration cannot be confirmed within the
+        bound: serving it could ignore a revocation made since.
+        """
+        now = self._monotonic()
+        if self._thread is None and now - self._checked >= self._interval:
+            self._try_refresh()  # no refresher: the first request after the interval checks
+            now = self._monotonic()
+        if now - self._confirmed > self._max_staleness:
+            self._catch_up_or_refuse()
+        return self._snapshot
+
+    def _catch_up_or_refuse(self) -> None:
+        """Read the store's version from the request path, or refuse the request (503).
+
+        One request tries per refresh interval (at most 0.1 s), so a store that hangs or fails is
+        not asked by every request; the others are refused at once while it is failing.
+        """
+        if not self._lock.acquire(timeout=self._max_staleness):
+            raise self._unavailable("the refresher holds the snapshot lock past the bound")
+        try:
+            now = self._monotonic()
+            if now - self._confirmed <= self._max_staleness:
+                return  # another thread refreshed meanwhile
+            if now - self._checked >= min(self._interval, _REQUEST_PATH_RETRY):
+                self._refresh_locked(force=False)
+                return
+        except Exception as exc:
+            self.health.failed(exc)
+            raise self._unavailable(f"refreshing on the request path failed: {exc}") from None
+        finally:
+            self._lock.release()
+        raise self._unavailable("the last refresh failed")
+
+    def _unavailable(self, why: str) -> ServiceUnavailable:
+        return ServiceUnavailable(
+            reason=f"configuration snapshot is {self.age_seconds():.1f} s old, past the "
+            f"{self._max_staleness:g} s bound; {why}"
+        )
+
+    def refresh(self, *, force: bool = False) -> ConfigSnapshot:
+        """Check the store's version now and rebuild the snapshot if it changed (or raise)."""
+        with self._lock:
+            try:
+                return self._refresh_locked(force=force)
+            except Exception as exc:
+                self.health.failed(exc)
+                raise
+
+    def _refresh_locked(self, *, force: bool) -> ConfigSnapshot:
+        started = self._checked = self._monotonic()
+        version = self._store.config_version()
+        if force or version != self._snapshot.version:
+            fresh = build_snapshot(self._store, self._roles, self._master_key, version)
+            _warm(fresh, self._snapshot)
+            self._snapshot = fresh
+            _log.debug("configuration snapshot rebuilt at version %d", version)
+        # The snapshot now holds what the store held when its version was read.
+        self._confirmed = started
+        self.health.succeeded()
+        return self._snapshot
+
+    def _try_refresh(self) -> None:
+        """Refresh, counting and logging a failure (through :attr:`health`) instead of raising."""
+        with contextlib.suppress(Exception):
+            self.refresh()
+
     def catch_up(self) -> None:
         """Serve this node's own writes from the next request on (DESIGN.md, read your writes).
 
         Called after each control-plane or IAM call on this node: the version read is one cheap
         query, and the snapshot is rebuilt only if the call changed the configuration. Other
         replicas learn of the change from the background refresher, within the documented bound.
-        The call that wrote has committed whatever happens here, so a failed rebuild is logged,
-        not raised into its answer; the refresher keeps trying.
+        The call that wrote has committed whatever happens here, so a failed rebuild is logged and
+        counted (:attr:`health`), not raised into its answer; the refresher keeps trying.
         """
+        self._try_refresh()
+
+    def state(self) -> LoopState:
+        """The refresher's state for ``/ping``: failures, records left out, the age served."""
+        unreadable = len(self._snapshot.unreadable)
+        return self.health.state(
+            impaired=unreadable > 0,
+            counts={"unreadableRecords": unreadable},
+            age_seconds=self.age_seconds(),
+        )
+
+    def stale(self) -> bool:
+        """Whether the configuration is past its bound, so CreateSession would be refused.
+
+        A refresher that merely fell behind is caught up here, as a request would catch it up
+        (at most one store read per 0.1 s), so only a store that cannot be read counts.
+        """
+        if self._monotonic() - self._confirmed <= self._max_staleness:
+            return False
         try:
-            self.refresh()
-        except Exception:
-            self.refresh_failures += 1
-            _log.exception("refreshing the configuration snapshot after a write failed")
+            self.current()
+        except ServiceUnavailable:
+            return True
+        return False
 
     def close(self) -> None:
         """Stop the background refresher."""
@@ -605,11 +733,7 @@ class SnapshotProvider:
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
-            try:
-                self.refresh()
-            except Exception:
-                self.refresh_failures += 1
-                _log.exception("refreshing the configuration snapshot failed")
+            self._try_refresh()
 
     # -- validated paths ------------------------------------------------------------------------
 

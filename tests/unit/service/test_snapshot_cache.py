@@ -395,4 +395,5 @@ def test_fail_catch_up_logs_a_failed_rebuild_and_does_not_raise(
     store.config_version = broken  # type: ignore[method-assign]
     provider.catch_up()
     assert provider.current() is served
-    assert "after a write failed" in caplog.text
+    assert "refreshing the configuration snapshot failed" in caplog.text
+    assert provider.state().failing

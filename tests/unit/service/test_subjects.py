@@ -11,6 +11,7 @@ import pytest
 from elsewhere.domain import is_uuid
 from elsewhere.errors import ResourceNotFound
 from elsewhere.service import ControlPlane, Store, SubjectRecorder
+from elsewhere.service._subjects import MAX_ATTEMPTS
 from tests.unit.service.conftest import ACCOUNT, CALLER, REGION, T0
 
 ISSUER = "CN=Test Root CA"
@@ -125,31 +126,132 @@ def test_queue_limit_sheds(store: Store) -> None:
     assert (rec.pending(), rec.dropped) == (2, 2)
 
 
+class _FlakyStore:
+    """A subject repository that refuses every write while ``down``, and any record whose
+    subject is in ``refused`` (as a store refuses a value it cannot hold)."""
+
+    def __init__(self, store: Store | None = None, refused: tuple[str, ...] = ()) -> None:
+        self.down = False
+        self.refused = refused
+        self.calls = 0
+        self.written: list[str] = []
+
+    def record_authentications(self, batch: Any) -> None:
+        self.calls += 1
+        if self.down:
+            raise OSError("database down")
+        if any(r.x509_subject in self.refused for r in batch):
+            raise ValueError("the store cannot hold this record")
+        self.written.extend(r.x509_subject for r in batch)
+
+    def get(self, subject_id: str) -> None:
+        return None
+
+    def list_page(self, after: str | None, limit: int) -> list[Any]:
+        return []
+
+
+def flaky_recorder(flaky: _FlakyStore) -> SubjectRecorder:
+    """A recorder over ``flaky``, without its background thread."""
+    return SubjectRecorder(flaky, account_id=ACCOUNT, region=REGION, background=False)
+
+
 def test_failed_flush_keeps_the_batch() -> None:
-    """If the store fails, the batch stays queued for the next flush."""
-
-    class Failing:
-        calls = 0
-
-        def record_authentications(self, batch: Any) -> None:
-            self.calls += 1
-            if self.calls == 1:
-                raise OSError("database down")
-
-        def get(self, subject_id: str) -> None:
-            return None
-
-        def list_page(self, after: str | None, limit: int) -> list[Any]:
-            return []
-
-    failing = Failing()
-    rec = SubjectRecorder(failing, account_id=ACCOUNT, region=REGION, background=False)
+    """If the store is down, the batch stays queued for the next flush."""
+    flaky = _FlakyStore()
+    rec = flaky_recorder(flaky)
     seen(rec, "CN=x", "01", 0)
+    flaky.down = True
     with pytest.raises(OSError, match="down"):
         rec.flush()
     assert rec.pending() == 1
+    flaky.down = False
     rec.flush()
-    assert rec.pending() == 0
+    assert (rec.pending(), flaky.written, rec.unwritable) == (0, ["CN=x"], 0)
+
+
+def test_store_down_is_probed_with_few_single_writes() -> None:
+    """A batch that fails is retried one by one, but three failures in a row stop the probing."""
+    flaky = _FlakyStore()
+    rec = flaky_recorder(flaky)
+    for i in range(10):
+        seen(rec, f"CN={i}", "01", i)
+    flaky.down = True
+    with pytest.raises(OSError, match="down"):
+        rec.flush()
+    assert (flaky.calls, rec.pending(), rec.unwritable) == (4, 10, 0)
+
+
+def test_one_unwritable_record_does_not_hold_back_the_others() -> None:
+    """A record the store refuses is dropped and counted; the rest of its batch is written."""
+    flaky = _FlakyStore(refused=("CN=poison",))
+    rec = flaky_recorder(flaky)
+    seen(rec, "CN=a", "01", 0)
+    seen(rec, "CN=poison", "02", 1)
+    seen(rec, "CN=b", "03", 2)
+    rec.flush()  # handled: nothing left to retry, so nothing is raised
+    assert sorted(flaky.written) == ["CN=a", "CN=b"]
+    assert (rec.pending(), rec.unwritable) == (0, 1)
+    seen(rec, "CN=c", "04", 3)
+    rec.flush()
+    assert flaky.written[-1] == "CN=c"
+    assert rec.state().as_json()["unwritableRecords"] == 1
+
+
+def test_lone_unwritable_record_is_dropped_after_max_attempts() -> None:
+    """A record that fails alone is retried for MAX_ATTEMPTS flushes, then dropped."""
+    flaky = _FlakyStore(refused=("CN=poison",))
+    rec = flaky_recorder(flaky)
+    seen(rec, "CN=poison", "01", 0)
+    for _ in range(MAX_ATTEMPTS - 1):
+        with pytest.raises(ValueError, match="cannot hold"):
+            rec.flush()
+        assert rec.pending() == 1
+    rec.flush()
+    assert (rec.pending(), rec.unwritable) == (0, 1)
+
+
+@pytest.mark.parametrize(
+    ("case", "subject", "properties"),
+    [
+        ("fail/nul-in-subject", "CN=a\x00", None),
+        ("fail/surrogate-in-property", "CN=a", {"k": "\ud800"}),
+        ("fail/nul-in-property-key", "CN=a", {"\x00": "v"}),
+    ],
+)
+def test_unstorable_records_are_not_queued(
+    store: Store, case: str, subject: str, properties: dict[str, str] | None
+) -> None:
+    """A record holding text no store can hold is counted and never queued."""
+    rec = recorder(store)
+    seen(rec, subject, "01", 0, instance_properties=properties)
+    assert (rec.pending(), rec.unwritable) == (0, 1), case
+    rec.flush()
+
+
+def test_the_loop_counts_failures_and_recovers() -> None:
+    """The background writer counts a failing store on /ping and clears it once writes work."""
+    flaky = _FlakyStore()
+    flaky.down = True
+    rec = SubjectRecorder(flaky, account_id=ACCOUNT, region=REGION, flush_interval=0.01)
+    try:
+        seen(rec, "CN=x", "01", 0)
+        deadline = time.monotonic() + 10
+        while rec.state().consecutive_failures < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        state = rec.state()
+        assert state.failing
+        assert state.failures >= 3
+        flaky.down = False
+        while rec.pending() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        while rec.state().failing and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert flaky.written == ["CN=x"]
+        assert not rec.state().failing
+        assert rec.state().failures >= 3
+    finally:
+        rec.close()
 
 
 def test_unknown_subject_is_404(cp: ControlPlane) -> None:
@@ -246,6 +348,7 @@ def test_failed_flush_does_not_overwrite_a_newer_attempt() -> None:
             batches.append(batch)
             if len(batches) == 1:
                 seen(rec, "CN=x", "01", 7)
+            if len(batches) <= 2:  # the batch, then its one record written alone
                 raise OSError("database down")
 
     rec = SubjectRecorder(FailOnce(), account_id=ACCOUNT, region=REGION, background=False)  # type: ignore[arg-type]
