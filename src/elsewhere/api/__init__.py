@@ -1,6 +1,7 @@
 """The ASGI application: routing by path and by SigV4 signing scope, thin handlers."""
 
 from elsewhere.api._gateway import (
+    AccessLogSink,
     Gateway,
     GatewaySettings,
     OperationHandler,
@@ -19,6 +20,7 @@ from elsewhere.api._oidc import (
 __all__ = [
     "DOCUMENT_MAX_AGE",
     "FEDERATION_OPERATIONS",
+    "AccessLogSink",
     "Gateway",
     "GatewaySettings",
     "OperationHandler",

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from elsewhere.api import (
     FEDERATION_OPERATIONS,
+    AccessLogSink,
     Gateway,
     GatewaySettings,
     federation_handler,
@@ -158,7 +159,12 @@ def _bootstrap_root_key(
     return root_id, False
 
 
-def build_application(settings: ServerSettings, *, clock: Clock | None = None) -> Application:
+def build_application(
+    settings: ServerSettings,
+    *,
+    clock: Clock | None = None,
+    access_log: AccessLogSink | None = None,
+) -> Application:
     """Open (and migrate) the store, make the root key on first start, and build the gateway."""
     clock = clock or SystemClock()
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -332,6 +338,7 @@ def build_application(settings: ServerSettings, *, clock: Clock | None = None) -
         audit=audit,
         observer=metrics,
         health=health,
+        access_log=access_log,
     )
 
     def close() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import ipaddress
 import logging
 import signal
 import socket
@@ -14,9 +15,10 @@ import uvicorn
 
 from elsewhere.app._build import build_application
 from elsewhere.app._http import http_protocol
+from elsewhere.app._logging import AccessLog, LogStream, configure_logging
 from elsewhere.app._settings import ServerSettings
 
-__all__ = ["run_server"]
+__all__ = ["plain_http_warning", "run_server"]
 
 log = logging.getLogger("elsewhere.server")
 
@@ -31,16 +33,21 @@ class _Server(uvicorn.Server):
     0.1 s), never inside a signal handler that may have interrupted a write.
     """
 
-    def __init__(self, config: uvicorn.Config, reopen: Callable[[], None]) -> None:
+    def __init__(
+        self, config: uvicorn.Config, reopen: Callable[[], None], flush: Callable[[], None]
+    ) -> None:
         super().__init__(config)
         self._reopen = reopen
+        self._flush = flush
         self._hangup = False
 
     def _on_hangup(self, signum: int, frame: object) -> None:
         self._hangup = True
 
     async def on_tick(self, counter: int) -> bool:
-        """uvicorn's tick (every 0.1 s), plus a reopen that SIGHUP asked for."""
+        """uvicorn's tick (every 0.1 s): write out the buffered log lines, and reopen the audit
+        log when SIGHUP asked for it."""
+        self._flush()
         if self._hangup:
             self._hangup = False
             try:
@@ -90,9 +97,48 @@ def usage_lines(settings: ServerSettings, credentials_file: str) -> list[str]:
     ]
 
 
+def plain_http_warning(settings: ServerSettings) -> str | None:
+    """What to warn about when the API is served without TLS beyond this machine, or None.
+
+    Signatures and session tokens are replayable within their validity, and responses carry
+    secret keys: on a network they need TLS (``--tls-certificate``) or a proxy that terminates
+    it in front of a loopback listener.
+    """
+    if settings.tls_certificate is not None:
+        return None
+    host = settings.host.strip("[]")
+    if host == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass  # a host name other than localhost may resolve to anything
+    return (
+        f"serving plain HTTP on {settings.host}, which is not a loopback address: requests, "
+        "session tokens and the secret keys in answers cross the network unencrypted. Serve "
+        "HTTPS with --tls-certificate and --tls-key, or listen on 127.0.0.1 behind a proxy "
+        "that terminates TLS."
+    )
+
+
 def run_server(settings: ServerSettings, *, announce: Callable[[str], None]) -> None:
     """Serve until SIGTERM/SIGINT; in-flight requests finish and buffers flush before exit."""
-    application = build_application(settings)
+    stream = configure_logging(settings.log_level, settings.log_format)
+    try:
+        _serve(settings, stream, announce)
+    finally:
+        stream.flush()
+
+
+def _serve(settings: ServerSettings, stream: LogStream, announce: Callable[[str], None]) -> None:
+    access = None
+    if logging.getLogger("elsewhere.access").isEnabledFor(logging.INFO):
+        access = AccessLog(stream, json_lines=settings.log_format == "json")
+    application = build_application(settings, access_log=access)
+    warning = plain_http_warning(settings)
+    if warning is not None:
+        log.warning(warning)
     # Startup leaves ~100,000 long-lived objects (service models, compiled policies, ...). A
     # full collection walks them all, about 80 ms on a 2-core VM, and stalls every request in
     # flight; frozen, they are left out of every later collection (Python docs, gc.freeze).
@@ -145,7 +191,7 @@ def run_server(settings: ServerSettings, *, announce: Callable[[str], None]) -> 
         ),
     )
     try:
-        _Server(config, application.reopen).run()
+        _Server(config, application.reopen, stream.flush).run()
     finally:
         if listener is not None:
             listener.close()

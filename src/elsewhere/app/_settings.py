@@ -32,6 +32,8 @@ class ServerSettings:
     # so aws:SourceIp is the connection's peer.
     forwarded_allow_ips: str | None = None
     log_level: str = "info"
+    # "text" (one line per record, as the logging module writes it) or "json" (JSON lines).
+    log_format: str = "text"
     # The URL relying parties reach this server at: the OIDC issuer of outbound web identity
     # federation (``iss`` of every token). None derives it from the listening address.
     public_url: str | None = None

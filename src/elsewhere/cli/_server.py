@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import logging
-import sys
 from pathlib import Path
 
 import click
@@ -128,6 +126,14 @@ __all__ = ["register"]
     "(never the API's address). Default: off.",
 )
 @click.option(
+    "--log-format",
+    default="text",
+    show_default=True,
+    envvar="ELSEWHERE_LOG_FORMAT",
+    type=click.Choice(["text", "json"]),
+    help="Access and error logs as text lines or as JSON lines.",
+)
+@click.option(
     "--log-level",
     default="info",
     show_default=True,
@@ -150,6 +156,7 @@ def server(
     public_url: str | None,
     audit_log: str | None,
     metrics_address: str | None,
+    log_format: str,
     log_level: str,
 ) -> None:
     """Run the elsewhere service (rolesanywhere, IAM, STS, CreateSession) on one address."""
@@ -181,14 +188,10 @@ def server(
         max_connections=max_connections,
         forwarded_allow_ips=forwarded_allow_ips or None,
         log_level=log_level,
+        log_format=log_format,
         public_url=public_url or None,
         audit_log=audit_log or None,
         metrics_address=_metrics_address(metrics_address, port) if metrics_address else None,
-    )
-    logging.basicConfig(
-        level=log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
     )
     try:
         # Standard output belongs to the audit records when they go there.
