@@ -17,10 +17,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from botocore.exceptions import ClientError
+from cryptography.hazmat.primitives import serialization
 
-from elsewhere.pki import issue_certificate, quick_chain
+from elsewhere.pki import build_intermediate_ca, issue_certificate, quick_chain
 from elsewhere.sigv4 import HttpRequest, sign_x509_request
 from tests.conftest import ServerProcess, start_server
+from tests.unit.x509.test_key_sizes import PublicOnly, rsa_public
 
 pytestmark = pytest.mark.integration
 
@@ -287,3 +290,68 @@ class TestCreateSessionBeforeAuthentication:
                 assert answer.json()["message"] == "Invalid signature"
         # A parsed certificate costs about 12 KB when it is kept: 1,300 kept would be 15 MB.
         assert _rss_mib(srv.process.pid) - before < 6
+
+
+class TestKeySizes:
+    """Keys outside RSA 2048..4096 and P-256/P-384/P-521 are refused before any signature work."""
+
+    def test_oversized_leaf_key(self, srv: ServerProcess) -> None:
+        """A leaf with an RSA-16384 key is Untrusted at once (its signature is never checked)."""
+        now = dt.datetime.now(dt.UTC)
+        chain = quick_chain(now, "p256")
+        big = issue_certificate(
+            chain.issuing_ca,
+            now=now,
+            subject="CN=big,O=elsewhere",
+            key=PublicOnly(rsa_public(16384)),  # type: ignore[arg-type]
+        ).certificate
+        query = (
+            f"profileArn=arn:aws:rolesanywhere:{srv.region}:{srv.account_id}:profile/x"
+            f"&roleArn=arn:aws:iam::{srv.account_id}:role/x"
+            f"&trustAnchorArn=arn:aws:rolesanywhere:{srv.region}:{srv.account_id}:trust-anchor/x"
+        )
+        request = sign_x509_request(
+            HttpRequest(
+                "POST",
+                "/sessions",
+                query,
+                (("Host", f"127.0.0.1:{srv.port}"), ("Content-Type", "application/json")),
+                b"{}",
+            ),
+            certificate=big,
+            private_key=chain.leaf_key,  # type: ignore[arg-type]
+            region=srv.region,
+            now=now,
+        )
+        answer = httpx.post(
+            f"{srv.endpoint}/sessions?{query}",
+            headers=list(request.headers),
+            content=b"{}",
+            timeout=20,
+        )
+        assert answer.status_code == 403
+        assert answer.headers["x-amzn-errortype"] == "AccessDeniedException"
+        assert answer.json()["message"] == "Untrusted signing certificate"
+
+    def test_oversized_anchor_key(self, srv: ServerProcess) -> None:
+        """CreateTrustAnchor refuses a CA with an RSA-8192 key (ValidationException)."""
+        now = dt.datetime.now(dt.UTC)
+        big = build_intermediate_ca(
+            quick_chain(now).root_ca,
+            now=now,
+            subject="CN=big CA",
+            key=PublicOnly(rsa_public(8192)),  # type: ignore[arg-type]
+        ).certificate
+        pem = big.public_bytes(serialization.Encoding.PEM).decode()
+        ra = srv.client("rolesanywhere")
+        with pytest.raises(ClientError) as caught:
+            ra.create_trust_anchor(
+                name="big",
+                source={
+                    "sourceType": "CERTIFICATE_BUNDLE",
+                    "sourceData": {"x509CertificateData": pem},
+                },
+            )
+        error = caught.value.response["Error"]
+        assert error["Code"] == "ValidationException"
+        assert "above the maximum of 4096" in error["Message"]

@@ -94,6 +94,7 @@ from elsewhere.x509 import (
     parse_certificate_header,
     parse_chain_header,
     source_identity,
+    validate_public_key,
 )
 
 __all__ = [
@@ -782,6 +783,10 @@ class CreateSessionHandler:
                 raise SessionDenied(
                     INVALID_SIGNATURE, reason=exc.message, refusal="signature"
                 ) from None
+            if facts.signer.public_key is not None:
+                # Before the signature: an RSA key above 4096 bits (or with a huge exponent)
+                # makes the check itself the expensive part (x509.PathPolicy).
+                validate_public_key(facts.signer.public_key, self._snapshots.path_policy)
         try:
             verify_x509_signature(request, signed, facts.signer)
         except ElsewhereError as exc:

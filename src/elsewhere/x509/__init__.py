@@ -23,7 +23,7 @@ from elsewhere.x509._parse import (
     parse_crl_signers,
 )
 from elsewhere.x509._path import ValidatedPath, validate_path
-from elsewhere.x509._rules import PathPolicy
+from elsewhere.x509._rules import PathPolicy, validate_public_key
 
 __all__ = [
     "RDN_SHORT_NAMES",
@@ -41,4 +41,5 @@ __all__ = [
     "parse_crl_signers",
     "source_identity",
     "validate_path",
+    "validate_public_key",
 ]

@@ -9,7 +9,7 @@ from cryptography import x509
 
 from elsewhere.errors import ValidationError
 from elsewhere.x509._algorithms import describe_name
-from elsewhere.x509._rules import ca_problem, structure_problem
+from elsewhere.x509._rules import PathPolicy, ca_problem, structure_problem
 
 __all__ = [
     "parse_ca_bundle",
@@ -22,12 +22,16 @@ __all__ = [
 _PEM_CERT_BEGIN = "-----BEGIN CERTIFICATE-----"
 
 
-def parse_ca_bundle(pem: str, *, max_certificates: int = 2) -> tuple[x509.Certificate, ...]:
+def parse_ca_bundle(
+    pem: str, *, max_certificates: int = 2, policy: PathPolicy | None = None
+) -> tuple[x509.Certificate, ...]:
     """Parse a trust anchor's PEM bundle into CA certificates, or raise ValidationError.
 
     At most ``max_certificates`` (the Roles Anywhere quota is 2 per trust anchor); every one must
-    be a v3 CA certificate with keyCertSign and without an MD5/SHA-1 signature.
+    be a v3 CA certificate with keyCertSign, without an MD5/SHA-1 signature, and with a key of a
+    type and size ``policy`` allows (by default Roles Anywhere's, :class:`PathPolicy`).
     """
+    policy = policy or PathPolicy()
     if _PEM_CERT_BEGIN not in pem:
         raise ValidationError(
             "x509CertificateData is not a PEM certificate bundle "
@@ -44,7 +48,7 @@ def parse_ca_bundle(pem: str, *, max_certificates: int = 2) -> tuple[x509.Certif
         )
     for position, cert in enumerate(certs, start=1):
         # Roles Anywhere's CA rule, the same one path validation applies (x509._rules).
-        problem = ca_problem(cert, anchor=True)
+        problem = ca_problem(cert, policy, anchor=True)
         if problem is not None:
             raise ValidationError(
                 f"certificate {position} of the bundle ({describe_name(cert.subject)}) {problem}"

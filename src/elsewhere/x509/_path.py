@@ -47,6 +47,7 @@ from elsewhere.x509._rules import (
     ca_problem,
     cn_constraint_problem,
     describe,
+    key_rule_problem,
     leaf_problem,
     structure_problem,
     validity_problem,
@@ -179,12 +180,14 @@ def _usable_intermediates(
     leaf: x509.Certificate,
     intermediates: Iterable[x509.Certificate],
     anchors: Sequence[x509.Certificate],
+    policy: PathPolicy,
 ) -> tuple[list[x509.Certificate], list[str]]:
     """The pool to build from, and notes on what was left out.
 
     Copies of the leaf, duplicates, anchors and self-signed roots are ignored (reference §3.5);
     self-issued certificates signed by another key (a key rollover) are kept. A certificate that
-    cannot be used at all (names that do not decode, malformed extensions) is left out and noted.
+    cannot be used at all (names that do not decode, malformed extensions, a key outside the
+    allowed types and sizes) is left out and noted, before any signature is checked with it.
     """
     seen = {der(leaf)} | {der(a) for a in anchors}
     kept: list[x509.Certificate] = []
@@ -194,7 +197,7 @@ def _usable_intermediates(
         if code in seen:
             continue
         seen.add(code)
-        problem = structure_problem(cert)
+        problem = structure_problem(cert) or key_rule_problem(cert, policy)
         if problem is not None:
             notes.append(f"chain certificate {position} was ignored: it {problem}")
             continue
@@ -303,7 +306,15 @@ def _validate(
     problem = leaf_problem(leaf, policy) or validity_problem(leaf, now)
     if problem is not None:
         raise UntrustedCertificate(f"{describe(leaf)} {problem}")
-    pool, notes = _usable_intermediates(leaf, intermediates, anchors)
+    # Keys are judged before any signature is checked with them: an anchor certificate whose key
+    # is outside the allowed types and sizes takes no part (parse_ca_bundle refuses such a
+    # bundle; one stored before that rule is met here).
+    usable = tuple(a for a in anchors if key_rule_problem(a, policy) is None)
+    if not usable:
+        problem = key_rule_problem(anchors[0], policy)
+        raise UntrustedCertificate(f"{describe(anchors[0], leaf)} {problem}")
+    anchors = usable
+    pool, notes = _usable_intermediates(leaf, intermediates, anchors, policy)
     if len(pool) > MAX_CANDIDATES:
         raise UntrustedCertificate(
             f"the chain holds {len(pool)} distinct intermediate certificates; at most "

@@ -25,7 +25,13 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 from pyhanko_certvalidator.name_trees import dns_tree_contains
 
-from elsewhere.x509._algorithms import describe_name, key_problem, weak_signature
+from elsewhere.x509._algorithms import (
+    describe_name,
+    key_problem,
+    public_key_problem,
+    weak_signature,
+)
+from elsewhere.x509._errors import UntrustedCertificate
 
 __all__ = [
     "PathPolicy",
@@ -35,7 +41,9 @@ __all__ = [
     "describe",
     "key_rule_problem",
     "leaf_problem",
+    "public_key_rule_problem",
     "structure_problem",
+    "validate_public_key",
     "validity_problem",
 ]
 
@@ -46,15 +54,19 @@ _DEFAULT_CURVES = frozenset({"P-256", "P-384", "P-521"})
 class PathPolicy:
     """Settings of path validation; the defaults are the Roles Anywhere rules of reference §4.1.
 
-    ``min_rsa_bits`` and ``allowed_curves`` apply to every certificate of the path (and to a CRL
-    signer). ``cryptography``'s verifier itself refuses RSA moduli under 2048 bits, so values
-    below 2048 do not loosen that. ``max_chain_depth`` is the number of intermediates allowed
-    between the leaf and the anchor. ``require_digital_signature`` and ``forbid_ca_leaf`` are the
-    Roles Anywhere leaf rules (off only for conformance suites written for TLS servers).
+    ``min_rsa_bits``, ``max_rsa_bits`` and ``allowed_curves`` apply to every certificate of the
+    path, the trust anchor's and a CRL signer's included, and are checked before any signature
+    is (a larger RSA key, or a larger public exponent, makes each check dearer: an RSA-16384
+    check costs about 45 RSA-2048 ones). ``cryptography``'s verifier itself refuses RSA moduli
+    under 2048 bits, so values below 2048 do not loosen that. ``max_chain_depth`` is the number
+    of intermediates allowed between the leaf and the anchor. ``require_digital_signature`` and
+    ``forbid_ca_leaf`` are the Roles Anywhere leaf rules (off only for conformance suites written
+    for TLS servers).
     ``required_eku`` is empty: Roles Anywhere does not require clientAuth (reference §4.1).
     """
 
     min_rsa_bits: int = 2048
+    max_rsa_bits: int = 4096
     allowed_curves: frozenset[str] = field(default=_DEFAULT_CURVES)
     max_chain_depth: int = 5
     require_digital_signature: bool = True
@@ -156,9 +168,36 @@ def leaf_problem(leaf: x509.Certificate, policy: PathPolicy) -> str | None:
 def key_rule_problem(cert: x509.Certificate, policy: PathPolicy) -> str | None:
     """Why the certificate's key is outside the allowed types and sizes (a fragment), or None."""
     problem = key_problem(
-        cert, min_rsa_bits=policy.min_rsa_bits, allowed_curves=policy.allowed_curves, who=""
+        cert,
+        min_rsa_bits=policy.min_rsa_bits,
+        max_rsa_bits=policy.max_rsa_bits,
+        allowed_curves=policy.allowed_curves,
+        who="",
     )
     return problem.strip() if problem is not None else None
+
+
+def public_key_rule_problem(key: object, policy: PathPolicy) -> str | None:
+    """:func:`key_rule_problem` for a key already loaded (a fragment), or None."""
+    problem = public_key_problem(
+        key,
+        min_rsa_bits=policy.min_rsa_bits,
+        max_rsa_bits=policy.max_rsa_bits,
+        allowed_curves=policy.allowed_curves,
+        who="",
+    )
+    return problem.strip() if problem is not None else None
+
+
+def validate_public_key(key: object, policy: PathPolicy | None = None) -> None:
+    """Raise UntrustedCertificate unless ``key`` (a leaf's, loaded) is of an allowed type and size.
+
+    For callers that check a signature before the path: the key rule holds before the key is
+    used, so an oversized key costs no more than any other refusal.
+    """
+    problem = public_key_rule_problem(key, policy or PathPolicy())
+    if problem is not None:
+        raise UntrustedCertificate(f"certificate {problem}")
 
 
 def ca_problem(

@@ -7,12 +7,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
+from elsewhere import pki
 from elsewhere.clock import FixedClock
 from elsewhere.domain import is_uuid
 from elsewhere.errors import ResourceNotFound, TooManyTags, ValidationError
 from elsewhere.service import ControlPlane
 from tests.unit.service.conftest import ACCOUNT, CALLER, REGION, T0, make_ca, pem_of
+from tests.unit.x509.test_key_sizes import PublicOnly, rsa_public
 
 
 def bundle(pem: str) -> dict[str, Any]:
@@ -363,3 +366,18 @@ def test_create_refuses_a_leaf_certificate(cp: ControlPlane, ca: Any) -> None:
     )
     with pytest.raises(ValidationError):
         create(cp, pem_of(leaf))
+
+
+def test_create_refuses_an_oversized_key(cp: ControlPlane) -> None:
+    """fail/ a CA with an RSA-8192 key is refused at CreateTrustAnchor, before it is stored."""
+    root = pki.quick_chain(T0).root_ca
+    big = pki.build_intermediate_ca(
+        root,
+        now=T0,
+        subject="CN=big CA",
+        key=PublicOnly(rsa_public(8192)),  # type: ignore[arg-type]
+    ).certificate
+    pem = big.public_bytes(serialization.Encoding.PEM).decode()
+    with pytest.raises(ValidationError, match="above the maximum of 4096"):
+        create(cp, pem)
+    assert cp.handle("ListTrustAnchors", {}, CALLER)["trustAnchors"] == []

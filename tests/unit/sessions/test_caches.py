@@ -5,12 +5,16 @@ from __future__ import annotations
 import dataclasses
 import sys
 from typing import Any
+from unittest import mock
 
 import pytest
 
 from elsewhere.pki import Chain, issue_certificate, quick_chain
+from elsewhere.service import _sessions
 from elsewhere.service._session_caches import CACHE_BYTES
 from elsewhere.sigv4 import HttpRequest
+from elsewhere.x509 import UntrustedCertificate
+from tests.unit.x509.test_key_sizes import PublicOnly, rsa_public
 
 from .conftest import NOW, World, session_request
 
@@ -157,3 +161,28 @@ def test_ok_caches_stay_within_their_bytes(setup: tuple[World, Chain, str, str, 
         entries, weight = sizes[name]
         assert 0 < entries < 40
         assert weight <= CACHE_BYTES[name] // 2048
+
+
+def test_fail_oversized_leaf_key_refused_before_its_signature(
+    setup: tuple[World, Chain, str, str, str],
+) -> None:
+    """fail/ a leaf with an RSA-8192 key is untrusted before its signature is checked at all."""
+    world, chain, anchor, profile, role = setup
+    big = issue_certificate(
+        chain.issuing_ca,
+        now=NOW,
+        subject="CN=big,O=elsewhere",
+        key=PublicOnly(rsa_public(8192)),  # type: ignore[arg-type]
+    ).certificate
+    # Signed with another key: the signature could never verify, and is never tried.
+    request = session_request(
+        dataclasses.replace(chain, leaf=big), anchor=anchor, profile=profile, role=role
+    )
+    with mock.patch.object(
+        _sessions, "verify_x509_signature", wraps=_sessions.verify_x509_signature
+    ) as verify, pytest.raises(UntrustedCertificate) as caught:
+        world.call(request)
+    assert verify.call_count == 0
+    assert caught.value.message == "Untrusted signing certificate"
+    assert "RSA key of 8192 bits, above the maximum of 4096" in caught.value.reason
+    assert _empty(world) == {}
