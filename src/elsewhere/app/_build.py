@@ -23,6 +23,7 @@ from elsewhere.api import (
     web_identity_handler,
 )
 from elsewhere.app._files import load_or_create_master_key, write_admin_credentials
+from elsewhere.app._notify import FileSink, NotificationLoop, WebhookSink
 from elsewhere.app._settings import ServerSettings
 from elsewhere.audit import AuditLog
 from elsewhere.clock import Clock, SystemClock
@@ -44,6 +45,7 @@ from elsewhere.service._authz import Authorizer
 from elsewhere.service._federation import OutboundFederation, load_or_create_issuer_state
 from elsewhere.service._iam import IamService, validate_session_policy
 from elsewhere.service._issuer import IssuerDocuments
+from elsewhere.service._notifications import Notifier
 from elsewhere.service._session_auth import SessionResolver
 from elsewhere.service._sessions import CreateSessionHandler, SessionSettings
 from elsewhere.service._snapshot import SnapshotProvider, StoreRoleSource, load_or_create_key_ring
@@ -341,10 +343,20 @@ def build_application(
         access_log=access_log,
     )
 
+    notifications = _start_notifications(settings, store, clock)
+
     def close() -> None:
+        if notifications is not None:
+            notifications.close()
         store.close()
         if audit is not None:
             audit.close()
+
+    def reopen() -> None:
+        if audit is not None:
+            audit.reopen()
+        if notifications is not None:
+            notifications.reopen()
 
     return Application(
         asgi=gateway,
@@ -352,6 +364,42 @@ def build_application(
         credentials_file=credentials_file,
         created_root_key=created,
         close=close,
-        reopen=audit.reopen if audit is not None else lambda: None,
+        reopen=reopen,
         metrics=metrics,
     )
+
+
+class _Notifications:
+    """The running notification loop and its sinks."""
+
+    def __init__(self, loop: NotificationLoop, sinks: list[WebhookSink | FileSink]) -> None:
+        self._loop = loop
+        self._sinks = sinks
+
+    def reopen(self) -> None:
+        for sink in self._sinks:
+            if isinstance(sink, FileSink):
+                sink.reopen()
+
+    def close(self) -> None:
+        self._loop.close()
+        for sink in self._sinks:
+            sink.close()
+
+
+def _start_notifications(
+    settings: ServerSettings, store: Store, clock: Clock
+) -> _Notifications | None:
+    """Expiry notifications to the configured sinks, or None when no sink is configured."""
+    sinks: list[WebhookSink | FileSink] = [WebhookSink(url) for url in settings.notify_webhooks]
+    if settings.notify_file is not None:
+        try:
+            sinks.append(FileSink(settings.notify_file))
+        except OSError as exc:
+            raise StartupError(
+                f"cannot open the notification file {settings.notify_file}: {exc}"
+            ) from exc
+    if not sinks:
+        return None
+    notifier = Notifier(store, sinks, account_id=settings.account_id, region=settings.region)
+    return _Notifications(NotificationLoop(notifier, clock), sinks)

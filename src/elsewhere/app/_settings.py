@@ -39,6 +39,9 @@ class ServerSettings:
     public_url: str | None = None
     # The audit log: a path, "-" for standard output, or None for none.
     audit_log: str | None = None
+    # Where expiry notifications go: webhook URLs (POST JSON), and a JSON-lines file.
+    notify_webhooks: tuple[str, ...] = ()
+    notify_file: str | None = None
     # Where the Prometheus listener serves /metrics (host, port); None for no listener.
     metrics_address: tuple[str, int] | None = None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 
@@ -118,6 +119,21 @@ __all__ = ["register"]
     "SIGHUP reopens it. Default: no audit log.",
 )
 @click.option(
+    "--notify-webhook",
+    multiple=True,
+    envvar="ELSEWHERE_NOTIFY_WEBHOOK",
+    metavar="URL",
+    help="POST each certificate-expiry event (EventBridge-shaped JSON) to this http(s) URL; "
+    "may be given more than once.",
+)
+@click.option(
+    "--notify-file",
+    default=None,
+    envvar="ELSEWHERE_NOTIFY_FILE",
+    help="Append each certificate-expiry event as one JSON line to this file ('-': standard "
+    "output).",
+)
+@click.option(
     "--metrics-address",
     default=None,
     envvar="ELSEWHERE_METRICS_ADDRESS",
@@ -155,6 +171,8 @@ def server(
     forwarded_allow_ips: str | None,
     public_url: str | None,
     audit_log: str | None,
+    notify_webhook: tuple[str, ...],
+    notify_file: str | None,
     metrics_address: str | None,
     log_format: str,
     log_level: str,
@@ -191,6 +209,8 @@ def server(
         log_format=log_format,
         public_url=public_url or None,
         audit_log=audit_log or None,
+        notify_webhooks=tuple(_webhook(url) for url in notify_webhook),
+        notify_file=notify_file or None,
         metrics_address=_metrics_address(metrics_address, port) if metrics_address else None,
     )
     try:
@@ -217,6 +237,14 @@ def _check_proxies(value: str) -> None:
             raise click.UsageError(
                 f"--forwarded-allow-ips: {entry!r} is not an IP address or network."
             ) from None
+
+
+def _webhook(url: str) -> str:
+    """A notification webhook must be an absolute http(s) URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise click.UsageError(f"--notify-webhook {url!r} must be an http:// or https:// URL.")
+    return url
 
 
 def _metrics_address(value: str, api_port: int) -> tuple[str, int]:

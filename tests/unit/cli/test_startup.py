@@ -80,3 +80,15 @@ def test_metrics_address_is_checked(tmp_path: Path, value: str, message: str) ->
     )
     assert result.exit_code == 2
     assert message in result.output
+
+
+@pytest.mark.parametrize("url", ["fail/ftp://example.com/hook", "fail/not a url", "fail//hook"])
+def test_notify_webhook_must_be_http(tmp_path: Path, url: str) -> None:
+    """--notify-webhook takes only absolute http(s) URLs (exit 2)."""
+    from elsewhere.cli import _server
+
+    result = CliRunner().invoke(
+        _server.server, ["--data-dir", str(tmp_path), "--notify-webhook", url.split("/", 1)[1]]
+    )
+    assert result.exit_code == 2
+    assert "must be an http:// or https:// URL" in result.output
