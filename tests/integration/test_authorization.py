@@ -310,6 +310,23 @@ def test_operator_denied_on_production_cannot_swap_its_ca(server: ServerProcess)
     )["trustAnchor"]
     role = make_role(server)  # the production admin role
     profile = make_profile(server, [role])
+    try:
+        _try_to_swap(server, anchor, production, attacker, profile, role)
+    finally:  # the session server is shared: leave its trust anchor quota (50) as it was
+        ra_root.delete_profile(profileId=profile)
+        ra_root.delete_trust_anchor(trustAnchorId=anchor["trustAnchorId"])
+
+
+def _try_to_swap(
+    server: ServerProcess,
+    anchor: dict[str, Any],
+    production: Any,
+    attacker: Any,
+    profile: str,
+    role: str,
+) -> None:
+    """Two operators denied the production anchor (by ARN, by tag) try to swap its CA."""
+    ra_root = server.client("rolesanywhere")
     everything = {"Effect": "Allow", "Action": "*", "Resource": "*"}
     denials = [
         {"Effect": "Deny", "Action": "rolesanywhere:*", "Resource": anchor["trustAnchorArn"]},
