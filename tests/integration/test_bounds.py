@@ -355,3 +355,36 @@ class TestKeySizes:
         error = caught.value.response["Error"]
         assert error["Code"] == "ValidationException"
         assert "above the maximum of 4096" in error["Message"]
+
+
+class TestPolicySimulation:
+    """Policy simulation bounds the pairs of actions and resources before it evaluates."""
+
+    def test_too_many_pairs(self, srv: ServerProcess) -> None:
+        """1,000 actions on 1,000 resources is InvalidInput, answered before any evaluation."""
+        iam = srv.client("iam")
+        policy = json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+            }
+        )
+        before = _rss_mib(srv.process.pid)
+        with pytest.raises(ClientError) as caught:
+            iam.simulate_custom_policy(
+                PolicyInputList=[policy],
+                ActionNames=[f"s3:Action{i}" for i in range(1000)],
+                ResourceArns=[f"arn:aws:s3:::bucket-{i}" for i in range(1000)],
+            )
+        error = caught.value.response["Error"]
+        assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        assert error["Code"] == "InvalidInput"
+        assert "at most 10000" in error["Message"]
+        assert _rss_mib(srv.process.pid) - before < 32
+        pages = iam.get_paginator("simulate_custom_policy").paginate(
+            PolicyInputList=[policy],
+            ActionNames=[f"s3:Action{i}" for i in range(50)],
+            ResourceArns=[f"arn:aws:s3:::bucket-{i}" for i in range(40)],
+            PaginationConfig={"PageSize": 500},
+        )
+        assert sum(len(page["EvaluationResults"]) for page in pages) == 2000
