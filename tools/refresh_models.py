@@ -27,7 +27,8 @@ def main() -> int:
     for name in SERVICES:
         model = loader.load_service_model(name, "service-2")
         version = model["metadata"]["apiVersion"]
-        text = json.dumps(model, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        # Key order is kept: members serialize (XML answers, validation messages) in model order.
+        text = json.dumps(model, separators=(",", ":"), ensure_ascii=False)
         data = text.encode()
         path = TARGET / f"{name}.json.gz"
         # mtime=0 so the same model always writes the same bytes.
@@ -47,8 +48,9 @@ _PROVENANCE = """\
 
 These files define what elsewhere's server accepts and answers for the `rolesanywhere`, `iam`
 and `sts` APIs: operations, members, constraints and error shapes. They are the `service-2`
-models that AWS publishes with botocore, copied unchanged in content (re-serialized as sorted,
-compact JSON and gzip-compressed).
+models that AWS publishes with botocore, copied unchanged in content and in key order
+(re-serialized as compact JSON and gzip-compressed). The order matters: members are written in
+model order in XML answers and validation messages, as AWS writes them.
 
 - Source: botocore {botocore} (`botocore/data/<service>/<api-version>/service-2.json.gz`),
   https://github.com/boto/botocore
