@@ -75,6 +75,11 @@ def _session(server: ServerProcess, role_arn: str) -> dict[str, str]:
         server, signed_request(server, chain, anchor=anchor, profile=profile, role=role_arn)
     )
     assert answer.status_code == 201, answer.text
+    # The credentials outlive what issued them (tokens are stateless); removing the anchor and
+    # profile keeps the shared server under its trust-anchor quota.
+    ra = server.client("rolesanywhere")
+    ra.delete_trust_anchor(trustAnchorId=anchor.rsplit("/", 1)[1])
+    ra.delete_profile(profileId=profile.rsplit("/", 1)[1])
     creds = answer.json()["credentialSet"][0]["credentials"]
     return {
         "AccessKeyId": creds["accessKeyId"],

@@ -18,7 +18,7 @@ import sqlite3
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,26 @@ from tests.integration.test_createsession import (
 )
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server of this module's own: each case makes a trust anchor of its own."""
+    handle = start_server(tmp_path_factory.mktemp("readme") / "data")
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_anchors_left(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Delete the trust anchors a case made, so the cases stay under the quota of 50."""
+    yield
+    if "server" not in request.fixturenames:
+        return
+    ra = request.getfixturevalue("server").client("rolesanywhere")
+    for anchor in ra.list_trust_anchors()["trustAnchors"]:
+        ra.delete_trust_anchor(trustAnchorId=anchor["trustAnchorId"])
+
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 HEADER = "| case | status | code | message |"
