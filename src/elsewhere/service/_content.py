@@ -39,7 +39,7 @@ def check_ca_bundle(pem: str, *, max_certificates: int) -> None:
 def check_crl(data: bytes) -> None:
     """Raise ``ValidationError`` unless ``data`` is a CRL (DER or PEM), with its signer's PEM
     certificates if any (x509.parse_crl_signers)."""
-    parse_crl(data)
+    parse_crl(data, check_entries=True)
     parse_crl_signers(data)
 
 
