@@ -17,6 +17,7 @@ from typing import ClassVar
 __all__ = [
     "AccessDenied",
     "AuthenticationError",
+    "BadRequest",
     "ConflictError",
     "DeleteConflict",
     "ElsewhereError",
@@ -40,6 +41,7 @@ __all__ = [
     "SerializationError",
     "ServiceUnavailable",
     "SignatureExpired",
+    "TooManyRequests",
     "TooManyTags",
     "UnknownOperation",
     "UnrecognizedClient",
@@ -151,6 +153,22 @@ class RequestTimeout(ElsewhereError):
     query_code = "RequestTimeout"
     status = 408
     default_message = "The request body was not received in time."
+
+
+class BadRequest(ElsewhereError):
+    """A request elsewhere will not interpret, such as an ambiguous path (API Gateway's 400)."""
+
+    code = "BadRequestException"
+    status = 400
+    default_message = "Bad request"
+
+
+class TooManyRequests(ElsewhereError):
+    """More requests than a bound allows right now (API Gateway's 429)."""
+
+    code = "TooManyRequestsException"
+    status = 429
+    default_message = "Too Many Requests"
 
 
 class UnknownOperation(ElsewhereError):

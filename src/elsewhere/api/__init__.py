@@ -1,5 +1,6 @@
 """The ASGI application: routing by path and by SigV4 signing scope, thin handlers."""
 
+from elsewhere.api._authorize import AuthorizeEndpoint
 from elsewhere.api._gateway import (
     AccessLogSink,
     Gateway,
@@ -16,11 +17,13 @@ from elsewhere.api._oidc import (
     issuer_routes,
     web_identity_handler,
 )
+from elsewhere.api._wire import new_request_id
 
 __all__ = [
     "DOCUMENT_MAX_AGE",
     "FEDERATION_OPERATIONS",
     "AccessLogSink",
+    "AuthorizeEndpoint",
     "Gateway",
     "GatewaySettings",
     "OperationHandler",
@@ -29,5 +32,6 @@ __all__ = [
     "SessionHandler",
     "federation_handler",
     "issuer_routes",
+    "new_request_id",
     "web_identity_handler",
 ]

@@ -13,7 +13,6 @@ import email.utils
 import functools
 import json
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -22,8 +21,10 @@ from typing import Any, Protocol
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
+from elsewhere.api._authorize import AuthorizeEndpoint
 from elsewhere.api._deadline import Deadline
 from elsewhere.api._oidc import PublicRoute
+from elsewhere.api._wire import new_request_id, read_headers
 from elsewhere.audit import (
     AuditTrail,
     AuditWriteError,
@@ -70,21 +71,10 @@ __all__ = [
 log = logging.getLogger("elsewhere.access")
 errlog = logging.getLogger("elsewhere.errors")
 
-# The variant digit of a version-4 UUID (RFC 9562 §4.1: the two top bits are 10).
-_UUID_VARIANT = {f"{i:x}": f"{(i & 3) | 8:x}" for i in range(16)}
 # Reasons echo caller input (validation messages quote values): escape control characters so a
 # value holding "\n" cannot forge a log line, and cut very long reasons.
 _LOG_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}
 _MAX_LOGGED_REASON = 4096
-
-
-def _request_id() -> str:
-    """A random (version 4) UUID in its text form.
-
-    What ``str(uuid.uuid4())`` gives, without building a UUID object: a third of the cost.
-    """
-    h = os.urandom(16).hex()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_UUID_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
 def _loggable(text: str) -> str:
@@ -182,32 +172,6 @@ class _Context:
     error: ElsewhereError | None = None
 
 
-def _read_headers(
-    raw: list[tuple[bytes, bytes]],
-) -> tuple[dict[str, str], tuple[tuple[str, str], ...], int]:
-    """The headers as a lower-case map, as ``HttpRequest`` pairs, and their size in bytes.
-
-    The map joins repeated headers with ``,`` and holds values as Latin-1 (the gateway reads
-    only ASCII ones); the pairs hold them as UTF-8, which is how botocore signs header values.
-    One pass makes every view, with one decode per value when it is ASCII.
-    """
-    by_name: dict[str, str] = {}
-    pairs: list[tuple[str, str]] = []
-    size = 0
-    for name, value in raw:
-        size += len(name) + len(value)
-        key = name.decode("latin-1")
-        if value.isascii():
-            text = signed = value.decode("ascii")
-        else:
-            text, signed = value.decode("latin-1"), value.decode("utf-8", "replace")
-        pairs.append((key, signed))
-        key = key.lower()
-        prior = by_name.get(key)
-        by_name[key] = text if prior is None else f"{prior},{text}"
-    return by_name, tuple(pairs), size
-
-
 @functools.lru_cache(maxsize=256)
 def _header_name(name: str) -> bytes:
     """A response header name as sent (lower-case bytes); the names come from our own protocol
@@ -236,11 +200,14 @@ class Gateway:
         observer: RequestObserver | None = None,
         health: Callable[[], HealthReport] | None = None,
         access_log: AccessLogSink | None = None,
+        authorize: AuthorizeEndpoint | None = None,
     ) -> None:
         self._auth = authenticator
         # The access line's writer; without one, the line goes through logging as
         # ``elsewhere.access`` at INFO (slower: a LogRecord and a formatter per request).
         self._access = access_log
+        # The authorizer's front doors (/_authorize/...), which answer in their own format.
+        self._authorize = authorize
         self._audit = audit
         self._observer = observer
         # Documents anyone may read (the OIDC issuer's), by exact path: GET and HEAD only.
@@ -267,7 +234,7 @@ class Gateway:
         if scope["type"] != "http":
             return
         started = time.perf_counter()
-        ctx = _Context(request_id=_request_id())
+        ctx = _Context(request_id=new_request_id())
         when = self._clock.now() if self._audit is not None else None
         try:
             response = await self._handle(scope, receive, ctx)
@@ -370,7 +337,7 @@ class Gateway:
         raw_path = scope.get("raw_path") or scope["path"].encode()
         path = raw_path.decode("latin-1").split("?", 1)[0]
         raw_query = scope.get("query_string", b"").decode("latin-1")
-        headers, header_pairs, header_bytes = _read_headers(scope["headers"])
+        headers, header_pairs, header_bytes = read_headers(scope["headers"])
         ctx.wants_json = "application/json" in headers.get("accept", "")
         if header_bytes > self._settings.max_header_bytes:
             raise RequestEntityTooLarge(
@@ -386,6 +353,21 @@ class Gateway:
             if route is not None:
                 ctx.operation = route.operation
                 return route.respond(headers)
+
+        if self._authorize is not None and self._authorize.handles(path):
+            ctx.operation = "Authorize"
+            client = scope.get("client")
+            question = self._authorize.question(
+                method,
+                raw_path,
+                scope.get("query_string", b""),
+                scope["headers"],
+                await self._read_body(receive, headers),
+                client[0] if client else "",
+                scope.get("scheme") == "https",
+            )
+            answer, ctx.principal = await self._authorize.answer(question, ctx.request_id)
+            return answer
 
         body = await self._read_body(receive, headers)
         request = HttpRequest(
@@ -578,7 +560,7 @@ class Gateway:
                 break
         return CallOrigin(
             request_id=request_id,
-            event_id=_request_id(),
+            event_id=new_request_id(),
             time=when,
             source_ip=client[0] if client else "",
             user_agent=agent,

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from elsewhere.api import (
     FEDERATION_OPERATIONS,
     AccessLogSink,
+    AuthorizeEndpoint,
     Gateway,
     GatewaySettings,
     federation_handler,
@@ -27,11 +28,13 @@ from elsewhere.app._notify import FileSink, NotificationLoop, WebhookSink
 from elsewhere.app._settings import ServerSettings
 from elsewhere.audit import AuditLog
 from elsewhere.clock import Clock, SystemClock
-from elsewhere.domain import AccessKey
+from elsewhere.domain import AccessKey, Deployment
 from elsewhere.service import (
     ControlPlane,
     ControlPlaneSettings,
     HealthReport,
+    InvokeAuthorizer,
+    ReplayGuard,
     Store,
     report_health,
 )
@@ -94,6 +97,8 @@ class Application:
     """A wired server: the ASGI app and what the CLI tells the user."""
 
     asgi: Gateway
+    authorize: AuthorizeEndpoint
+    clock: Clock
     settings: ServerSettings
     credentials_file: Path
     created_root_key: bool
@@ -314,19 +319,32 @@ def build_application(
             signing_keys=signing_keys,
             audit=audit,
         )
+    authenticator = Authenticator(
+        lookup,
+        region=settings.region,
+        session_resolver=SessionResolver(snapshots),
+        signing_keys=signing_keys,
+    )
+    # The authorizer for the user's own services: the same authentication and policies.
+    invoke = InvokeAuthorizer(
+        authenticator=authenticator,
+        authorizer=authorizer,
+        snapshots=snapshots,
+        deployment=Deployment(settings.account_id, settings.region, settings.partition),
+        replay=ReplayGuard(settings.replay_guard_signatures)
+        if settings.replay_guard_signatures
+        else None,
+    )
+    authorize = AuthorizeEndpoint(invoke, clock)
     gateway = Gateway(
-        authenticator=Authenticator(
-            lookup,
-            region=settings.region,
-            session_resolver=SessionResolver(snapshots),
-            signing_keys=signing_keys,
-        ),
+        authenticator=authenticator,
         handlers={
             "rolesanywhere": rolesanywhere,
             "sts": sts_handler,
             "iam": iam_handler,
         },
         authorizer=authorizer,
+        authorize=authorize,
         clock=clock,
         settings=GatewaySettings(
             max_body_bytes=settings.max_body_bytes,
@@ -360,6 +378,8 @@ def build_application(
 
     return Application(
         asgi=gateway,
+        authorize=authorize,
+        clock=clock,
         settings=settings,
         credentials_file=credentials_file,
         created_root_key=created,

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 import uvicorn
 
 from elsewhere.app._build import build_application
+from elsewhere.app._fastpath import FastAuthorizeProtocol
 from elsewhere.app._http import http_protocol
 from elsewhere.app._logging import AccessLog, LogStream, configure_logging
 from elsewhere.app._settings import ServerSettings
@@ -185,9 +186,23 @@ def _serve(settings: ServerSettings, stream: LogStream, announce: Callable[[str]
         # No WebSocket API: an Upgrade request is answered as plain HTTP (an AWS-format 4xx)
         # instead of uvicorn's bare 500 for an app that never completes the handshake.
         ws="none",
-        http=http_protocol(
-            header_timeout=settings.request_timeout_seconds,
-            max_connections=settings.max_connections,
+        # The authorizer's hot route is answered inside the protocol (app/_fastpath.py), after
+        # the head limits, the header timer and the AWS-format refusals in the method order.
+        http=type(
+            "_ServerHttpProtocol",
+            (
+                http_protocol(
+                    header_timeout=settings.request_timeout_seconds,
+                    max_connections=settings.max_connections,
+                ),
+                FastAuthorizeProtocol,
+            ),
+            {
+                "authorize": application.authorize,
+                "clock": application.clock,
+                "max_body_bytes": settings.max_body_bytes,
+                "body_timeout": settings.request_timeout_seconds,
+            },
         ),
     )
     try:

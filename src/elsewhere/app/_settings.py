@@ -31,6 +31,8 @@ class ServerSettings:
     # forwarded_allow_ips syntax: comma-separated IPs or networks, or "*"); None believes nobody,
     # so aws:SourceIp is the connection's peer.
     forwarded_allow_ips: str | None = None
+    # The authorizer's replay guard: how many signatures it remembers (0: no guard).
+    replay_guard_signatures: int = 0
     log_level: str = "info"
     # "text" (one line per record, as the logging module writes it) or "json" (JSON lines).
     log_format: str = "text"

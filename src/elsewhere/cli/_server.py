@@ -150,6 +150,16 @@ __all__ = ["register"]
     help="Access and error logs as text lines or as JSON lines.",
 )
 @click.option(
+    "--replay-guard",
+    "replay_guard",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 10_000_000),
+    envvar="ELSEWHERE_REPLAY_GUARD",
+    help="The authorizer (/_authorize/...) refuses a signature it has seen before, remembering "
+    "up to this many live signatures per replica (about 120 bytes each). 0: off.",
+)
+@click.option(
     "--log-level",
     default="info",
     show_default=True,
@@ -175,6 +185,7 @@ def server(
     notify_file: str | None,
     metrics_address: str | None,
     log_format: str,
+    replay_guard: int,
     log_level: str,
 ) -> None:
     """Run the elsewhere service (rolesanywhere, IAM, STS, CreateSession) on one address."""
@@ -205,6 +216,7 @@ def server(
         request_timeout_seconds=request_timeout,
         max_connections=max_connections,
         forwarded_allow_ips=forwarded_allow_ips or None,
+        replay_guard_signatures=replay_guard,
         log_level=log_level,
         log_format=log_format,
         public_url=public_url or None,

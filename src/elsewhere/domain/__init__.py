@@ -17,6 +17,7 @@ from elsewhere.domain._arn import (
     parse_arn,
     parse_rolesanywhere_arn,
 )
+from elsewhere.domain._deployment import Deployment
 from elsewhere.domain._ids import is_uuid
 from elsewhere.domain._limits import (
     DEFAULT_ATTRIBUTE_MAPPINGS,
@@ -86,6 +87,7 @@ __all__ = [
     "AuthenticationRecord",
     "CredentialSummary",
     "Crl",
+    "Deployment",
     "InstanceProperty",
     "InvalidArnError",
     "InvalidPageTokenError",

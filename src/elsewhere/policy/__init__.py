@@ -5,7 +5,14 @@ immutable compiled :class:`Policy`, then :func:`evaluate` requests against a :cl
 """
 
 from ._conditions import BASE_OPERATORS
-from ._context import CONTEXT_TYPES, ContextValue, Principal, RequestContext, parse_context_entry
+from ._context import (
+    CONTEXT_TYPES,
+    ContextValue,
+    Principal,
+    RequestContext,
+    normalise_context_keys,
+    parse_context_entry,
+)
 from ._evaluate import (
     ALLOWED,
     EXPLICIT_DENY,
@@ -42,6 +49,7 @@ __all__ = [
     "StatementTrace",
     "evaluate",
     "format_access_denied",
+    "normalise_context_keys",
     "parse_context_entry",
     "parse_policy",
     "policy_size",

@@ -23,6 +23,7 @@ __all__ = [
     "ContextValue",
     "Principal",
     "RequestContext",
+    "normalise_context_keys",
     "parse_context_entry",
 ]
 
@@ -147,7 +148,12 @@ class Principal:
     canonical_user: str = ""
 
 
-def _normalise_keys(keys: Mapping[str, object]) -> dict[str, ContextValue]:
+def normalise_context_keys(keys: Mapping[str, object]) -> dict[str, ContextValue]:
+    """``keys`` as the engine reads them: lower-cased names, each value a ``ContextValue``.
+
+    A caller that evaluates many requests with the same keys (one session's principal keys)
+    normalises them once and passes the result to :meth:`RequestContext.prepared`.
+    """
     return {k.lower(): ContextValue.of(v) for k, v in keys.items()}
 
 
@@ -171,7 +177,30 @@ class RequestContext:
     def __post_init__(self) -> None:
         # Lower-case once per request so every statement compares without re-folding.
         object.__setattr__(self, "action_lower", self.action.lower())
-        object.__setattr__(self, "values", _normalise_keys(self.keys))
+        object.__setattr__(self, "values", normalise_context_keys(self.keys))
+
+    @classmethod
+    def prepared(
+        cls,
+        action: str,
+        resource: str,
+        principal: Principal | None,
+        values: Mapping[str, ContextValue],
+    ) -> RequestContext:
+        """A request whose keys are already normalised (:func:`normalise_context_keys`).
+
+        ``values`` must hold lower-cased names and ``ContextValue`` values; it is used as is,
+        not copied, so the caller must not change it afterwards.
+        """
+        request = object.__new__(cls)
+        object.__setattr__(request, "action", action)
+        object.__setattr__(request, "resource", resource)
+        object.__setattr__(request, "principal", principal)
+        object.__setattr__(request, "keys", values)
+        object.__setattr__(request, "resource_account", "")
+        object.__setattr__(request, "action_lower", action.lower())
+        object.__setattr__(request, "values", values)
+        return request
 
     def for_action(self, action: str) -> RequestContext:
         """This request for another action; the normalised keys are shared, not rebuilt.

@@ -43,6 +43,10 @@ _DECOY_SECRET = "elsewhere-decoy-secret-key-0000000000000"  # noqa: S105 - not a
 _ACCESS_KEY_ID = re.compile(r"\w+")
 
 
+# Services whose clients may sign for any region (global services reached by endpoint URL).
+_ANY_REGION = frozenset({"iam", "sts"})
+
+
 # IAM's AccessKeyIdType allows 16 to 128 characters; a longer claimed id is never cached, so an
 # attacker cannot fill the cache with large keys (and such an id is known not to exist anyway).
 _MAX_CACHED_KEY_ID = 128
@@ -211,10 +215,10 @@ class Authenticator:
             raise IncompleteSignature(
                 "UNSIGNED-PAYLOAD is not accepted for a request with a body; sign the payload.",
             )
-        # rolesanywhere is regional; IAM and STS clients sign with whatever region they are
-        # configured with when an endpoint URL is given (aws-protocols.md §5.1).
+        # rolesanywhere and execute-api are regional; IAM and STS clients sign with whatever
+        # region they are configured with when an endpoint URL is given (aws-protocols.md §5.1).
         check_scope(
-            signed, service=service, region=self._region if service == "rolesanywhere" else None
+            signed, service=service, region=None if service in _ANY_REGION else self._region
         )
         if signed.security_token is not None:
             if self._session_resolver is None:

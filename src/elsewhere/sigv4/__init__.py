@@ -22,7 +22,7 @@ from elsewhere.sigv4._hmac import (
     sign_hmac_request,
     verify_hmac_signature,
 )
-from elsewhere.sigv4._model import CredentialScope, HttpRequest, SignedRequest
+from elsewhere.sigv4._model import BodyWithheldRequest, CredentialScope, HttpRequest, SignedRequest
 from elsewhere.sigv4._parse import (
     ALGORITHM_HMAC,
     ALGORITHM_X509_ECDSA,
@@ -55,6 +55,7 @@ __all__ = [
     "SIGNED_HEADERS_EXCLUDED",
     "SUPPORTED_ALGORITHMS",
     "UNSIGNED_PAYLOAD",
+    "BodyWithheldRequest",
     "CredentialScope",
     "HttpRequest",
     "SignedRequest",

@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
+from typing import Self
 
-__all__ = ["CredentialScope", "HttpRequest", "SignedRequest"]
+__all__ = ["BodyWithheldRequest", "CredentialScope", "HttpRequest", "SignedRequest"]
+
+_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
 @dataclass(frozen=True)
@@ -18,6 +21,25 @@ class HttpRequest:
     raw_query: str  # raw query string as received, '' if none
     headers: tuple[tuple[str, str], ...]  # (name, value) as received; duplicates allowed
     body: bytes
+
+    @classmethod
+    def indexed(
+        cls,
+        method: str,
+        raw_path: str,
+        raw_query: str,
+        headers: tuple[tuple[str, str], ...],
+        body: bytes,
+        index: dict[str, list[str]],
+    ) -> Self:
+        """A request whose header index its caller built while reading the headers.
+
+        ``index`` maps each lower-cased name to its values in the order received and must
+        describe ``headers`` exactly; the request keeps it instead of building its own.
+        """
+        request = cls(method, raw_path, raw_query, headers, body)
+        request.__dict__["_by_name"] = index
+        return request
 
     def _index(self) -> dict[str, list[str]]:
         # Built on first lookup and kept in the instance dict (the fields stay frozen):
@@ -43,7 +65,8 @@ class HttpRequest:
         # against the body) both need the body's hash; it is computed once per request.
         digest: str | None = self.__dict__.get("_body_hash")
         if digest is None:
-            digest = hashlib.sha256(self.body).hexdigest()
+            # Most requests carry no body (every GET a proxy asks about): its hash is a constant.
+            digest = hashlib.sha256(self.body).hexdigest() if self.body else _EMPTY_SHA256
             self.__dict__["_body_hash"] = digest
         return digest
 
@@ -62,6 +85,28 @@ class HttpRequest:
         if values is None:
             values = index.get(name.lower())
         return values[0] if values else None
+
+
+@dataclass(frozen=True)
+class BodyWithheldRequest(HttpRequest):
+    """A request seen without its body: a proxy asked about it and kept the body to itself.
+
+    nginx's ``auth_request`` sends the authorizer the request's line and headers only. The
+    signature still covers the payload hash the client declared in ``X-Amz-Content-SHA256``, so
+    that declaration stands in for the body's hash; without one, the body is taken to be empty
+    (a signature over a body then does not verify). Nothing here shows that the body the
+    upstream receives has the declared hash: the upstream has to compare them itself, or the
+    proxy has to forward the body. ``body`` is always empty.
+    """
+
+    def __post_init__(self) -> None:
+        """Refuse a body: a request that has one is an :class:`HttpRequest`."""
+        if self.body:
+            raise ValueError("a BodyWithheldRequest carries no body")
+
+    def _body_sha256(self) -> str:
+        declared = self.header("x-amz-content-sha256")
+        return _EMPTY_SHA256 if declared is None else declared.strip().lower()
 
 
 @dataclass(frozen=True)

@@ -177,10 +177,12 @@ class _Memo(Generic[_K, _V]):
         return len(self._entries)
 
 
-# Bounds of the memos of sealed and opened tokens, per ring (KeyRing.packed, .opened, .plains).
+# Bounds of the memos of sealed and opened tokens, per ring (KeyRing.packed, .opened, .plains,
+# .tokens).
 _PACKED_LIMIT = 1024
 _OPENED_LIMIT = 1024
 _PLAINS_LIMIT = 2048
+_TOKENS_LIMIT = 2048
 
 
 @dataclass(frozen=True)
@@ -188,8 +190,9 @@ class KeyRing:
     """An immutable set of ring keys; the rotation methods return new rings.
 
     A ring also carries, for the session token code, its keys' derived subkeys and three
-    bounded memos of pure results (:attr:`packed`, :attr:`opened`, :attr:`plains`); none is
-    part of its value (equality, hash, repr), and a new ring starts with empty memos.
+    bounded memos of pure results (:attr:`packed`, :attr:`opened`, :attr:`plains`,
+    :attr:`tokens`); none is part of its value (equality, hash, repr), and a new ring starts
+    with empty memos.
     """
 
     keys: tuple[RingKey, ...]
@@ -204,6 +207,9 @@ class KeyRing:
     )
     _plains: _Memo[bytes, tuple[str | None, SessionClaims]] = field(
         init=False, repr=False, compare=False, default_factory=lambda: _Memo(_PLAINS_LIMIT)
+    )
+    _tokens: _Memo[str, tuple[str | None, SessionClaims]] = field(
+        init=False, repr=False, compare=False, default_factory=lambda: _Memo(_TOKENS_LIMIT)
     )
 
     def __post_init__(self) -> None:
@@ -281,6 +287,18 @@ class KeyRing:
         base64 and the AEAD check are paid again. The same reasoning as :attr:`opened`.
         """
         return self._plains
+
+    @property
+    def tokens(self) -> _Memo[str, tuple[str | None, SessionClaims]]:
+        """Internal: what whole tokens this ring has authenticated decoded to, by their text.
+
+        The AEAD check is a pure function of the token and the ring: a token that passed it
+        once passes it again with the same plaintext. So a session's later calls (the
+        authorizer sees one per request of the service behind it) skip the base64 and the AEAD
+        too. Only tokens that passed are remembered, so a forged one is checked every time.
+        Bounded (:data:`_TOKENS_LIMIT` entries), and new with every ring.
+        """
+        return self._tokens
 
     def add(self, key: bytes, *, created_at: dt.datetime) -> KeyRing:
         """A ring with a new active key (id one above the highest), which seals from now on."""

@@ -93,6 +93,8 @@ _MAX_PLAINTEXT = 128 * 1024
 _MAX_REMEMBERED = 16 * 1024
 # Whole plaintexts longer than this are not remembered (typical sessions are under 1 KiB).
 _MAX_REMEMBERED_PLAIN = 2048
+# Tokens longer than this are not remembered by their text (typical tokens are under 1 KiB).
+_MAX_REMEMBERED_TOKEN = 2048
 
 _VERSION_BYTE = bytes([TOKEN_VERSION])
 _HEADER_SIZE = 1 + 4
@@ -357,6 +359,10 @@ def _open(token: str, ring: KeyRing) -> tuple[str | None, SessionClaims]:
     # The size check comes before any decoding, so an oversized header costs nothing.
     if len(token) > MAX_SESSION_TOKEN_LENGTH:
         raise UnrecognizedClient(reason=f"session token of {len(token)} characters is too long")
+    tokens = ring.tokens
+    known = tokens.get(token)
+    if known is not None:
+        return known
     try:
         data = _b64decode(token)
     except DecodeError as exc:
@@ -376,10 +382,13 @@ def _open(token: str, ring: KeyRing) -> tuple[str | None, SessionClaims]:
     except InvalidTag as exc:
         raise UnrecognizedClient(reason="session token fails authentication") from exc
     try:
-        return _unpack(plain, ring)
+        result = _unpack(plain, ring)
     except (DecodeError, ValueError) as exc:
         # Authentic but undecodable: a format we no longer read, or a bug. Still not a client.
         raise UnrecognizedClient(reason=f"authentic session token does not decode: {exc}") from exc
+    if len(token) <= _MAX_REMEMBERED_TOKEN:
+        tokens.put(token, result)
+    return result
 
 
 def _check_time(claims: SessionClaims, now: dt.datetime) -> SessionClaims:

@@ -263,3 +263,34 @@ def test_decompression_bomb_from_a_key_holder_is_refused(ring: KeyRing) -> None:
     assert len(token) <= MAX_SESSION_TOKEN_LENGTH
     with pytest.raises(UnrecognizedClient):
         open_session(token, ring, now=NOW)
+
+
+def test_remembered_token_does_not_vouch_for_its_variants(
+    claims: SessionClaims, ring: KeyRing
+) -> None:
+    """After a token opened (and was remembered by its text), its tampered copies still fail."""
+    token = seal_session(claims, ring, nonce=NONCE)
+    assert open_session(token, ring, now=NOW) == claims
+    assert ring.tokens.get(token) is not None
+    raw = bytearray(_unb64(token))
+    raw[-1] ^= 0x01
+    with pytest.raises(UnrecognizedClient):
+        open_session(_b64(bytes(raw)), ring, now=NOW)
+    assert open_session(token, ring, now=NOW) == claims
+
+
+def test_forged_tokens_are_not_remembered(ring: KeyRing) -> None:
+    """Only tokens that pass the AEAD check are remembered by their text."""
+    forged = _b64(b"\x02" + bytes(60))
+    with pytest.raises(UnrecognizedClient):
+        open_session(forged, ring, now=NOW)
+    assert ring.tokens.get(forged) is None
+    assert len(ring.tokens) == 0
+
+
+def test_remembered_token_still_expires(claims: SessionClaims, ring: KeyRing) -> None:
+    """The memo keeps what a token says, not a verdict: expiry is judged on every open."""
+    token = seal_session(claims, ring, nonce=NONCE)
+    open_session(token, ring, now=claims.issued_at)
+    with pytest.raises(ExpiredToken):
+        open_session(token, ring, now=claims.expires_at)
