@@ -159,9 +159,13 @@ def start_server(
     raise RuntimeError(f"elsewhere server did not become ready:\n{handle.log()}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """One server shared by the tests of a worker (state accumulates; use unique names)."""
+    """One server shared by the tests of a module (state accumulates; use unique names).
+
+    Per module, not per worker: state that piles up across many files (trust anchors against
+    their quota of 50, say) would make a test's outcome depend on which tests ran before it.
+    """
     handle = start_server(tmp_path_factory.mktemp("server") / "data")
     yield handle
     handle.stop()

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 
 import pytest
 
 from elsewhere.pki import quick_chain
-from tests.conftest import ServerProcess, start_server
+from tests.conftest import ServerProcess
 from tests.integration.test_createsession import (
     make_anchor,
     make_profile,
@@ -25,14 +24,6 @@ from tests.integration.test_createsession import (
 pytestmark = pytest.mark.integration
 
 ROUNDS = 10
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """A server of this module's own: its rounds of profiles stay clear of shared quotas."""
-    handle = start_server(tmp_path_factory.mktemp("ryw") / "data")
-    yield handle
-    handle.stop()
 
 
 def test_create_then_session_at_once(server: ServerProcess) -> None:
