@@ -12,7 +12,8 @@ import json
 import subprocess
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -22,7 +23,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from elsewhere.pki import quick_chain
-from tests.conftest import ELSEWHERE, ServerProcess
+from tests.conftest import ELSEWHERE, ServerProcess, start_server
 from tests.integration.test_createsession import (
     make_anchor,
     make_profile,
@@ -34,6 +35,15 @@ from tests.integration.test_createsession import (
 )
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server of this module's own: its tests make many trust anchors, and the shared server
+    holds at most 50 (the account quota) for every module of a worker."""
+    handle = start_server(tmp_path_factory.mktemp("server") / "data")
+    yield handle
+    handle.stop()
 
 NAMESPACE = "https://sts.amazonaws.com/"
 
@@ -299,3 +309,28 @@ def test_iam_user_token_and_cli(server: ServerProcess) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert _verify(server, json.loads(done.stdout)["WebIdentityToken"], "cli")
+
+
+def test_audit_log_never_holds_a_token(tmp_path: Path) -> None:
+    """The audit record of GetWebIdentityToken keeps the request and hides the token itself."""
+    audit = tmp_path / "audit.jsonl"
+    node = start_server(tmp_path / "data", args=("--audit-log", str(audit)))
+    try:
+        node.client("iam").enable_outbound_web_identity_federation()
+        token = node.client("sts").get_web_identity_token(
+            Audience=["audited"], SigningAlgorithm="RS256"
+        )["WebIdentityToken"]
+        deadline = time.monotonic() + 10
+        while "GetWebIdentityToken" not in audit.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        node.stop()
+    text = audit.read_text()
+    assert token not in text
+    assert token.split(".")[2] not in text  # not even the signature
+    records = [json.loads(line) for line in text.splitlines()]
+    (record,) = [r for r in records if r.get("eventName") == "GetWebIdentityToken"]
+    assert "audited" in json.dumps(record["requestParameters"])
+    # The audit layer hides the model's sensitive members; it may leave a read's answer out.
+    response = json.dumps(record.get("responseElements"))
+    assert response == "null" or "HIDDEN_DUE_TO_SECURITY_REASONS" in response
