@@ -388,7 +388,8 @@ class ControlPlane:
             crl_dp_revocation_enabled=bool(crl_dp_revocation_enabled),
             alias_name=self._alias(alias_name),
         )
-        self._store.trust_anchors.add(anchor)
+        # The record and its tags in one transaction: a create is all or nothing.
+        self._store.trust_anchors.add(anchor, tags)
         self._back_out_over_quota(
             self._store.trust_anchors,
             anchor.id,
@@ -397,8 +398,6 @@ class ControlPlane:
             f"The account already has the maximum of {self._settings.max_trust_anchors} "
             "trust anchors",
         )
-        if tags:
-            self._store.tags.put(anchor.arn, tags)
         return anchor
 
     @staticmethod
@@ -460,12 +459,10 @@ class ControlPlane:
         anchor = self.get_trust_anchor(identifier)
         for crl in self._store.crls.list_all():
             if crl.trust_anchor_arn == anchor.arn:
-                self._store.crls.remove(crl.id)
-                self._store.tags.clear(crl.arn)
+                self._store.crls.remove(crl.id)  # with its tags, in one transaction
         removed = self._store.trust_anchors.remove(anchor.id)
         if removed is None:
             raise ResourceNotFound(reason=f"trust anchor {anchor.id} vanished during delete")
-        self._store.tags.clear(anchor.arn)
         return removed
 
     def set_trust_anchor_enabled(self, identifier: str, enabled: bool) -> TrustAnchor:
@@ -618,7 +615,8 @@ class ControlPlane:
             alias_name=self._alias(alias_name),
             tip_configuration=tip_configuration,
         )
-        self._store.profiles.add(profile)
+        # The record and its tags in one transaction: a create is all or nothing.
+        self._store.profiles.add(profile, tags)
         self._back_out_over_quota(
             self._store.profiles,
             profile.id,
@@ -626,8 +624,6 @@ class ControlPlane:
             self._settings.max_profiles,
             f"The account already has the maximum of {self._settings.max_profiles} profiles",
         )
-        if tags:
-            self._store.tags.put(profile.arn, tags)
         return profile
 
     def get_profile(self, identifier: str) -> Profile:
@@ -682,10 +678,9 @@ class ControlPlane:
     def delete_profile(self, identifier: str) -> Profile:
         """Delete a profile and its tags; return it."""
         profile = self.get_profile(identifier)
-        removed = self._store.profiles.remove(profile.id)
+        removed = self._store.profiles.remove(profile.id)  # with its tags, in one transaction
         if removed is None:
             raise ResourceNotFound(reason=f"profile {profile.id} vanished during delete")
-        self._store.tags.clear(profile.arn)
         return removed
 
     def set_profile_enabled(self, identifier: str, enabled: bool) -> Profile:
@@ -855,7 +850,8 @@ class ControlPlane:
             updated_at=now,
             alias_name=self._alias(alias_name),
         )
-        self._store.crls.add(crl)
+        # The record and its tags in one transaction: a create is all or nothing.
+        self._store.crls.add(crl, tags)
         self._back_out_over_quota(
             self._store.crls,
             crl.id,
@@ -864,8 +860,6 @@ class ControlPlane:
             f"The trust anchor already has the maximum of {self._settings.max_crls_per_anchor}"
             " CRLs",
         )
-        if tags:
-            self._store.tags.put(crl.arn, tags)
         return crl
 
     def get_crl(self, identifier: str) -> Crl:
@@ -904,10 +898,9 @@ class ControlPlane:
     def delete_crl(self, identifier: str) -> Crl:
         """Delete a CRL and its tags; return it."""
         crl = self.get_crl(identifier)
-        removed = self._store.crls.remove(crl.id)
+        removed = self._store.crls.remove(crl.id)  # with its tags, in one transaction
         if removed is None:
             raise ResourceNotFound(reason=f"CRL {crl.id} vanished during delete")
-        self._store.tags.clear(crl.arn)
         return removed
 
     def set_crl_enabled(self, identifier: str, enabled: bool) -> Crl:

@@ -37,8 +37,8 @@ R = TypeVar("R", TrustAnchor, Profile, Crl)
 class Repository(Protocol[R]):
     """Records keyed by their ``id``; listings are ordered by ``id``."""
 
-    def add(self, record: R) -> None:
-        """Insert a new record (its id must be new)."""
+    def add(self, record: R, tags: Sequence[Tag] = ()) -> None:
+        """Insert a new record (its id must be new) and its tags, in one transaction."""
         ...
 
     def get(self, record_id: str) -> R | None:

@@ -82,15 +82,16 @@ def _check_limit(limit: int) -> int:
 class _MemoryRepository(Generic[R]):
     """Records by id in a dict, under the store's lock."""
 
-    def __init__(self, lock: threading.RLock, version: _Version) -> None:
+    def __init__(self, lock: threading.RLock, version: _Version, tags: _MemoryTags) -> None:
         self._lock = lock
         self._version = version
+        self._tags = tags
         self._rows: dict[str, R] = {}
         self._ids_by_arn: dict[str, str] = {}
         self._ids_by_alias: dict[str, str] = {}
 
-    def add(self, record: R) -> None:
-        """Insert a new record.
+    def add(self, record: R, tags: Sequence[Tag] = ()) -> None:
+        """Insert a new record and its tags, both or neither (under the store's one lock).
 
         KeyError if its id or ARN exists, AliasInUseError if another record holds its alias (as
         SQL's unique keys and index refuse them).
@@ -104,6 +105,7 @@ class _MemoryRepository(Generic[R]):
                 raise KeyError(record.id)
             if record.alias_name is not None and record.alias_name in self._ids_by_alias:
                 raise AliasInUseError(record.alias_name)
+            self._tags.put(record.arn, tags)  # first: if it fails, nothing was added
             self._index(record)
             self._version.value += 1
 
@@ -155,11 +157,12 @@ class _MemoryRepository(Generic[R]):
             return True
 
     def remove(self, record_id: str) -> R | None:
-        """Delete and return the record."""
+        """Delete and return the record, and its tags."""
         with self._lock:
             record = self._rows.get(record_id)
             if record is not None:
                 self._unindex(record)
+                self._tags.clear(record.arn)
                 self._version.value += 1
             return record
 
@@ -434,10 +437,13 @@ class MemoryStore(MemoryIamStore):
         super().__init__()
         lock = threading.RLock()
         self._version = _Version()
-        self._trust_anchors: _MemoryRepository[TrustAnchor] = _MemoryRepository(lock, self._version)
-        self._profiles: _MemoryRepository[Profile] = _MemoryRepository(lock, self._version)
-        self._crls: _MemoryRepository[Crl] = _MemoryRepository(lock, self._version)
         self._tags = _MemoryTags(lock, self._version)
+        tags = self._tags
+        self._trust_anchors: _MemoryRepository[TrustAnchor] = _MemoryRepository(
+            lock, self._version, tags
+        )
+        self._profiles: _MemoryRepository[Profile] = _MemoryRepository(lock, self._version, tags)
+        self._crls: _MemoryRepository[Crl] = _MemoryRepository(lock, self._version, tags)
         self._subjects = _MemorySubjects(lock)
         self._access_keys = _MemoryAccessKeys(lock, self._version)
         self._settings = _MemorySettings(lock, self._version)

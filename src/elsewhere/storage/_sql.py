@@ -319,6 +319,16 @@ class _Db:
                 self.bump(conn)
 
 
+def _write_tags(conn: Connection, resource_arn: str, tags: Sequence[Tag]) -> None:
+    """Insert or overwrite ``tags`` of ``resource_arn`` inside the caller's transaction."""
+    latest = {tag.key: tag.value for tag in tags}
+    if latest:
+        rows = [
+            {"resource_arn": resource_arn, "tag_key": k, "tag_value": v} for k, v in latest.items()
+        ]
+        upsert(conn, s.resource_tags, rows, ["resource_arn", "tag_key"])
+
+
 class _SqlRepository(Generic[R]):
     """Records of one table keyed by ``id``."""
 
@@ -334,8 +344,8 @@ class _SqlRepository(Generic[R]):
         self._to_row: Callable[[R], dict[str, Any]] = to_row
         self._to_record: Callable[[RowMapping], R] = to_record
 
-    def add(self, record: R) -> None:
-        """Insert a new record.
+    def add(self, record: R, tags: Sequence[Tag] = ()) -> None:
+        """Insert a new record and its tags, in one transaction: both are written or neither.
 
         KeyError if its id or ARN exists, AliasInUseError if another record holds its alias.
         """
@@ -344,6 +354,7 @@ class _SqlRepository(Generic[R]):
         try:
             with self._db.write() as conn:
                 conn.execute(sa.insert(self._table).values(**row))
+                _write_tags(conn, record.arn, tags)
         except IntegrityError as exc:
             if self._holds(self._table.c.id, record.id) or self._holds(
                 self._table.c.arn, record.arn
@@ -420,7 +431,7 @@ class _SqlRepository(Generic[R]):
             raise self._refused(record, KeyError(record.arn)) from exc
 
     def remove(self, record_id: str) -> R | None:
-        """Delete and return the record."""
+        """Delete and return the record, and its tags, in one transaction."""
         with self._db.write(bump=False) as conn:
             row = (
                 conn.execute(sa.select(self._table).where(self._table.c.id == record_id))
@@ -430,6 +441,8 @@ class _SqlRepository(Generic[R]):
             if row is None:
                 return None
             conn.execute(sa.delete(self._table).where(self._table.c.id == record_id))
+            tags = s.resource_tags
+            conn.execute(sa.delete(tags).where(tags.c.resource_arn == row["arn"]))
             self._db.bump(conn)
             return self._to_record(row)
 

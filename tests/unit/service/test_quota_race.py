@@ -22,8 +22,8 @@ class _RacingRepository:
         self.racing = False
         self._phantom = 0
 
-    def add(self, record: Any) -> None:
-        self._inner.add(record)
+    def add(self, record: Any, tags: Any = ()) -> None:
+        self._inner.add(record, tags)
         if self.racing:
             self._phantom = 1  # the other replica's row, committed between check and insert
 

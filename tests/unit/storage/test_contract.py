@@ -248,6 +248,24 @@ def test_tags(store: Store) -> None:
     assert store.tags.get(two) == (Tag("a", "x"),)
 
 
+def test_add_with_tags_and_remove_with_tags(store: Store) -> None:
+    """A record added with tags has them; removing it removes them; a refused add adds none."""
+    store.trust_anchors.add(anchor(1), [Tag("team", "blue"), Tag("env", "prod")])
+    store.profiles.add(profile(2), [Tag("k", "v")])
+    store.crls.add(crl(3, anchor(1).arn), (Tag("c", ""),))
+    assert store.tags.get(anchor(1).arn) == (Tag("env", "prod"), Tag("team", "blue"))
+    assert store.tags.get(profile(2).arn) == (Tag("k", "v"),)
+    assert store.tags.get(crl(3, "").arn) == (Tag("c", ""),)
+    with pytest.raises(KeyError):
+        store.trust_anchors.add(anchor(1, name="again"), [Tag("team", "red")])
+    assert store.tags.get(anchor(1).arn) == (Tag("env", "prod"), Tag("team", "blue"))
+    store.crls.remove(uid(3))
+    store.trust_anchors.remove(uid(1))
+    assert store.tags.get(anchor(1).arn) == ()
+    assert store.tags.get(crl(3, "").arn) == ()
+    assert store.tags.get(profile(2).arn) == (Tag("k", "v"),)
+
+
 def test_tags_duplicate_keys_in_one_put(store: Store) -> None:
     """Within one put, the last value of a repeated key wins."""
     arn = f"{ARN}:crl/{uid(1)}"
