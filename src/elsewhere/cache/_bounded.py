@@ -70,6 +70,8 @@ class BoundedCache(Generic[K, V]):
         if entry is None:
             return None
         expires = entry[2]
+        if expires is None and not self._lru:  # the common case, first
+            return entry[0]
         if expires is not None and (now is None or now >= expires):
             if now is not None:
                 self._drop(key, entry)

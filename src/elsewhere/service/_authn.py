@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from elsewhere.cache import BoundedCache
 from elsewhere.errors import IncompleteSignature, UnrecognizedClient
 from elsewhere.sigv4 import (
     UNSIGNED_PAYLOAD,
@@ -53,6 +54,9 @@ _MAX_CACHED_KEY_ID = 128
 # Session tokens are about 500 characters; one swollen by a large session policy (up to 8192) is
 # derived every time rather than held, which keeps the cache's memory bound small.
 _MAX_CACHED_TOKEN = 2048
+# What one entry costs beyond its id and material: the key tuple, region and service names, the
+# 32-byte signing key and the cache's slot.
+_ENTRY_BYTES = 400
 
 
 class SigningKeyCache:
@@ -62,9 +66,10 @@ class SigningKeyCache:
     General Reference, "Signature Version 4 signing process": the derived key may be cached).
     Bound: keys of at most three scope dates, the UTC yesterday, today and tomorrow of the
     ``now`` last seen (the only dates a request inside the ±5 min window can carry; an older
-    presigned date is derived each time, uncached), and at most ``max_per_date`` keys per date,
-    the oldest dropped first. The first call on a new UTC day drops the dates that left the
-    window, and with them whatever their entries held: nothing outlives the day after its date.
+    presigned date is derived each time, uncached), and at most ``max_per_date`` keys and
+    ``max_per_date`` KiB (estimated) per date, the oldest dropped first (one bounded cache per
+    date). The first call on a new UTC day drops the dates that left the window, and with them
+    whatever their entries held: nothing outlives the day after its date.
     Entries are keyed by the access key id as claimed and the secret's SHA-256 (or, for a
     verified session, its token), so the cache holds no secret, and a caller can route an
     unknown id through the same cache (with a decoy secret) and miss or hit as a real one would.
@@ -77,12 +82,18 @@ class SigningKeyCache:
         self._lock = threading.Lock()
         self._day = -1  # proleptic ordinal of the UTC date the window is centred on
         self._window: frozenset[str] = frozenset()
-        self._dates: dict[str, dict[tuple[str, str, str, str, str], bytes]] = {}
+        self._dates: dict[str, BoundedCache[tuple[str, str, str, str, str], bytes]] = {}
 
     def __len__(self) -> int:
         """How many keys are held, over every date."""
         with self._lock:
             return sum(len(keys) for keys in self._dates.values())
+
+    def entries(self) -> list[tuple[tuple[str, str, str, str, str], bytes | None]]:
+        """What is held (keys and signing keys), for inspection."""
+        with self._lock:
+            dates = list(self._dates.values())
+        return [(entry, keys.get(entry)) for keys in dates for entry in keys.oldest_first()]
 
     def signing_key(
         self,
@@ -142,10 +153,13 @@ class SigningKeyCache:
         ):
             return key
         with self._lock:
-            keys = self._dates.setdefault(scope.date, {})
-            if entry not in keys and len(keys) >= self._max:
-                del keys[next(iter(keys))]  # insertion order: the oldest entry goes first
-            keys[entry] = key
+            keys = self._dates.get(scope.date)
+            if keys is None:
+                keys = self._dates[scope.date] = BoundedCache(
+                    max_entries=self._max, max_weight=self._max * 1024
+                )
+        # The entry's strings and the 32-byte key, beyond a fixed cost for the tuple and slot.
+        keys.put(entry, key, weight=_ENTRY_BYTES + len(access_key_id) + len(material))
         return key
 
     def _move_window(self, day: int) -> None:

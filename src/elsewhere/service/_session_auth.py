@@ -19,16 +19,17 @@ session policies and the permissions boundary; ``aws:TokenIssueTime`` for revoca
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from elsewhere.cache import BoundedCache
 from elsewhere.domain import format_utc_seconds
 from elsewhere.errors import UnrecognizedClient
 from elsewhere.policy import Policy, PolicyKind, PolicySet, parse_policy
 from elsewhere.policy import Principal as PolicyPrincipal
 from elsewhere.service._authn import Principal, SigningKeyCache
 from elsewhere.service._snapshot import ConfigSnapshot, RoleEntry, SnapshotProvider
+from elsewhere.service._weights import policy_weight
 from elsewhere.sigv4 import HttpRequest, SignedRequest, verify_hmac_signature
 from elsewhere.tokens import SessionClaims, derive_secret_access_key, verify_credential_pair
 
@@ -136,13 +137,25 @@ def session_role(claims: SessionClaims, snapshot: ConfigSnapshot) -> RoleEntry |
     return role
 
 
-@functools.lru_cache(maxsize=1024)
+# Compiled inline session policies, by text (what failed to compile is remembered as None).
+_SESSION_POLICIES: BoundedCache[str, tuple[Policy | None]] = BoundedCache(
+    max_entries=1024, max_weight=16 * 1024 * 1024
+)
+
+
 def _session_policy(text: str) -> Policy | None:
     """The compiled inline session policy of a token (tokens repeat, so compiled once each)."""
+    known = _SESSION_POLICIES.get(text)
+    if known is not None:
+        return known[0]
     try:
-        return parse_policy(text, kind=PolicyKind.SESSION, policy_id="session", max_size=None)
+        policy: Policy | None = parse_policy(
+            text, kind=PolicyKind.SESSION, policy_id="session", max_size=None
+        )
     except Exception:  # an invalid session policy narrows the session to nothing
-        return None
+        policy = None
+    _SESSION_POLICIES.put(text, (policy,), weight=policy_weight(text))
+    return policy
 
 
 def session_policies(claims: SessionClaims, snapshot: ConfigSnapshot) -> PolicySet:

@@ -8,11 +8,11 @@ each resource (default ``*``); missing context keys are reported, never invented
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from elsewhere.cache import BoundedCache
 from elsewhere.domain._iam import split_iam_arn
 from elsewhere.errors import ElsewhereError, InvalidInput, NoSuchEntity
 from elsewhere.policy import (
@@ -30,6 +30,7 @@ from elsewhere.policy import (
     parse_context_entry,
     parse_policy,
 )
+from elsewhere.service._weights import policy_weight
 
 if TYPE_CHECKING:
     from elsewhere.service._iam import IamStore
@@ -50,16 +51,27 @@ _DEFAULT_MAX_ITEMS = 100
 MAX_SIMULATION_PAIRS = 10_000
 
 
-@functools.lru_cache(maxsize=4096)
+#: Compiled policies remembered: entries, estimated bytes (service._weights), and the largest
+#: one kept (a policy text can be as large as a request body; such a one is compiled every time).
+_COMPILED: BoundedCache[tuple[str, PolicyKind, str, bool], Policy] = BoundedCache(
+    max_entries=4096, max_weight=32 * 1024 * 1024, max_entry_weight=4 * 1024 * 1024
+)
+
+
 def compile_policy(text: str, kind: PolicyKind, policy_id: str, *, stored: bool = True) -> Policy:
     """Parse (once per distinct text) a policy; ``stored=False`` relaxes the Version rule."""
-    return parse_policy(
-        text,
-        kind=kind,
-        policy_id=policy_id,
-        max_size=None,
-        require_current_version=None if stored else False,
-    )
+    key = (text, kind, policy_id, stored)
+    policy = _COMPILED.get(key)
+    if policy is None:
+        policy = parse_policy(
+            text,
+            kind=kind,
+            policy_id=policy_id,
+            max_size=None,
+            require_current_version=None if stored else False,
+        )
+        _COMPILED.put(key, policy, weight=policy_weight(text))
+    return policy
 
 
 @dataclass(frozen=True)

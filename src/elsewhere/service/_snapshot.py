@@ -34,7 +34,6 @@ import logging
 import os
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
@@ -57,6 +56,7 @@ from elsewhere.policy import Policy, PolicyKind, parse_policy
 from elsewhere.service._federation import load_issuer_state
 from elsewhere.service._health import LoopHealth, LoopState
 from elsewhere.service._ports import SecretRepository, Store
+from elsewhere.service._weights import policy_weight
 from elsewhere.tokens import (
     KEY_SIZE,
     KeyRing,
@@ -110,6 +110,10 @@ _PATH_ENTRY_BYTES = 320
 #: caller cannot invent them; the cap still bounds memory on a store with very many roles (past
 #: it, a lookup is served but not remembered, and so reads the store each time).
 MAX_LAZY_ENTRIES = 4096
+
+#: Estimated bytes of the roles (and, separately, managed policies) loaded on demand that one
+#: snapshot remembers (see service._weights).
+LAZY_BYTES = 32 * 1024 * 1024
 
 #: Names that were not found that one snapshot remembers, per kind (least recently used dropped
 #: first). An authenticated STS caller can ask for any ARN; without this bound each made-up name
@@ -286,18 +290,30 @@ class _Memo(Generic[_T]):
     """A per-snapshot memo of lookups by ARN whose growth is bounded.
 
     ``pinned`` holds what the snapshot was built with (found or not), never evicted: its size is
-    that of the configuration. ``found`` holds lookups made later that found something, up to
-    ``MAX_LAZY_ENTRIES``. ``misses`` holds later lookups that found nothing, the ``MAX_MISSES``
-    most recently asked for. Reads of ``pinned`` and ``found`` take no lock (a dict read is atomic
-    under the GIL and the entries never change once written).
+    that of the configuration. ``found`` holds lookups made later that found something, at most
+    ``MAX_LAZY_ENTRIES`` and ``max_bytes`` of estimated memory (a compiled role or policy weighs
+    what :func:`policy_weight` says of its documents), oldest dropped first. ``misses`` holds
+    later lookups that found nothing, the ``MAX_MISSES`` most recently asked for. Reads of
+    ``pinned`` and ``found`` take no lock (the entries never change once written).
     """
 
-    def __init__(self, max_found: int = MAX_LAZY_ENTRIES, max_misses: int = MAX_MISSES) -> None:
-        self._max_found = max_found
-        self._max_misses = max_misses
+    def __init__(
+        self,
+        max_found: int = MAX_LAZY_ENTRIES,
+        max_misses: int = MAX_MISSES,
+        *,
+        max_bytes: int = LAZY_BYTES,
+        weigh: Callable[[_T], int] = lambda _value: 1,
+    ) -> None:
         self._pinned: dict[str, _T | None] = {}
-        self._found: dict[str, _T] = {}
-        self._misses: OrderedDict[str, None] = OrderedDict()
+        self._found: BoundedCache[str, _T] = BoundedCache(
+            max_entries=max_found, max_weight=max_bytes
+        )
+        # An ARN is at most 2,048 characters; each miss weighs its name.
+        self._misses: BoundedCache[str, bool] = BoundedCache(
+            max_entries=max_misses, max_weight=max_misses * 2 * 1024, lru=True
+        )
+        self._weigh = weigh
         self._lock = threading.Lock()
 
     def lookup(self, arn: str) -> tuple[bool, _T | None]:
@@ -307,42 +323,49 @@ class _Memo(Generic[_T]):
         found = self._found.get(arn)
         if found is not None:
             return True, found
-        with self._lock:
-            if arn in self._misses:
-                self._misses.move_to_end(arn)
-                return True, None
+        if self._misses.get(arn):
+            return True, None
         return False, None
 
     def pin(self, arn: str, value: _T | None) -> None:
         """Remember what the build loaded for ``arn``, for the life of the snapshot."""
         with self._lock:
             self._pinned[arn] = value
-            self._found.pop(arn, None)
-            self._misses.pop(arn, None)
+            self._found.pop(arn)
+            self._misses.pop(arn)
 
     def remember(self, arn: str, value: _T | None) -> None:
         """Remember a lookup made on demand, within the bounds."""
-        with self._lock:
-            if arn in self._pinned:
-                return
-            if value is None:
-                self._misses[arn] = None
-                self._misses.move_to_end(arn)
-                while len(self._misses) > self._max_misses:
-                    self._misses.popitem(last=False)
-            elif arn in self._found or len(self._found) < self._max_found:
-                self._found[arn] = value
+        if arn in self._pinned:
+            return
+        if value is None:
+            self._misses.put(arn, True, weight=len(arn))
+        else:
+            self._found.put(arn, value, weight=self._weigh(value))
 
     def found_arns(self) -> list[str]:
         """The ARNs remembered with a value (pinned or loaded on demand)."""
         with self._lock:
             pinned = [arn for arn, value in self._pinned.items() if value is not None]
-            return pinned + list(self._found)
+        return pinned + self._found.oldest_first()
 
     def sizes(self) -> tuple[int, int, int]:
         """(pinned, found on demand, misses) counts."""
-        with self._lock:
-            return len(self._pinned), len(self._found), len(self._misses)
+        return len(self._pinned), len(self._found), len(self._misses)
+
+
+def _role_weight(entry: RoleEntry) -> int:
+    view = entry.view
+    return policy_weight(
+        view.trust_policy,
+        view.permissions_boundary,
+        *(doc for _, doc in view.inline_policies),
+        *(doc for _, doc in view.managed_policies),
+    )
+
+
+def _policy_weight(policy: Policy) -> int:
+    return policy_weight(policy.text)
 
 
 def _compile_session_policy(arn: str, doc: str | None) -> Policy | None:
@@ -372,8 +395,8 @@ class ConfigSnapshot:
     profile_aliases: dict[str, Profile] = field(default_factory=dict)
     # What the build could not read and left out (each failing closed), for the log and /ping.
     unreadable: tuple[str, ...] = ()
-    _role_memo: _Memo[RoleEntry] = field(default_factory=_Memo)
-    _policy_memo: _Memo[Policy] = field(default_factory=_Memo)
+    _role_memo: _Memo[RoleEntry] = field(default_factory=lambda: _Memo(weigh=_role_weight))
+    _policy_memo: _Memo[Policy] = field(default_factory=lambda: _Memo(weigh=_policy_weight))
 
     def anchor(self, arn: str) -> AnchorEntry | None:
         """The trust anchor with this ARN or alias ARN, or None."""

@@ -11,20 +11,20 @@ function, and a repeated seal of the same ring only reveals that the ring did no
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import hmac
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCMSIV, AESSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from elsewhere.cache import BoundedCache
 from elsewhere.errors import InternalError
 from elsewhere.tokens._codec import DecodeError, Reader, Writer
 
@@ -71,8 +71,6 @@ class KeyState(StrEnum):
     RETIRED = "retired"
 
 
-_K = TypeVar("_K")
-_V = TypeVar("_V")
 
 _STATE_CODES = {KeyState.ACTIVE: 1, KeyState.RETIRED: 2}
 _STATES_BY_CODE = {code: state for state, code in _STATE_CODES.items()}
@@ -142,47 +140,21 @@ def _hmac_states(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
     )
 
 
-class _Memo(Generic[_K, _V]):
-    """A bounded map, oldest entry out first, for results that are pure functions of their key.
-
-    Safe to share between threads: each operation is one dict operation, and a lost race only
-    costs a recomputation.
-    """
-
-    __slots__ = ("_entries", "_limit")
-
-    def __init__(self, limit: int) -> None:
-        self._entries: dict[_K, _V] = {}
-        self._limit = limit
-
-    def get(self, key: _K) -> _V | None:
-        """The value remembered for ``key``, or None."""
-        return self._entries.get(key)
-
-    def put(self, key: _K, value: _V) -> None:
-        """Remember ``value`` for ``key``, forgetting the oldest entry when full."""
-        entries = self._entries
-        if len(entries) >= self._limit:
-            # Another thread may have changed the dict meanwhile; then it is its turn to evict.
-            with contextlib.suppress(KeyError, RuntimeError, StopIteration):
-                del entries[next(iter(entries))]
-        entries[key] = value
-
-    def clear(self) -> None:
-        """Forget everything."""
-        self._entries.clear()
-
-    def __len__(self) -> int:
-        """How many entries are remembered."""
-        return len(self._entries)
-
-
 # Bounds of the memos of sealed and opened tokens, per ring (KeyRing.packed, .opened, .plains,
-# .tokens).
+# .tokens): entries, and estimated bytes (each entry weighed by tokens._session from the sizes of
+# the claims it keeps alive).
 _PACKED_LIMIT = 1024
 _OPENED_LIMIT = 1024
 _PLAINS_LIMIT = 2048
 _TOKENS_LIMIT = 2048
+_PACKED_BYTES = 8 * 1024 * 1024
+_OPENED_BYTES = 8 * 1024 * 1024
+_PLAINS_BYTES = 4 * 1024 * 1024
+_TOKENS_BYTES = 4 * 1024 * 1024
+
+
+def _memo(entries: int, weight: int) -> BoundedCache[Any, Any]:
+    return BoundedCache(max_entries=entries, max_weight=weight)
 
 
 @dataclass(frozen=True)
@@ -199,17 +171,29 @@ class KeyRing:
     _derived: dict[int, _Derived] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )
-    _packed: _Memo[tuple[object, ...], bytes] = field(
-        init=False, repr=False, compare=False, default_factory=lambda: _Memo(_PACKED_LIMIT)
+    _packed: BoundedCache[tuple[object, ...], bytes] = field(
+        init=False,
+        repr=False,
+        compare=False,
+        default_factory=lambda: _memo(_PACKED_LIMIT, _PACKED_BYTES),
     )
-    _opened: _Memo[bytes, tuple[object, ...]] = field(
-        init=False, repr=False, compare=False, default_factory=lambda: _Memo(_OPENED_LIMIT)
+    _opened: BoundedCache[bytes, tuple[object, ...]] = field(
+        init=False,
+        repr=False,
+        compare=False,
+        default_factory=lambda: _memo(_OPENED_LIMIT, _OPENED_BYTES),
     )
-    _plains: _Memo[bytes, tuple[str | None, SessionClaims]] = field(
-        init=False, repr=False, compare=False, default_factory=lambda: _Memo(_PLAINS_LIMIT)
+    _plains: BoundedCache[bytes, tuple[str | None, SessionClaims]] = field(
+        init=False,
+        repr=False,
+        compare=False,
+        default_factory=lambda: _memo(_PLAINS_LIMIT, _PLAINS_BYTES),
     )
-    _tokens: _Memo[str, tuple[str | None, SessionClaims]] = field(
-        init=False, repr=False, compare=False, default_factory=lambda: _Memo(_TOKENS_LIMIT)
+    _tokens: BoundedCache[str, tuple[str | None, SessionClaims]] = field(
+        init=False,
+        repr=False,
+        compare=False,
+        default_factory=lambda: _memo(_TOKENS_LIMIT, _TOKENS_BYTES),
     )
 
     def __post_init__(self) -> None:
@@ -260,27 +244,28 @@ class KeyRing:
         return self._derived[self.current.key_id]
 
     @property
-    def packed(self) -> _Memo[tuple[object, ...], bytes]:
+    def packed(self) -> BoundedCache[tuple[object, ...], bytes]:
         """Internal: the packed static section of recently sealed claims, by their static values.
 
         Packing is a pure function of the values, so :func:`issue_credentials` and
         :func:`seal_session` of a repeated session skip the encoding and compression as
-        ``prepare_session`` does. Bounded (:data:`_PACKED_LIMIT` entries), new with every ring.
+        ``prepare_session`` does. Bounded (:data:`_PACKED_LIMIT` entries, :data:`_PACKED_BYTES`),
+        new with every ring.
         """
         return self._packed
 
     @property
-    def opened(self) -> _Memo[bytes, tuple[object, ...]]:
+    def opened(self) -> BoundedCache[bytes, tuple[object, ...]]:
         """Internal: decoded static claims of tokens this ring has opened, by their bytes.
 
         Decoding is a pure function of the authenticated plaintext, so remembering it changes
         no outcome; it spares the inflate and parse for a session's every later call. Bounded
-        (:data:`_OPENED_LIMIT` entries), and new with every ring.
+        (:data:`_OPENED_LIMIT` entries, :data:`_OPENED_BYTES`), and new with every ring.
         """
         return self._opened
 
     @property
-    def plains(self) -> _Memo[bytes, tuple[str | None, SessionClaims]]:
+    def plains(self) -> BoundedCache[bytes, tuple[str | None, SessionClaims]]:
         """Internal: what whole authenticated plaintexts decoded to, by their bytes.
 
         A session's every call presents the same token, so after the first open only the
@@ -289,14 +274,14 @@ class KeyRing:
         return self._plains
 
     @property
-    def tokens(self) -> _Memo[str, tuple[str | None, SessionClaims]]:
+    def tokens(self) -> BoundedCache[str, tuple[str | None, SessionClaims]]:
         """Internal: what whole tokens this ring has authenticated decoded to, by their text.
 
         The AEAD check is a pure function of the token and the ring: a token that passed it
         once passes it again with the same plaintext. So a session's later calls (the
         authorizer sees one per request of the service behind it) skip the base64 and the AEAD
         too. Only tokens that passed are remembered, so a forged one is checked every time.
-        Bounded (:data:`_TOKENS_LIMIT` entries), and new with every ring.
+        Bounded (:data:`_TOKENS_LIMIT` entries, :data:`_TOKENS_BYTES`), and new with every ring.
         """
         return self._tokens
 

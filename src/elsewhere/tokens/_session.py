@@ -95,6 +95,8 @@ _MAX_REMEMBERED = 16 * 1024
 _MAX_REMEMBERED_PLAIN = 2048
 # Tokens longer than this are not remembered by their text (typical tokens are under 1 KiB).
 _MAX_REMEMBERED_TOKEN = 2048
+# What one memo entry costs beyond the bytes it holds: its dict slot, tuples and objects.
+_MEMO_ENTRY = 512
 
 _VERSION_BYTE = bytes([TOKEN_VERSION])
 _HEADER_SIZE = 1 + 4
@@ -159,9 +161,10 @@ def _packed_static(claims: SessionClaims, ring: KeyRing) -> bytes:
     if static is None:
         body = encode_static_claims(claims)
         static = _pack_body(body)
-        # The memo keeps the claims' values alive: only those of ordinary size are remembered.
+        # The memo keeps the claims' values alive: only those of ordinary size are remembered,
+        # each weighed by the values (about the encoded body, as Python strings) and the pack.
         if len(body) <= _MAX_REMEMBERED:
-            memo.put(key, static)
+            memo.put(key, static, weight=_MEMO_ENTRY + 2 * len(body) + len(static))
     return static
 
 
@@ -345,10 +348,12 @@ def _unpack(plain: bytes, ring: KeyRing) -> tuple[str | None, SessionClaims]:
         values, body_size = _unpack_static(static)
         remember = body_size <= _MAX_REMEMBERED
         if remember:
-            opened.put(static, values)
+            opened.put(static, values, weight=_MEMO_ENTRY + len(static) + 2 * body_size)
     result = access_key_id, assemble_claims(values, _from_micros(issued), _from_micros(expires))
     if remember and size <= _MAX_REMEMBERED_PLAIN:
-        plains.put(plain, result)
+        # The claims share the decoded values with ``opened``; the rest is the key and the
+        # claims object with its derived names.
+        plains.put(plain, result, weight=2 * _MEMO_ENTRY + size)
     return result
 
 
@@ -387,7 +392,8 @@ def _open(token: str, ring: KeyRing) -> tuple[str | None, SessionClaims]:
         # Authentic but undecodable: a format we no longer read, or a bug. Still not a client.
         raise UnrecognizedClient(reason=f"authentic session token does not decode: {exc}") from exc
     if len(token) <= _MAX_REMEMBERED_TOKEN:
-        tokens.put(token, result)
+        # The claims are shared with ``plains``; the token text is this entry's own.
+        tokens.put(token, result, weight=_MEMO_ENTRY + len(token))
     return result
 
 

@@ -335,13 +335,22 @@ def test_memo_bounds(name: str, asks: list[str], expected: tuple[int, int, int])
     assert memo.sizes() == expected, name
 
 
-def test_memo_over_cap_found_entry_is_served_not_remembered() -> None:
-    """Past the found cap a lookup is not remembered; earlier ones stay."""
+def test_memo_over_cap_found_entry_replaces_the_oldest() -> None:
+    """Past the found cap the oldest lookup is forgotten for the newest."""
     memo: _Memo[str] = _Memo(max_found=1, max_misses=1)
     memo.remember("a", "A")
     memo.remember("b", "B")
-    assert memo.lookup("a") == (True, "A")
-    assert memo.lookup("b") == (False, None)
+    assert memo.lookup("a") == (False, None)
+    assert memo.lookup("b") == (True, "B")
+
+
+def test_memo_found_entries_are_bounded_in_bytes() -> None:
+    """Found entries stay within their estimated bytes, however few they are in number."""
+    memo: _Memo[str] = _Memo(max_found=100, max_misses=1, max_bytes=1000, weigh=len)
+    for arn in "abcdefghij":
+        memo.remember(arn, arn * 300)
+    assert memo.sizes() == (0, 3, 0)
+    assert memo.found_arns() == ["h", "i", "j"]
 
 
 def test_memo_miss_lookup_refreshes_recency() -> None:

@@ -329,7 +329,7 @@ def test_no_secret_is_held() -> None:
     cache.session_signing_key(
         "ASIAEXAMPLE0000001", "IQoJ" * 10, lambda: "t" * 40, _scope(), now=NOW
     )
-    held = repr(cache._dates)
+    held = repr(cache.entries())
     assert SECRET not in held
     assert "t" * 40 not in held
     assert len(cache) == 2

@@ -19,6 +19,7 @@ from elsewhere.tokens import (
     KeyRing,
     PreparedSession,
     SessionClaims,
+    _keyring,
     build_key_ring,
     derive_secret_access_key,
     issue_credentials,
@@ -37,7 +38,6 @@ from elsewhere.tokens._claims import (
 )
 from elsewhere.tokens._codec import DecodeError
 from elsewhere.tokens._ids import _access_key_tail, _base32_tail
-from elsewhere.tokens._keyring import _Memo
 from elsewhere.tokens._session import _b64decode
 
 from .conftest import T0, claims_strategy, make_claims
@@ -370,17 +370,26 @@ def test_huge_static_sections_are_not_remembered(ring: KeyRing) -> None:
     assert len(ring.plains) == 0
 
 
-def test_memo_is_bounded_oldest_out() -> None:
-    """The memo never holds more than its limit and forgets the oldest entry first."""
-    memo = _Memo(3)
-    for index in range(5):
-        memo.put(bytes([index]), (index,))
-    assert len(memo) == 3
-    assert memo.get(b"\x00") is None
-    assert memo.get(b"\x01") is None
-    assert memo.get(b"\x04") == (4,)
-    memo.clear()
-    assert len(memo) == 0
+def test_memos_are_bounded_in_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ring's memos of opened tokens stay within their byte bounds, whatever tokens come."""
+    monkeypatch.setattr(_keyring, "_OPENED_BYTES", 40_000)
+    monkeypatch.setattr(_keyring, "_PLAINS_BYTES", 20_000)
+    ring = build_key_ring(b"k" * 32, created_at=T0)
+    tokens = []
+    for index in range(40):
+        # Distinct session names and a large session tag: each token's claims are their own.
+        claims = make_claims(
+            session_name=f"s{index}", principal_tags=(("blob", f"{index}-" + "x" * 200),)
+        )
+        tokens.append(_issue(prepare_session(claims), ring)[2])
+    for token in tokens:
+        open_session(token, ring, now=LATER)
+    for memo in (ring.opened, ring.plains):
+        assert memo.max_weight is not None
+        assert 0 < memo.weight <= memo.max_weight
+        assert 0 < len(memo) < len(tokens)
+    # What was forgotten still opens, from scratch.
+    assert open_session(tokens[0], ring, now=LATER).session_name == "s0"
 
 
 def _static(claims: SessionClaims | None = None) -> bytes:
