@@ -87,6 +87,11 @@ def new_session(server: ServerProcess, policy: dict[str, Any] | None = None) -> 
     request = signed_request(server, chain, anchor=anchor, profile=profile, role=role_arn)
     answer = send(server, request)
     assert answer.status_code == 201, answer.text
+    # The session outlives them (its token is stateless): the shared server stays under the
+    # trust-anchor quota however many tests make sessions.
+    ra = server.client("rolesanywhere")
+    ra.delete_profile(profileId=profile.rsplit("/", 1)[1])
+    ra.delete_trust_anchor(trustAnchorId=anchor.rsplit("/", 1)[1])
     raw = answer.json()["credentialSet"][0]["credentials"]
     return Session(
         role_name,

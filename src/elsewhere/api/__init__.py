@@ -1,6 +1,6 @@
 """The ASGI application: routing by path and by SigV4 signing scope, thin handlers."""
 
-from elsewhere.api._authorize import AuthorizeEndpoint
+from elsewhere.api._authorize import AuthorizeEndpoint, DecisionLog, DecisionObserver
 from elsewhere.api._gateway import (
     AccessLogSink,
     Gateway,
@@ -24,6 +24,8 @@ __all__ = [
     "FEDERATION_OPERATIONS",
     "AccessLogSink",
     "AuthorizeEndpoint",
+    "DecisionLog",
+    "DecisionObserver",
     "Gateway",
     "GatewaySettings",
     "OperationHandler",

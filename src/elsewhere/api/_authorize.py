@@ -22,19 +22,42 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import time
 from collections.abc import Mapping
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, Protocol
 from urllib.parse import parse_qsl
 
 from starlette.concurrency import run_in_threadpool
 
+from elsewhere.api._wire import new_request_id
+from elsewhere.audit import (
+    AuditTrail,
+    AuditWriteError,
+    CallOrigin,
+    authorization_event,
+    user_identity,
+)
 from elsewhere.clock import Clock
 from elsewhere.errors import AccessDenied, BadRequest, ElsewhereError, InternalError
-from elsewhere.protocol import Response, gateway_status, render_gateway_error, render_grant
-from elsewhere.service import Grant, Invocation, InvokeAuthorizer
-from elsewhere.sigv4 import BodyWithheldRequest, HttpRequest
+from elsewhere.protocol import Response, render_gateway_error, render_grant
+from elsewhere.service import (
+    INVOKE_ACTION,
+    Grant,
+    Invocation,
+    InvocationDenied,
+    InvokeAuthorizer,
+    Principal,
+)
+from elsewhere.sigv4 import BodyWithheldRequest, HttpRequest, SignedRequest
 
-__all__ = ["ENVOY_PREFIX", "FORWARD_PATH", "AuthorizeEndpoint", "Question"]
+__all__ = [
+    "ENVOY_PREFIX",
+    "FORWARD_PATH",
+    "AuthorizeEndpoint",
+    "DecisionLog",
+    "DecisionObserver",
+    "Question",
+]
 
 log = logging.getLogger("elsewhere.authorizer")
 
@@ -91,12 +114,54 @@ def _single(index: Mapping[str, list[str]], name: str) -> str:
     return values[0]
 
 
+class DecisionLog(Protocol):
+    """Where each decision's line goes (the server's buffered log stream); without one, the
+    line goes through :mod:`logging` as ``elsewhere.authorizer``."""
+
+    def decision(
+        self,
+        client: str,
+        request_id: str,
+        decision: str,
+        status: int,
+        milliseconds: float,
+        api: str,
+        stage: str,
+        principal: str,
+        resource: str,
+        reason: str,
+    ) -> None:
+        """Write one decision's line."""
+        ...
+
+
+class DecisionObserver(Protocol):
+    """What counts decisions for the metrics (``elsewhere.metrics.Metrics`` is one)."""
+
+    def observe_request(
+        self, service: str, operation: str, status: int, code: str | None, seconds: float
+    ) -> None:
+        """One request: its service, operation, status, AWS error code if any, and latency."""
+        ...
+
+
 class AuthorizeEndpoint:
     """Turns a proxy's question into an :class:`Invocation` and the decision into an answer."""
 
-    def __init__(self, decider: InvokeAuthorizer, clock: Clock) -> None:
+    def __init__(
+        self,
+        decider: InvokeAuthorizer,
+        clock: Clock,
+        *,
+        decisions: DecisionLog | None = None,
+        observer: DecisionObserver | None = None,
+        audit: AuditTrail | None = None,
+    ) -> None:
         self._decider = decider
         self._clock = clock
+        self._decisions = decisions
+        self._observer = observer
+        self._audit = audit
 
     @staticmethod
     def handles(path: str) -> bool:
@@ -218,23 +283,28 @@ class AuthorizeEndpoint:
             secure=secure,
         )
 
-    def answer_inline(self, question: Question, request_id: str) -> tuple[Response, str]:
-        """The answer, decided on the calling thread; the caller's ARN (``-`` when unknown).
+    def answer_inline(self, question: Question, request_id: str) -> Response:
+        """The answer, decided on the calling thread, logged, counted and audited.
 
         For a request signed with session credentials (``X-Amz-Security-Token``): those are
         decided from memory. A long-term key would be looked up in the store here.
         """
+        started = time.perf_counter()
         invocation: Invocation | None = None
+        signed: SignedRequest | None = None
         try:
             invocation = self.invocation(question)
-            grant = self._decider.decide(invocation, self._decider.signature(invocation.request))
+            signed = self._decider.signature(invocation.request)
+            grant = self._decider.decide(invocation, signed)
         except Exception as exc:
-            return self._refused(exc, request_id, invocation)
-        return self.allowed(grant, request_id, invocation), grant.principal_arn
+            return self._refused(exc, question, request_id, invocation, signed, started)
+        return self._allowed(grant, question, request_id, invocation, started)
 
-    async def answer(self, question: Question, request_id: str) -> tuple[Response, str]:
-        """The answer and the caller's ARN (``-`` when unknown), logged."""
+    async def answer(self, question: Question, request_id: str) -> Response:
+        """The answer, logged, counted and audited; a store read goes to a worker thread."""
+        started = time.perf_counter()
         invocation: Invocation | None = None
+        signed: SignedRequest | None = None
         try:
             invocation = self.invocation(question)
             signed = self._decider.signature(invocation.request)
@@ -245,49 +315,159 @@ class AuthorizeEndpoint:
                 # A session is decided from memory: no thread hop.
                 grant = self._decider.decide(invocation, signed)
         except Exception as exc:
-            return self._refused(exc, request_id, invocation)
-        return self.allowed(grant, request_id, invocation), grant.principal_arn
+            return self._refused(exc, question, request_id, invocation, signed, started)
+        return self._allowed(grant, question, request_id, invocation, started)
+
+    def _allowed(
+        self,
+        grant: Grant,
+        question: Question,
+        request_id: str,
+        invocation: Invocation,
+        started: float,
+    ) -> Response:
+        """The 200 answer for ``grant``."""
+        response = render_grant(
+            grant.principal_arn, grant.account, grant.caller_id, grant.source_identity, request_id
+        )
+        if self._audit is not None:
+            response = self._record(
+                question, request_id, invocation, grant.principal, "", grant.resource, None, None
+            ) or response
+        self._account(
+            response.status, None, "allow", question, request_id, invocation, grant.principal_arn,
+            grant.resource, "", started,
+        )
+        return response
 
     def _refused(
-        self, exc: Exception, request_id: str, invocation: Invocation | None
-    ) -> tuple[Response, str]:
+        self,
+        exc: Exception,
+        question: Question,
+        request_id: str,
+        invocation: Invocation | None,
+        signed: SignedRequest | None,
+        started: float,
+    ) -> Response:
+        """API Gateway's answer for ``exc``; the precise reason goes to the log only."""
         if not isinstance(exc, ElsewhereError):
             log.error("authorizer failed request_id=%s", request_id, exc_info=exc)
             exc = InternalError()
-        return self.refusal(exc, request_id, invocation), "-"
-
-    def allowed(self, grant: Grant, request_id: str, invocation: Invocation) -> Response:
-        """The 200 answer for ``grant``, logged."""
-        if log.isEnabledFor(logging.INFO):
-            log.info(
-                "request_id=%s decision=allow status=200 api=%s stage=%s principal=%s "
-                "resource=%s",
-                request_id,
-                invocation.api,
-                invocation.stage,
-                grant.principal_arn,
-                _loggable(grant.resource),
-            )
-        return render_grant(
-            grant.principal_arn, grant.account, grant.caller_id, grant.source_identity, request_id
+        principal = exc.principal if isinstance(exc, InvocationDenied) else None
+        resource = exc.resource if isinstance(exc, InvocationDenied) else ""
+        response = render_gateway_error(exc, request_id)
+        if self._audit is not None and invocation is not None:
+            key = signed.credential if signed is not None else ""
+            response = self._record(
+                question, request_id, invocation, principal, key, resource, exc, signed
+            ) or response
+        self._account(
+            response.status,
+            exc.code_for("json"),
+            "deny" if isinstance(exc, AccessDenied) else "refuse",
+            question,
+            request_id,
+            invocation,
+            principal.arn if principal is not None else "-",
+            resource,
+            exc.reason,
+            started,
         )
+        return response
 
-    def refusal(
-        self, exc: ElsewhereError, request_id: str, invocation: Invocation | None
-    ) -> Response:
-        """API Gateway's answer for ``exc``, logged with the precise reason."""
-        status = gateway_status(exc)
+    def _account(
+        self,
+        status: int,
+        code: str | None,
+        decision: str,
+        question: Question,
+        request_id: str,
+        invocation: Invocation | None,
+        principal: str,
+        resource: str,
+        reason: str,
+        started: float,
+    ) -> None:
+        """The decision's log line and its count in the metrics."""
+        seconds = time.perf_counter() - started
+        if self._observer is not None:
+            self._observer.observe_request("execute-api", "Invoke", status, code, seconds)
+        api = invocation.api if invocation is not None else "-"
+        stage = invocation.stage if invocation is not None else "-"
+        if self._decisions is not None:
+            self._decisions.decision(
+                question.source_ip or "-",
+                request_id,
+                decision,
+                status,
+                seconds * 1000,
+                _loggable(api),
+                _loggable(stage),
+                principal,
+                _loggable(resource),
+                _loggable(reason),
+            )
+            return
         level = logging.ERROR if status >= 500 else logging.INFO
         if log.isEnabledFor(level):
             log.log(
                 level,
-                "request_id=%s decision=%s status=%d code=%s api=%s stage=%s reason=%s",
+                "request_id=%s decision=%s status=%d %.1fms client=%s api=%s stage=%s "
+                "principal=%s resource=%s reason=%s",
                 request_id,
-                "deny" if isinstance(exc, AccessDenied) else "refuse",
+                decision,
                 status,
-                exc.code_for("json"),
-                _loggable(invocation.api) if invocation is not None else "-",
-                _loggable(invocation.stage) if invocation is not None else "-",
-                _loggable(exc.reason),
+                seconds * 1000,
+                question.source_ip or "-",
+                _loggable(api),
+                _loggable(stage),
+                principal,
+                _loggable(resource) or "-",
+                _loggable(reason) or "-",
             )
-        return render_gateway_error(exc, request_id)
+
+    def _record(
+        self,
+        question: Question,
+        request_id: str,
+        invocation: Invocation,
+        principal: Principal | None,
+        access_key_id: str,
+        resource: str,
+        error: ElsewhereError | None,
+        signed: SignedRequest | None,
+    ) -> Response | None:
+        """Write the decision's audit record; an answer of 500 if it could not be written.
+
+        As for every call the gateway records, a decision that cannot be recorded is not handed
+        out: the proxy gets 500, which it turns into a refusal.
+        """
+        assert self._audit is not None
+        request = invocation.request
+        origin = CallOrigin(
+            request_id=request_id,
+            event_id=new_request_id(),
+            time=invocation.now,
+            source_ip=question.source_ip,
+            user_agent=request.header("user-agent") or "",
+            region=self._decider.deployment.region,
+            account_id=self._decider.deployment.account_id,
+        )
+        event = authorization_event(
+            origin,
+            identity=user_identity(principal, access_key_id=access_key_id),
+            action=INVOKE_ACTION,
+            resource=resource,
+            allowed=error is None,
+            reason=error.reason if error is not None else "allowed by the caller's policies",
+            method=request.method,
+            path=request.raw_path,
+            error_code=error.code_for("json") if error is not None else None,
+        )
+        try:
+            self._audit.record(event)
+        except AuditWriteError as exc:
+            failure = InternalError(reason=f"audit record not written: {exc}")
+            log.error("request_id=%s %s", request_id, failure.reason)
+            return render_gateway_error(failure, request_id)
+        return None

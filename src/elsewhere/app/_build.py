@@ -17,6 +17,7 @@ from elsewhere.api import (
     FEDERATION_OPERATIONS,
     AccessLogSink,
     AuthorizeEndpoint,
+    DecisionLog,
     Gateway,
     GatewaySettings,
     federation_handler,
@@ -171,8 +172,13 @@ def build_application(
     *,
     clock: Clock | None = None,
     access_log: AccessLogSink | None = None,
+    decision_log: DecisionLog | None = None,
 ) -> Application:
-    """Open (and migrate) the store, make the root key on first start, and build the gateway."""
+    """Open (and migrate) the store, make the root key on first start, and build the gateway.
+
+    ``access_log`` and ``decision_log`` take the access lines and the authorizer's decision
+    lines (the server's buffered stream); without them, both go through :mod:`logging`.
+    """
     clock = clock or SystemClock()
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     master_key = load_or_create_master_key(settings.data_dir)
@@ -335,7 +341,9 @@ def build_application(
         if settings.replay_guard_signatures
         else None,
     )
-    authorize = AuthorizeEndpoint(invoke, clock)
+    authorize = AuthorizeEndpoint(
+        invoke, clock, decisions=decision_log, observer=metrics, audit=audit
+    )
     gateway = Gateway(
         authenticator=authenticator,
         handlers={

@@ -170,7 +170,7 @@ class FastAuthorizeProtocol(HttpToolsProtocol):
             client[0] if client else "",
             scope["scheme"] == "https",
         )
-        response, _ = endpoint.answer_inline(question, request_id)
+        response = endpoint.answer_inline(question, request_id)
         self._fast_body = None
         keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
         self._write(response, keep_alive, head_only=method == "HEAD")

@@ -196,6 +196,39 @@ class AccessLog:
             )
         self._stream.write(line)
 
+    def decision(
+        self,
+        client: str,
+        request_id: str,
+        decision: str,
+        status: int,
+        milliseconds: float,
+        api: str,
+        stage: str,
+        principal: str,
+        resource: str,
+        reason: str,
+    ) -> None:
+        """Queue one authorizer decision's line (its access line too: the authorizer's requests
+        get this line instead of the gateway's)."""
+        stamp = self._time_text(self._clock())
+        if self._json:
+            line = (
+                f'{{"time":"{stamp}","level":"INFO","logger":"elsewhere.authorizer",'
+                f'"client":{_json_text(client)},"request_id":{_json_text(request_id)},'
+                f'"decision":{_json_text(decision)},"status":{int(status)},'
+                f'"duration_ms":{milliseconds:.1f},"api":{_json_text(api)},'
+                f'"stage":{_json_text(stage)},"principal":{_json_text(principal)},'
+                f'"resource":{_json_text(resource)},"reason":{_json_text(reason)}}}\n'
+            )
+        else:
+            line = (
+                f"{stamp} INFO elsewhere.authorizer request_id={request_id} decision={decision} "
+                f"status={status} {milliseconds:.1f}ms client={client} api={api} stage={stage} "
+                f"principal={principal} resource={resource or '-'} reason={reason or '-'}\n"
+            )
+        self._stream.write(line)
+
 
 def configure_logging(level: str, log_format: str) -> LogStream:
     """Send every log record of the process to one buffered stream on standard error.

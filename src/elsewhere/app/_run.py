@@ -136,7 +136,7 @@ def _serve(settings: ServerSettings, stream: LogStream, announce: Callable[[str]
     access = None
     if logging.getLogger("elsewhere.access").isEnabledFor(logging.INFO):
         access = AccessLog(stream, json_lines=settings.log_format == "json")
-    application = build_application(settings, access_log=access)
+    application = build_application(settings, access_log=access, decision_log=access)
     warning = plain_http_warning(settings)
     if warning is not None:
         log.warning(warning)

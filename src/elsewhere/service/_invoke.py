@@ -69,6 +69,7 @@ __all__ = [
     "INVOKE_ACTION",
     "Grant",
     "Invocation",
+    "InvocationDenied",
     "InvokeAuthorizer",
     "format_invoke_arn",
     "resource_path",
@@ -115,6 +116,16 @@ class Grant(NamedTuple):
     caller_id: str  # aws:userid: AROA...:session for a session, AIDA... for a user
     source_identity: str  # "" when the session has none
     resource: str
+    principal: Principal
+
+
+class InvocationDenied(AccessDenied):
+    """The caller's policies do not allow the invocation; names who was refused what."""
+
+    def __init__(self, message: str, *, reason: str, principal: Principal, resource: str) -> None:
+        super().__init__(message, reason=reason)
+        self.principal = principal
+        self.resource = resource
 
 
 def format_invoke_arn(deployment: Deployment, api: str, stage: str, method: str, path: str) -> str:
@@ -245,9 +256,11 @@ class InvokeAuthorizer:
             RequestContext.prepared(INVOKE_ACTION, resource, subject, values), policies
         )
         if decision.result != ALLOWED:
-            raise AccessDenied(
+            raise InvocationDenied(
                 self._denial(principal.arn, resource, decision),
                 reason=f"{decision.result} ({decision.reason}) of {principal.arn} on {resource}",
+                principal=principal,
+                resource=resource,
             )
         return _grant(principal, resource)
 
@@ -344,6 +357,7 @@ def _grant(principal: Principal, resource: str) -> Grant:
             caller_id=claims.assumed_role_id,
             source_identity=claims.source_identity or "",
             resource=resource,
+            principal=principal,
         )
     return Grant(
         principal_arn=principal.arn,
@@ -351,4 +365,5 @@ def _grant(principal: Principal, resource: str) -> Grant:
         caller_id=principal.user_id,
         source_identity="",
         resource=resource,
+        principal=principal,
     )

@@ -118,6 +118,53 @@ def test_json_access_line(pipe: tuple[int, int]) -> None:
     }
 
 
+DECISION = (
+    "203.0.113.9",
+    "rid-3",
+    "deny",
+    403,
+    0.42,
+    "orders",
+    "prod",
+    "arn:aws:sts::123456789012:assumed-role/app/s",
+    "arn:aws:execute-api:us-east-1:123456789012:orders/prod/GET/admin",
+    "implicitDeny (no identity-based policy allows)",
+)
+
+
+def test_decision_line_text_and_json(pipe: tuple[int, int]) -> None:
+    """An authorizer decision is one buffered line: its id, outcome, caller, resource, reason."""
+    read, write = pipe
+    stream = LogStream(write)
+    AccessLog(stream, clock=lambda: WHEN).decision(*DECISION)
+    AccessLog(stream, json_lines=True, clock=lambda: WHEN).decision(*DECISION)
+    assert _read(read) == ""
+    stream.flush()
+    text, member = _read(read).splitlines()
+    assert text.endswith(
+        " INFO elsewhere.authorizer request_id=rid-3 decision=deny status=403 0.4ms "
+        "client=203.0.113.9 api=orders stage=prod "
+        "principal=arn:aws:sts::123456789012:assumed-role/app/s "
+        "resource=arn:aws:execute-api:us-east-1:123456789012:orders/prod/GET/admin "
+        "reason=implicitDeny (no identity-based policy allows)"
+    )
+    assert json.loads(member) == {
+        "time": "2026-03-01T12:30:05.250Z",
+        "level": "INFO",
+        "logger": "elsewhere.authorizer",
+        "client": "203.0.113.9",
+        "request_id": "rid-3",
+        "decision": "deny",
+        "status": 403,
+        "duration_ms": 0.4,
+        "api": "orders",
+        "stage": "prod",
+        "principal": "arn:aws:sts::123456789012:assumed-role/app/s",
+        "resource": "arn:aws:execute-api:us-east-1:123456789012:orders/prod/GET/admin",
+        "reason": "implicitDeny (no identity-based policy allows)",
+    }
+
+
 def test_json_formatter_fields_and_exception() -> None:
     """Other records in JSON: extra fields kept, uvicorn's color_message dropped, tracebacks
     inside the one line."""

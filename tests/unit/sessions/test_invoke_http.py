@@ -16,6 +16,7 @@ from uvicorn.server import ServerState
 from elsewhere.api import AuthorizeEndpoint, Gateway
 from elsewhere.app._fastpath import FastAuthorizeProtocol
 from elsewhere.app._http import AwsHttpProtocol
+from elsewhere.audit import AuditWriteError
 from elsewhere.service._authn import Authenticator
 from elsewhere.sigv4 import HttpRequest, sign_hmac_request
 
@@ -65,10 +66,16 @@ class _Connection:
     """One client connection to a server protocol (with or without the hot route)."""
 
     def __init__(
-        self, world: World, *, hot: bool = True, config: dict[str, Any] | None = None, **limits: Any
+        self,
+        world: World,
+        *,
+        hot: bool = True,
+        config: dict[str, Any] | None = None,
+        endpoint: dict[str, Any] | None = None,
+        **limits: Any,
     ) -> None:
         """A protocol instance wired as ``run_server`` wires it, over the world's authorizer."""
-        self.endpoint = AuthorizeEndpoint(_decider(world), world.clock)
+        self.endpoint = AuthorizeEndpoint(_decider(world), world.clock, **(endpoint or {}))
         gateway = Gateway(
             authenticator=Authenticator(lambda _: None, region=REGION),
             handlers={},
@@ -491,3 +498,86 @@ def test_source_ip_and_transport_only_from_trusted_proxies(
         assert _parse(answer)[0] == status, answer
     finally:
         conn.close()
+
+
+class _Recorder:
+    """Keeps what the endpoint logs, counts and audits."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        """Nothing kept yet; ``fail`` makes every audit write fail."""
+        self.lines: list[tuple[Any, ...]] = []
+        self.counts: list[tuple[Any, ...]] = []
+        self.records: list[dict[str, Any]] = []
+        self.fail = fail
+
+    def decision(self, *fields: Any) -> None:
+        """A decision's line."""
+        self.lines.append(fields)
+
+    def observe_request(self, *fields: Any) -> None:
+        """A decision's count."""
+        self.counts.append(fields)
+
+    def record(self, event: dict[str, Any]) -> None:
+        """A decision's audit record."""
+        if self.fail:
+            raise AuditWriteError("disk full")
+        self.records.append(event)
+
+
+@pytest.mark.parametrize("hot", [True, False], ids=["hot-route", "asgi"])
+def test_every_decision_is_logged_counted_and_audited(
+    world: World, creds: dict[str, str], hot: bool
+) -> None:
+    """One line, one count and one audit record per decision, each with its request id."""
+    recorder = _Recorder()
+    conn = _Connection(
+        world,
+        hot=hot,
+        endpoint={"decisions": recorder, "observer": recorder, "audit": recorder},
+    )
+    try:
+        answers = [
+            conn.send(_forward(_signed(creds, "GET", path)))[0]
+            for path in ("/items/1", "/admin")
+        ] + [conn.send(_forward(HttpRequest("GET", "/x", "", (("Host", "h"),), b"")))[0]]
+    finally:
+        conn.close()
+    ids = [_parse(a)[1]["x-amzn-requestid"] for a in answers]
+    assert [(line[1], line[2], line[3]) for line in recorder.lines] == [
+        (ids[0], "allow", 200),
+        (ids[1], "deny", 403),
+        (ids[2], "refuse", 401),
+    ]
+    assert recorder.lines[0][8].endswith(":orders/prod/GET/items/1")  # the resource
+    assert "implicitDeny" in recorder.lines[1][9]  # the reason the caller was not told
+    assert [(c[0], c[1], c[2], c[3]) for c in recorder.counts] == [
+        ("execute-api", "Invoke", 200, None),
+        ("execute-api", "Invoke", 403, "AccessDeniedException"),
+        ("execute-api", "Invoke", 401, "MissingAuthenticationTokenException"),
+    ]
+    allowed, denied, unsigned = recorder.records
+    assert [r["requestID"] for r in recorder.records] == ids
+    assert allowed["eventName"] == "Invoke"
+    assert allowed["userIdentity"]["type"] == "AssumedRole"
+    assert allowed["additionalEventData"]["decision"] == "Allow"
+    assert allowed["requestParameters"]["resource"].endswith("/GET/items/1")
+    assert denied["errorCode"] == "AccessDeniedException"
+    assert denied["userIdentity"]["type"] == "AssumedRole"
+    assert unsigned["userIdentity"]["type"] == "Unknown"
+    assert "sessionToken" not in json.dumps(recorder.records)
+    assert creds["sessionToken"] not in json.dumps(recorder.records)
+
+
+def test_a_decision_that_cannot_be_audited_is_not_handed_out(
+    world: World, creds: dict[str, str]
+) -> None:
+    """If the audit record cannot be written, the proxy gets 500 instead of the grant."""
+    conn = _Connection(world, endpoint={"audit": _Recorder(fail=True)})
+    try:
+        [answer] = conn.send(_forward(_signed(creds, "GET", "/items/1")))
+    finally:
+        conn.close()
+    status, headers, _ = _parse(answer)
+    assert status == 500
+    assert "x-elsewhere-principal-arn" not in headers
