@@ -31,6 +31,7 @@ from tests.integration.test_createsession import (
     send,
     signed_request,
 )
+from tests.unit.sessions.test_signing_rules import presigned_request, unsigned_payload_request
 
 pytestmark = pytest.mark.integration
 
@@ -333,3 +334,40 @@ def _make_case(srv: ServerProcess) -> tuple[Chain, str, str, str]:
     anchor = make_anchor(srv, chain.anchor_pem)
     role = make_role(srv)
     return chain, anchor, role, make_profile(srv, [role])
+
+
+class TestSigning:
+    """CreateSession's body must be signed, and a presigned one is good for ±5 minutes only."""
+
+    def test_unsigned_payload_with_a_body_is_refused(
+        self, srv: ServerProcess, setup: Callable[[], tuple[Chain, str, str, str]]
+    ) -> None:
+        """UNSIGNED-PAYLOAD over a body: 403 Invalid signature (it was accepted)."""
+        chain, anchor, role, profile = setup()
+        host = f"127.0.0.1:{srv.port}"
+        now = dt.datetime.now(dt.UTC)
+        body = b'{"durationSeconds":900}'
+        answer = send(
+            srv,
+            unsigned_payload_request(chain, anchor, profile, role, body, host=host, now=now),
+        )
+        assert answer.status_code == 403, answer.text
+        assert answer.json()["message"] == "Invalid signature"
+        empty = unsigned_payload_request(chain, anchor, profile, role, b"", host=host, now=now)
+        assert send(srv, empty).status_code == 201
+
+    def test_presigned_is_good_for_five_minutes_only(
+        self, srv: ServerProcess, setup: Callable[[], tuple[Chain, str, str, str]]
+    ) -> None:
+        """A presigned CreateSession six minutes old is refused although it says a week."""
+        chain, anchor, role, profile = setup()
+        host = f"127.0.0.1:{srv.port}"
+        now = dt.datetime.now(dt.UTC)
+        fresh = presigned_request(chain, anchor, profile, role, signed_at=now, host=host)
+        assert send(srv, fresh).status_code == 201
+        old = presigned_request(
+            chain, anchor, profile, role, signed_at=now - dt.timedelta(minutes=6), host=host
+        )
+        answer = send(srv, old)
+        assert answer.status_code == 403, answer.text
+        assert answer.json()["message"].startswith("Signature expired")

@@ -72,6 +72,7 @@ from elsewhere.service._snapshot import (
 from elsewhere.service._subjects import SubjectRecorder
 from elsewhere.service._tip import MissingOriginSubject, OriginIdentity, origin_identity
 from elsewhere.sigv4 import (
+    UNSIGNED_PAYLOAD,
     HttpRequest,
     SignedRequest,
     SigningCertificate,
@@ -757,7 +758,9 @@ class CreateSessionHandler:
         caller keeps it once the path validates).
         """
         try:
-            check_request_time(signed, now, skew=self._settings.skew)
+            # A presigned (query-signed) CreateSession is good for no longer than a header-signed
+            # one: ±skew around its X-Amz-Date, whatever X-Amz-Expires says (up to a week).
+            check_request_time(signed, now, skew=self._settings.skew, max_age=self._settings.skew)
         except SignatureExpired as exc:
             # The SigV4 skew text, as AWS's signers word it (reference §9), as AccessDenied.
             raise SessionDenied(exc.message, reason=exc.reason, refusal="signature") from None
@@ -769,6 +772,14 @@ class CreateSessionHandler:
                 reason=f"credential scope: {exc.reason}",
                 refusal="signature",
             ) from None
+        if signed.payload_hash == UNSIGNED_PAYLOAD and request.body:
+            # As on the HMAC path (service._authn): a body the signature does not cover could be
+            # changed in flight (another profile's ARNs, a longer duration).
+            raise SessionDenied(
+                INVALID_SIGNATURE,
+                reason="UNSIGNED-PAYLOAD for a request with a body",
+                refusal="signature",
+            )
         header = request.header("x-amz-x509")
         if header is None:
             raise SessionDenied(

@@ -308,13 +308,18 @@ def _minutes_or_seconds(delta: dt.timedelta) -> str:
 
 
 def check_request_time(
-    signed: SignedRequest, now: dt.datetime, *, skew: dt.timedelta = dt.timedelta(minutes=5)
+    signed: SignedRequest,
+    now: dt.datetime,
+    *,
+    skew: dt.timedelta = dt.timedelta(minutes=5),
+    max_age: dt.timedelta | None = None,
 ) -> None:
     """Raise SignatureExpired unless ``now`` is within the request's validity window.
 
     Header form: ``X-Amz-Date`` ± ``skew``. Presigned form: from ``X-Amz-Date - skew`` to
-    ``X-Amz-Date + X-Amz-Expires`` (``+ skew`` when no expiry was given). Texts as AWS words them
-    (aws-protocols.md §4.4).
+    ``X-Amz-Date + X-Amz-Expires`` (``+ skew`` when no expiry was given), but never longer than
+    ``max_age`` when one is given (a service that takes presigned requests for no longer than
+    header-signed ones). Texts as AWS words them (aws-protocols.md §4.4).
     """
     ts = signed.timestamp
     latest = now + skew
@@ -326,6 +331,8 @@ def check_request_time(
     window = skew
     if signed.presigned and signed.expires is not None:
         window = dt.timedelta(seconds=signed.expires)
+    if max_age is not None:
+        window = min(window, max_age)
     earliest = now - window
     if ts < earliest:
         raise SignatureExpired(
