@@ -24,7 +24,12 @@ from elsewhere.api import (
     issuer_routes,
     web_identity_handler,
 )
-from elsewhere.app._files import load_or_create_master_key, write_admin_credentials
+from elsewhere.app._files import (
+    create_private_file,
+    load_or_create_master_key,
+    secure_data_dir,
+    write_admin_credentials,
+)
 from elsewhere.app._notify import FileSink, NotificationLoop, WebhookSink
 from elsewhere.app._settings import ServerSettings
 from elsewhere.audit import AuditLog
@@ -181,8 +186,15 @@ def build_application(
     """
     clock = clock or SystemClock()
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # On every start: the directory 0700 and every file in it 0600, the store included.
+    for line in secure_data_dir(settings.data_dir):
+        log.warning("data directory: made private: %s", line)
     master_key = load_or_create_master_key(settings.data_dir)
     box = SecretBox(master_key)
+    if not settings.database_url:
+        # The default SQLite file is born 0600; SQLite gives its -wal and -shm files the same
+        # mode (os_unix.c, findCreateFileMode), so no umask ever exposes them.
+        create_private_file(settings.data_dir / "elsewhere.db")
     store = open_store(settings.effective_database_url)
 
     credentials_file = settings.data_dir / "admin.credentials"
