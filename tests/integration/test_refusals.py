@@ -1,8 +1,10 @@
 """Input that is refused never crashes and never freezes anything, on a real server process.
 
 Each class holds one rule: text no store can hold is refused at the wire (it used to freeze the
-configuration snapshot, and with it revocation), ``instanceProperties`` stay within their bounds
-(a bad one used to stop subject recording), ...
+configuration snapshot, and with it revocation), on SQLite and PostgreSQL alike;
+``instanceProperties`` stay within their bounds (a bad one used to stop subject recording);
+background loops that fail are loud and never leave stale trust in service; CreateSession's body
+must be signed and its presigned form is good for five minutes only.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from elsewhere.pki import Chain, quick_chain
 from elsewhere.sigv4 import HttpRequest, sign_hmac_request
@@ -31,6 +35,7 @@ from tests.integration.test_createsession import (
     send,
     signed_request,
 )
+from tests.postgres import PostgresServer, unique_database_name
 from tests.unit.sessions.test_signing_rules import presigned_request, unsigned_payload_request
 
 pytestmark = pytest.mark.integration
@@ -371,3 +376,36 @@ class TestSigning:
         answer = send(srv, old)
         assert answer.status_code == 403, answer.text
         assert answer.json()["message"].startswith("Signature expired")
+
+
+@pytest.mark.postgres
+def test_postgresql_refuses_what_the_wire_refuses(
+    tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    """PostgreSQL's text cannot hold NUL (hence the wire refuses it), and a server on PostgreSQL
+    answers a NUL or a lone surrogate with the same 400 as one on SQLite."""
+    name = unique_database_name("elsewhere_refusals")
+    url = postgres_server.create_database(name)
+    try:
+        engine = sa.create_engine(url)
+        try:
+            with engine.connect() as conn, pytest.raises(sa.exc.DataError):
+                conn.execute(sa.text("SELECT CAST(:v AS text)"), {"v": "a\x00b"})
+        finally:
+            engine.dispose()
+        srv = start_server(tmp_path / "data", args=("--database-url", url))
+        try:
+            for body in (
+                b'{"name": "p", "roleArns": ["arn:aws:iam::123456789012:role/\\ud800"]}',
+                b'{"name": "p", "roleArns": ["arn:aws:iam::123456789012:role/\\u0000"]}',
+                b'{"name": "p\\u0000", "roleArns": []}',
+            ):
+                answer = signed_call(srv, "POST", "/profiles", body)
+                assert answer.status_code == 400, (body, answer.text)
+                assert answer.headers["x-amzn-errortype"] == "ValidationException"
+            assert srv.client("rolesanywhere").list_profiles()["profiles"] == []
+            assert "Traceback" not in srv.log()
+        finally:
+            srv.stop()
+    finally:
+        postgres_server.drop_database(name)
