@@ -9,11 +9,12 @@ PORT   ?= 8080
 DATA   ?= .elsewhere
 PYTEST_ARGS ?=
 
-.PHONY: serve test lint unit integration bench clean system-deps lock models
+.PHONY: serve test lint unit integration bench clean system-deps lock models helper
 
 # Every install comes from a lock file with hashes (requirements/*.lock): pip, setuptools and
-# uv themselves (tools.lock), what the server needs (runtime.lock), and the development tools on
-# top (dev.lock). elsewhere itself is then installed without resolving anything.
+# uv themselves (tools.lock), what the server needs (runtime.lock), the development tools on
+# top (dev.lock), and only what the credential helper needs on a workload host (helper.lock).
+# elsewhere itself is then installed without resolving anything.
 PIP_LOCKED := $(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps
 
 $(BIN)/python:
@@ -35,6 +36,17 @@ $(VENV)/.installed-dev: pyproject.toml requirements/dev.lock $(VENV)/.tools
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(VENV)/.installed $@
 
+# A workload host's install (README, "A workload host"): the credential helper and what it needs
+# (cryptography, click, filelock), none of the server's dependencies, in $(HELPER_VENV).
+HELPER_VENV ?= .venv-helper
+helper: requirements/helper.lock requirements/tools.lock
+	$(PYTHON) -m venv $(HELPER_VENV)
+	$(HELPER_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+	  --no-deps -r requirements/tools.lock -r requirements/helper.lock
+	$(HELPER_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
+	  --no-build-isolation .
+	@echo "the helper: $(HELPER_VENV)/bin/elsewhere credential-process ..."
+
 # Refresh the lock files after a change to pyproject.toml's dependencies: versions already locked
 # stay as they are. `make lock UPGRADE=1` moves everything to the newest release; commit that on
 # its own, with `make test` green (README, "Dependencies").
@@ -44,6 +56,7 @@ lock: $(VENV)/.tools
 	$(UV_COMPILE) requirements/tools.in -o requirements/tools.lock
 	$(UV_COMPILE) pyproject.toml --all-extras -o requirements/dev.lock
 	$(UV_COMPILE) pyproject.toml --extra postgres -c requirements/dev.lock -o requirements/runtime.lock
+	$(UV_COMPILE) requirements/helper.in -c requirements/runtime.lock -o requirements/helper.lock
 
 # Copy the served AWS API models from the locked botocore into the package (after a botocore bump).
 models: $(VENV)/.installed-dev
@@ -87,4 +100,4 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(HELPER_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -4,6 +4,9 @@
 ``version``, with the helper's flags, defaults and mutual exclusions (reference §7). Every failure
 is one line on stderr and exit status 1; ``--debug`` logs to stderr, never to stdout, so it cannot
 corrupt ``credential_process`` output (the helper's 1.1.0 regression, reference §7.6).
+
+This module is imported on every ``credential-process`` run: what only ``serve`` or ``update``
+needs is imported inside those commands.
 """
 
 from __future__ import annotations
@@ -30,20 +33,19 @@ from elsewhere.client import (
     DEFAULT_HOP_LIMIT,
     DEFAULT_PORT,
     DEFAULT_SESSION_DURATION,
+    ENV_PREFIX,
+    STDIN,
     ClientConfigurationError,
     CredentialCache,
     CredentialSource,
-    MetadataServer,
     SessionCredentials,
     SessionParameters,
     build_credential_source,
     create_session,
-    default_credentials_file,
     format_credential_process,
     load_certificate,
     load_private_key,
     resolve_region,
-    run_update,
 )
 from elsewhere.errors import ElsewhereError
 
@@ -105,12 +107,18 @@ def _guarded(func: F) -> F:
 def _source_options(func: F) -> F:
     options = [
         click.option(
-            "--certificate", help="Certificate file (PEM, DER or PKCS#12) or pkcs11: URI."
+            "--certificate",
+            help="Certificate file (PEM, DER or PKCS#12), pkcs11: URI, '-' (standard input) "
+            "or env:NAME (an environment variable).",
         ),
         click.option(
-            "--private-key", help="Private key file (PKCS#8, PKCS#1, SEC1) or pkcs11: URI."
+            "--private-key",
+            help="Private key file (PKCS#8, PKCS#1, SEC1), pkcs11: URI, '-' or env:NAME.",
         ),
-        click.option("--intermediates", help="PEM bundle of intermediate certificates."),
+        click.option(
+            "--intermediates",
+            help="PEM bundle of intermediate certificates, '-' or env:NAME.",
+        ),
         click.option("--pkcs8-password", help="Password of an encrypted PKCS#8 (or PKCS#12) key."),
         click.option("--pkcs11-lib", help="PKCS#11 module (default: p11-kit-proxy.so)."),
         click.option("--reuse-pin", is_flag=True, help="Reuse the token PIN for key logins."),
@@ -138,8 +146,17 @@ def _session_options(func: F) -> F:
             help="Session duration in seconds (900..43200).",
         ),
         click.option("--region", help="Signing region (default: the trust anchor ARN's)."),
-        click.option("--endpoint", help="CreateSession base URL (default: the regional one)."),
+        click.option(
+            "--endpoint",
+            help="CreateSession base URL (default: $AWS_ENDPOINT_URL_ROLESANYWHERE, else "
+            "$AWS_ENDPOINT_URL, else the regional AWS endpoint).",
+        ),
         click.option("--no-verify-ssl", is_flag=True, help="Do not verify the TLS certificate."),
+        click.option(
+            "--ca-bundle",
+            help="PEM file of the CAs to trust for TLS instead of the system's "
+            "(default: $AWS_CA_BUNDLE).",
+        ),
         click.option("--with-proxy", is_flag=True, help="Use HTTP(S)_PROXY from the environment."),
         click.option("--role-session-name", help="Role session name (the profile must accept it)."),
         click.option(
@@ -164,7 +181,12 @@ def _check_exclusive(kwargs: dict[str, Any]) -> None:
 
 def _prompt_password(private_key: str | None) -> str | None:
     """Ask on the terminal for an encrypted key's password, as AWS's helper does (never piped)."""
-    if not private_key or private_key.startswith("pkcs11:") or not sys.stdin.isatty():
+    if (
+        not private_key
+        or private_key == STDIN
+        or private_key.startswith(("pkcs11:", ENV_PREFIX))
+        or not sys.stdin.isatty()
+    ):
         return None
     try:
         head = Path(private_key).read_bytes()[:100]
@@ -210,6 +232,7 @@ def _build(kwargs: dict[str, Any]) -> tuple[CredentialSource, SessionParameters]
         region=kwargs.get("region"),
         endpoint=kwargs.get("endpoint"),
         verify_ssl=not kwargs.get("no_verify_ssl"),
+        ca_bundle=kwargs.get("ca_bundle"),
         with_proxy=bool(kwargs.get("with_proxy")),
         role_session_name=kwargs.get("role_session_name"),
         use_fips_endpoint=bool(kwargs.get("use_fips_endpoint")),
@@ -292,6 +315,8 @@ def serve(
     **kwargs: Any,
 ) -> None:
     """Serve credentials on an IMDSv2-compatible local endpoint, refreshed before expiry."""
+    from elsewhere.client import MetadataServer
+
     cache = CredentialCache(_fetcher(kwargs))
     # Fail fast: no endpoint without credentials (the helper's PR #200).
     cache.get()
@@ -333,6 +358,8 @@ def serve(
 @_guarded
 def update(profile: str, once: bool, **kwargs: Any) -> None:
     """Write credentials into the shared credentials file and keep them fresh."""
+    from elsewhere.client import default_credentials_file, run_update
+
     run_update(_fetcher(kwargs), path=default_credentials_file(), profile=profile, once=once)
 
 
@@ -364,6 +391,11 @@ def sign_string(digest: str, output_format: str, **kwargs: Any) -> None:
     _check_exclusive(kwargs)
     if kwargs.get("cert_selector"):
         raise ClientConfigurationError("--cert-selector needs an OS certificate store")
+    if STDIN in (kwargs.get("private_key"), kwargs.get("certificate")):
+        raise ClientConfigurationError(
+            "sign-string signs what it reads on standard input: give the key as a file or "
+            "env:NAME, not '-'"
+        )
     private_key = kwargs.get("private_key")
     certificate = kwargs.get("certificate")
     if (

@@ -89,7 +89,18 @@ def _echo_step(step: Step) -> None:
     show_default=True,
     help="Data directory of the server started by --start-server.",
 )
-@click.option("--no-verify-ssl", is_flag=True, help="Do not verify the server's TLS certificate.")
+@click.option(
+    "--ca-bundle",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="AWS_CA_BUNDLE",
+    help="PEM file of the private CA of an https:// server: trusted for these calls, and put "
+    "in the printed lines (--ca-bundle, ca_bundle). [default: $AWS_CA_BUNDLE]",
+)
+@click.option(
+    "--no-verify-ssl",
+    is_flag=True,
+    help="Do not verify the server's TLS certificate; the printed line does not either.",
+)
 def quickstart(
     endpoint: str,
     credentials_file: Path | None,
@@ -102,6 +113,7 @@ def quickstart(
     key_type: str,
     start_server: bool,
     data_dir: Path,
+    ca_bundle: Path | None,
     no_verify_ssl: bool,
 ) -> None:
     """Make a CA, trust anchor, role, profile and workload certificate, and prove they work.
@@ -140,6 +152,7 @@ def quickstart(
             workload_cn=workload_cn,
             key_type=key_type,
             verify_ssl=not no_verify_ssl,
+            ca_bundle=ca_bundle,
         )
         click.echo(f"Setting up Roles Anywhere on {endpoint}:")
         result = run_quickstart(options, on_step=_echo_step)
@@ -152,13 +165,20 @@ def quickstart(
     click.echo("Add this to ~/.aws/config:")
     click.echo("")
     click.echo(result.config_snippet)
+    if no_verify_ssl:
+        click.echo(
+            "(That line does not verify the server's certificate, as --no-verify-ssl asked; "
+            "give --ca-bundle instead to trust a private CA.)"
+        )
+        click.echo("")
     click.echo("Proof (CreateSession with that command's code path, then STS GetCallerIdentity):")
     click.echo(f"  {result.caller_arn}")
     click.echo("")
     click.echo("Try it:")
+    insecure = " --no-verify-ssl" if no_verify_ssl else ""
     click.echo(
         f"  AWS_PROFILE={result.profile_name} aws sts get-caller-identity "
-        f"--endpoint-url {result.endpoint}"
+        f"--endpoint-url {result.endpoint}{insecure}"
     )
 
 

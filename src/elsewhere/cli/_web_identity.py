@@ -20,8 +20,10 @@ from elsewhere.client import (
     DEFAULT_TOKEN_DURATION,
     ClientConfigurationError,
     CredentialCache,
+    SessionParameters,
     TokenParameters,
     WebIdentityToken,
+    configured_endpoint,
     create_session,
     default_sts_endpoint,
     get_web_identity_token,
@@ -44,6 +46,24 @@ def _tags(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
             raise ClientConfigurationError(f"--tag {value!r} is not KEY=VALUE")
         tags.append((key, tag_value))
     return tuple(tags)
+
+
+def _sts_endpoint(flag: str | None, session: SessionParameters, region: str) -> str:
+    """Where STS is: the flag, $AWS_ENDPOINT_URL_STS, else CreateSession's elsewhere endpoint.
+
+    elsewhere serves STS on the address it serves CreateSession on, so an endpoint given for
+    CreateSession (``--endpoint``, ``$AWS_ENDPOINT_URL_ROLESANYWHERE``, ``$AWS_ENDPOINT_URL``)
+    is STS's too; only without any of them is AWS's regional STS asked.
+    """
+    if flag:
+        return flag
+    configured = configured_endpoint("STS")
+    if configured is not None and configured[1] == "AWS_ENDPOINT_URL_STS":
+        return configured[0]
+    if session.endpoint:
+        return session.endpoint
+    configured = configured_endpoint("ROLESANYWHERE")
+    return configured[0] if configured is not None else default_sts_endpoint(region)
 
 
 @click.command("web-identity-token")
@@ -79,7 +99,8 @@ def _tags(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 @click.option("--tag", "tag_values", multiple=True, help="A request tag KEY=VALUE (repeatable).")
 @click.option(
     "--sts-endpoint",
-    help="STS base URL. Default: --endpoint (elsewhere serves both), else AWS's regional STS.",
+    help="STS base URL. Default: $AWS_ENDPOINT_URL_STS, else CreateSession's endpoint "
+    "(elsewhere serves both), else AWS's regional STS.",
 )
 @_guarded
 def web_identity_token(
@@ -110,9 +131,10 @@ def web_identity_token(
         subject_mode=subject_mode,
         scope=scope,
         tags=_tags(tag_values),
-        sts_endpoint=sts_endpoint or session.endpoint or default_sts_endpoint(region),
+        sts_endpoint=_sts_endpoint(sts_endpoint, session, region),
         region=region,
         verify_ssl=session.verify_ssl,
+        ca_bundle=session.ca_bundle,
         with_proxy=session.with_proxy,
     )
     # The session is reused while it can still cover a whole token.

@@ -4,13 +4,17 @@ Key and certificate sources, the CreateSession call, ``serve`` (IMDSv2 and ECS e
 ``update`` (shared credentials file), web identity token files, and boto3 sessions whose
 credentials refresh themselves.
 
-The boto3 integration (``session``, ``RolesAnywhereCredentialProvider``, ...) is imported on first
-use: importing boto3 takes longer than a ``credential-process`` run should.
+The AWS CLI runs ``credential-process`` before each of its commands, so this package imports at
+once only what that command needs (sources, CreateSession, errors); ``serve``, ``update``, the
+web identity token and the boto3 integration (importing boto3 alone takes longer than a
+``credential-process`` run should) are imported when one of their names is first used.
 """
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from elsewhere.client._cache import CredentialCache, CredentialsUnavailableError
+from elsewhere.client._defaults import CONTAINER_CREDENTIALS_PATH, DEFAULT_HOP_LIMIT, DEFAULT_PORT
 from elsewhere.client._errors import (
     ClientConfigurationError,
     ClientError,
@@ -19,17 +23,13 @@ from elsewhere.client._errors import (
     EndpointUnreachableError,
     KeyMismatchError,
 )
-from elsewhere.client._serve import (
-    CONTAINER_CREDENTIALS_PATH,
-    DEFAULT_HOP_LIMIT,
-    DEFAULT_PORT,
-    MetadataServer,
-    role_name_from_arn,
-)
+from elsewhere.client._http import HttpAnswer, HttpCall, HttpFailure, Transport
 from elsewhere.client._session import (
     DEFAULT_SESSION_DURATION,
     SessionCredentials,
     SessionParameters,
+    configured_ca_bundle,
+    configured_endpoint,
     create_session,
     default_endpoint,
     format_credential_process,
@@ -39,8 +39,11 @@ from elsewhere.client._session import (
     ssl_context,
 )
 from elsewhere.client._sources import (
+    ENV_PREFIX,
+    STDIN,
     CredentialSource,
     FileCredentialSource,
+    Inputs,
     SigningIdentity,
     SigningKey,
     StaticCredentialSource,
@@ -51,24 +54,6 @@ from elsewhere.client._sources import (
     load_private_key,
     verify_key_matches_certificate,
 )
-from elsewhere.client._update import (
-    CredentialsFileError,
-    default_credentials_file,
-    run_update,
-    update_credentials_text,
-    write_credentials_profile,
-)
-from elsewhere.client._web_identity import (
-    DEFAULT_TOKEN_DURATION,
-    TokenFileError,
-    TokenParameters,
-    TokenRefusedError,
-    WebIdentityToken,
-    default_sts_endpoint,
-    get_web_identity_token,
-    run_token_file,
-    write_token_file,
-)
 
 if TYPE_CHECKING:
     from elsewhere.client._boto import (
@@ -77,19 +62,68 @@ if TYPE_CHECKING:
         refreshable_credentials,
         session,
     )
+    from elsewhere.client._serve import MetadataServer, role_name_from_arn
+    from elsewhere.client._update import (
+        CredentialsFileError,
+        default_credentials_file,
+        run_update,
+        update_credentials_text,
+        write_credentials_profile,
+    )
+    from elsewhere.client._web_identity import (
+        DEFAULT_TOKEN_DURATION,
+        TokenFileError,
+        TokenParameters,
+        TokenRefusedError,
+        WebIdentityToken,
+        default_sts_endpoint,
+        get_web_identity_token,
+        run_token_file,
+        write_token_file,
+    )
 
-_LAZY = frozenset(
-    {"METHOD", "RolesAnywhereCredentialProvider", "refreshable_credentials", "session"}
-)
+# Name -> the module that defines it, imported on first use.
+_LAZY = {
+    **dict.fromkeys(
+        ("METHOD", "RolesAnywhereCredentialProvider", "refreshable_credentials", "session"),
+        "_boto",
+    ),
+    **dict.fromkeys(("MetadataServer", "role_name_from_arn"), "_serve"),
+    **dict.fromkeys(
+        (
+            "CredentialsFileError",
+            "default_credentials_file",
+            "run_update",
+            "update_credentials_text",
+            "write_credentials_profile",
+        ),
+        "_update",
+    ),
+    **dict.fromkeys(
+        (
+            "DEFAULT_TOKEN_DURATION",
+            "TokenFileError",
+            "TokenParameters",
+            "TokenRefusedError",
+            "WebIdentityToken",
+            "default_sts_endpoint",
+            "get_web_identity_token",
+            "run_token_file",
+            "write_token_file",
+        ),
+        "_web_identity",
+    ),
+}
 
 
 def __getattr__(name: str) -> Any:
-    """Import the boto3 integration when one of its names is first used."""
-    if name in _LAZY:
-        from elsewhere.client import _boto
-
-        return getattr(_boto, name)
-    raise AttributeError(f"module 'elsewhere.client' has no attribute {name!r}")
+    """Import the module of a name that is not needed by ``credential-process`` on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'elsewhere.client' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"elsewhere.client.{module}"), name)
+    globals()[name] = value
+    return value
 
 
 __all__ = [
@@ -98,7 +132,9 @@ __all__ = [
     "DEFAULT_PORT",
     "DEFAULT_SESSION_DURATION",
     "DEFAULT_TOKEN_DURATION",
+    "ENV_PREFIX",
     "METHOD",
+    "STDIN",
     "ClientConfigurationError",
     "ClientError",
     "CreateSessionRefusedError",
@@ -109,6 +145,10 @@ __all__ = [
     "CredentialsUnavailableError",
     "EndpointUnreachableError",
     "FileCredentialSource",
+    "HttpAnswer",
+    "HttpCall",
+    "HttpFailure",
+    "Inputs",
     "KeyMismatchError",
     "MetadataServer",
     "RolesAnywhereCredentialProvider",
@@ -120,8 +160,11 @@ __all__ = [
     "TokenFileError",
     "TokenParameters",
     "TokenRefusedError",
+    "Transport",
     "WebIdentityToken",
     "build_credential_source",
+    "configured_ca_bundle",
+    "configured_endpoint",
     "create_session",
     "default_credentials_file",
     "default_endpoint",

@@ -13,8 +13,8 @@ from typing import Any
 import boto3
 import botocore.credentials
 import botocore.session
-import httpx
 
+from elsewhere.client._http import Transport
 from elsewhere.client._session import (
     DEFAULT_SESSION_DURATION,
     SessionParameters,
@@ -44,7 +44,7 @@ def refreshable_credentials(
     params: SessionParameters,
     *,
     clock: Clock | None = None,
-    transport: httpx.BaseTransport | None = None,
+    transport: Transport | None = None,
 ) -> Any:
     """botocore ``RefreshableCredentials`` fed by CreateSession (first call made right away)."""
 
@@ -78,6 +78,7 @@ class RolesAnywhereCredentialProvider(botocore.credentials.CredentialProvider): 
         region: str | None = None,
         endpoint: str | None = None,
         no_verify_ssl: bool = False,
+        ca_bundle: str | None = None,
         with_proxy: bool = False,
         role_session_name: str | None = None,
         pkcs8_password: str | None = None,
@@ -85,7 +86,7 @@ class RolesAnywhereCredentialProvider(botocore.credentials.CredentialProvider): 
         reuse_pin: bool = False,
         use_fips_endpoint: bool = False,
         clock: Clock | None = None,
-        transport: httpx.BaseTransport | None = None,
+        transport: Transport | None = None,
     ) -> None:
         super().__init__()
         self._source = build_credential_source(
@@ -104,6 +105,7 @@ class RolesAnywhereCredentialProvider(botocore.credentials.CredentialProvider): 
             region=region,
             endpoint=endpoint,
             verify_ssl=not no_verify_ssl,
+            ca_bundle=ca_bundle,
             with_proxy=with_proxy,
             role_session_name=role_session_name,
             use_fips_endpoint=use_fips_endpoint,
@@ -139,6 +141,7 @@ def session(
     region: str | None = None,
     endpoint: str | None = None,
     no_verify_ssl: bool = False,
+    ca_bundle: str | None = None,
     with_proxy: bool = False,
     role_session_name: str | None = None,
     pkcs8_password: str | None = None,
@@ -147,7 +150,7 @@ def session(
     use_fips_endpoint: bool = False,
     region_name: str | None = None,
     clock: Clock | None = None,
-    transport: httpx.BaseTransport | None = None,
+    transport: Transport | None = None,
 ) -> boto3.Session:
     """A boto3 session whose credentials come from (and refresh through) CreateSession.
 
@@ -165,6 +168,7 @@ def session(
         region=region,
         endpoint=endpoint,
         no_verify_ssl=no_verify_ssl,
+        ca_bundle=ca_bundle,
         with_proxy=with_proxy,
         role_session_name=role_session_name,
         pkcs8_password=pkcs8_password,

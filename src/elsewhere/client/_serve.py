@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from elsewhere.client._cache import CredentialCache, CredentialsUnavailableError
+from elsewhere.client._defaults import CONTAINER_CREDENTIALS_PATH, DEFAULT_HOP_LIMIT, DEFAULT_PORT
 from elsewhere.clock import Clock, SystemClock
 
 __all__ = [
@@ -36,9 +37,6 @@ __all__ = [
 
 _log = logging.getLogger("elsewhere.client")
 
-DEFAULT_PORT = 9911
-DEFAULT_HOP_LIMIT = 64
-CONTAINER_CREDENTIALS_PATH = "/v1/credentials"
 _TOKEN_PATH = "/latest/api/token"  # noqa: S105 (a URL path, not a secret)
 _ROLES_PATH = "/latest/meta-data/iam/security-credentials"
 _TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"

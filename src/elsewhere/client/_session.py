@@ -11,13 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import ssl
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
-
-import httpx
+from urllib.parse import quote, urlsplit
 
 from elsewhere import __version__
 from elsewhere.client._errors import (
@@ -25,6 +25,7 @@ from elsewhere.client._errors import (
     CreateSessionRefusedError,
     EndpointUnreachableError,
 )
+from elsewhere.client._http import HttpAnswer, HttpCall, HttpFailure, Transport, send
 from elsewhere.client._sources import CredentialSource, SigningIdentity
 from elsewhere.clock import Clock, SystemClock
 from elsewhere.sigv4 import HttpRequest, sign_x509_request
@@ -33,6 +34,8 @@ __all__ = [
     "DEFAULT_SESSION_DURATION",
     "SessionCredentials",
     "SessionParameters",
+    "configured_ca_bundle",
+    "configured_endpoint",
     "create_session",
     "default_endpoint",
     "format_credential_process",
@@ -58,7 +61,11 @@ def _backoff(attempt: int) -> None:
 
 @dataclass(frozen=True)
 class SessionParameters:
-    """What CreateSession is asked for, and how to reach it (the helper's shared flags)."""
+    """What CreateSession is asked for, and how to reach it (the helper's shared flags).
+
+    ``endpoint`` and ``ca_bundle`` left unset are taken from the environment as the AWS SDKs
+    take them (:func:`configured_endpoint`, :func:`configured_ca_bundle`).
+    """
 
     trust_anchor_arn: str
     profile_arn: str
@@ -70,6 +77,7 @@ class SessionParameters:
     with_proxy: bool = False
     role_session_name: str | None = None
     use_fips_endpoint: bool = False
+    ca_bundle: str | None = None
 
 
 @dataclass(frozen=True)
@@ -227,9 +235,13 @@ def _parse_expiration(text: str) -> dt.datetime:
 
 
 def parse_create_session_response(
-    status: int, headers: httpx.Headers, body: bytes
+    status: int, headers: Mapping[str, str], body: bytes
 ) -> SessionCredentials:
-    """Credentials from a 2xx CreateSession answer; :class:`CreateSessionRefusedError` otherwise."""
+    """Credentials from a 2xx CreateSession answer; :class:`CreateSessionRefusedError` otherwise.
+
+    Header names may come in any case.
+    """
+    headers = {name.lower(): value for name, value in headers.items()}
     try:
         document = json.loads(body) if body else {}
     except ValueError:
@@ -271,7 +283,7 @@ def parse_create_session_response(
 
 
 def _refusal(
-    status: int, headers: httpx.Headers, document: object, body: bytes
+    status: int, headers: Mapping[str, str], document: object, body: bytes
 ) -> CreateSessionRefusedError:
     # Error decoding as in aws-sdk-go-v2 restjson (reference §2.3): X-Amzn-ErrorType first, then
     # the body's "__type"/"code"; message from "message" or "Message".
@@ -315,15 +327,79 @@ def format_credential_process(credentials: SessionCredentials) -> str:
     )
 
 
-def ssl_context(verify: bool) -> ssl.SSLContext:
-    """The TLS settings of the helper's HTTP calls (CreateSession, STS)."""
-    context = ssl.create_default_context()
-    # The helper sets TLS 1.2 as the minimum (reference §1).
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
+def ssl_context(verify: bool, ca_bundle: str | None = None) -> ssl.SSLContext:
+    """The TLS settings of the helper's HTTP calls (CreateSession, STS).
+
+    ``ca_bundle`` (a PEM file) replaces the system's trusted roots, as ``AWS_CA_BUNDLE`` does for
+    the AWS SDKs and CLI.
+    """
     if not verify:
+        context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
+    else:
+        try:
+            context = ssl.create_default_context(cafile=ca_bundle)
+        except FileNotFoundError:
+            raise ClientConfigurationError(f"CA bundle {ca_bundle} not found") from None
+        except (OSError, ssl.SSLError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise ClientConfigurationError(
+                f"CA bundle {ca_bundle} holds no usable PEM certificates: {reason}"
+            ) from None
+    # The helper sets TLS 1.2 as the minimum (reference §1).
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
+
+
+def configured_endpoint(
+    service_id: str, environ: Mapping[str, str] | None = None
+) -> tuple[str, str] | None:
+    """The endpoint URL the environment sets for ``service_id``, and the variable that set it.
+
+    As the AWS SDKs read them ("Service-specific endpoints", AWS SDKs and Tools Reference
+    Guide): ``AWS_ENDPOINT_URL_<SERVICE>`` (``ROLESANYWHERE``, ``STS``) first, then
+    ``AWS_ENDPOINT_URL``; neither when ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`` is ``true``.
+    Without this, a helper whose ``--endpoint`` was forgotten would send the signed request to
+    AWS even though every other tool on the host talks to elsewhere.
+    """
+    environ = os.environ if environ is None else environ
+    if environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").strip().lower() == "true":
+        return None
+    for name in (f"AWS_ENDPOINT_URL_{service_id.upper()}", "AWS_ENDPOINT_URL"):
+        value = environ.get(name, "").strip()
+        if value:
+            return value, name
+    return None
+
+
+def configured_ca_bundle(environ: Mapping[str, str] | None = None) -> str | None:
+    """``AWS_CA_BUNDLE`` from the environment: the PEM roots the AWS SDKs verify TLS with."""
+    environ = os.environ if environ is None else environ
+    return environ.get("AWS_CA_BUNDLE", "").strip() or None
+
+
+def _endpoint(params: SessionParameters, region: str, environ: Mapping[str, str]) -> str:
+    if params.endpoint:
+        return params.endpoint
+    configured = configured_endpoint("ROLESANYWHERE", environ)
+    if configured is not None:
+        _log.debug("CreateSession endpoint %s from %s", configured[0], configured[1])
+        return configured[0]
+    fips = params.use_fips_endpoint or _is_fips_region(params.region or "")
+    return default_endpoint(params.trust_anchor_arn, region, fips=fips)
+
+
+def _split_endpoint(base: str, flag: str) -> tuple[str, str, str]:
+    """(scheme, netloc, path) of an http(s) base URL, or a configuration error."""
+    try:
+        parts = urlsplit(base)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError as exc:
+        raise ClientConfigurationError(f"{flag} {base!r} is not a URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ClientConfigurationError(f"{flag} {base!r} must be an http(s) URL")
+    return parts.scheme, parts.netloc, parts.path
 
 
 def create_session(
@@ -331,66 +407,67 @@ def create_session(
     params: SessionParameters,
     *,
     clock: Clock | None = None,
-    transport: httpx.BaseTransport | None = None,
+    transport: Transport | None = None,
     timeout: float = 30.0,
+    environ: Mapping[str, str] | None = None,
 ) -> SessionCredentials:
-    """Call CreateSession with the identity ``source`` yields now; return the credentials."""
+    """Call CreateSession with the identity ``source`` yields now; return the credentials.
+
+    ``environ`` (the process environment by default) supplies the endpoint and the CA bundle
+    when ``params`` leaves them unset, and the proxy with ``with_proxy``.
+    """
     clock = clock or SystemClock()
+    environ = os.environ if environ is None else environ
     region = resolve_region(params)
     if not 900 <= params.session_duration <= 43200:
         # The service's bounds (reference §2.1); a clear message before any network call.
         raise ClientConfigurationError("--session-duration must be between 900 and 43200")
-    fips = params.use_fips_endpoint or _is_fips_region(params.region or "")
-    base = params.endpoint or default_endpoint(params.trust_anchor_arn, region, fips=fips)
-    try:
-        url = httpx.URL(base)
-    except httpx.InvalidURL as exc:
-        raise ClientConfigurationError(f"--endpoint {base!r} is not a URL: {exc}") from None
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ClientConfigurationError(f"--endpoint {base!r} must be an http(s) URL")
-    host = url.netloc.decode("ascii")
-    target_path = url.path.rstrip("/") + _SESSIONS_PATH
-    client = httpx.Client(
-        verify=ssl_context(params.verify_ssl),
-        trust_env=params.with_proxy,
-        transport=transport,
-        timeout=timeout,
-        headers={"User-Agent": f"elsewhere-credential-helper/{__version__}"},
-    )
+    base = _endpoint(params, region, environ)
+    scheme, host, path = _split_endpoint(base, "--endpoint")
+    target_path = path.rstrip("/") + _SESSIONS_PATH
+    if transport is None:
+        # Loading the trusted roots costs tens of milliseconds: only an https endpoint pays.
+        context = (
+            ssl_context(params.verify_ssl, params.ca_bundle or configured_ca_bundle(environ))
+            if scheme == "https"
+            else None
+        )
+
+        def transport(call: HttpCall) -> HttpAnswer:
+            return send(
+                call, context=context, timeout=timeout, use_proxy=params.with_proxy, environ=environ
+            )
+
+    user_agent = ("User-Agent", f"elsewhere-credential-helper/{__version__}")
     last_error: Exception | None = None
-    with client:
-        for attempt in range(1, _ATTEMPTS + 1):
-            # Each attempt is re-signed: a fresh date and a fresh read of the key and certificate.
-            identity = source.load()
-            signed = sign_create_session_request(
-                identity,
-                trust_anchor_arn=params.trust_anchor_arn,
-                profile_arn=params.profile_arn,
-                role_arn=params.role_arn,
-                host=host,
-                region=region,
-                now=clock.now(),
-                session_duration=params.session_duration,
-                role_session_name=params.role_session_name,
-            )
-            target = url.copy_with(raw_path=f"{target_path}?{signed.raw_query}".encode("ascii"))
-            _log.debug("CreateSession attempt %d: POST %s", attempt, target)
-            try:
-                response = client.request(
-                    "POST", target, headers=list(signed.headers), content=signed.body
-                )
-            except httpx.HTTPError as exc:
-                last_error = exc
-                _log.debug("CreateSession attempt %d failed: %s", attempt, exc)
-                if "CERTIFICATE_VERIFY_FAILED" in str(exc):
-                    break  # a TLS verification failure does not go away on retry
-                _backoff(attempt)
-                continue
-            _log.debug("CreateSession answered HTTP %d", response.status_code)
-            if response.status_code in _RETRIED_STATUSES and attempt < _ATTEMPTS:
-                _backoff(attempt)
-                continue
-            return parse_create_session_response(
-                response.status_code, response.headers, response.content
-            )
+    for attempt in range(1, _ATTEMPTS + 1):
+        # Each attempt is re-signed: a fresh date and a fresh read of the key and certificate.
+        identity = source.load()
+        signed = sign_create_session_request(
+            identity,
+            trust_anchor_arn=params.trust_anchor_arn,
+            profile_arn=params.profile_arn,
+            role_arn=params.role_arn,
+            host=host,
+            region=region,
+            now=clock.now(),
+            session_duration=params.session_duration,
+            role_session_name=params.role_session_name,
+        )
+        url = f"{scheme}://{host}{target_path}?{signed.raw_query}"
+        _log.debug("CreateSession attempt %d: POST %s", attempt, url)
+        try:
+            answer = transport(HttpCall("POST", url, (*signed.headers, user_agent), signed.body))
+        except HttpFailure as exc:
+            last_error = exc
+            _log.debug("CreateSession attempt %d failed: %s", attempt, exc)
+            if exc.tls_verification:
+                break  # a TLS verification failure does not go away on retry
+            _backoff(attempt)
+            continue
+        _log.debug("CreateSession answered HTTP %d", answer.status)
+        if answer.status in _RETRIED_STATUSES and attempt < _ATTEMPTS:
+            _backoff(attempt)
+            continue
+        return parse_create_session_response(answer.status, answer.headers, answer.body)
     raise EndpointUnreachableError(f"cannot reach the CreateSession endpoint {base}: {last_error}")

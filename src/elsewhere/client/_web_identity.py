@@ -19,13 +19,12 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlencode
-
-import httpx
+from urllib.parse import urlencode, urlsplit
 
 from elsewhere import __version__
 from elsewhere.client._errors import ClientConfigurationError, ClientError, EndpointUnreachableError
-from elsewhere.client._session import SessionCredentials, ssl_context
+from elsewhere.client._http import HttpAnswer, HttpCall, HttpFailure, Transport, send
+from elsewhere.client._session import SessionCredentials, configured_ca_bundle, ssl_context
 from elsewhere.clock import Clock, SystemClock
 from elsewhere.sigv4 import HttpRequest, sign_hmac_request
 
@@ -78,6 +77,7 @@ class TokenParameters:
     region: str = "us-east-1"
     verify_ssl: bool = True
     with_proxy: bool = False
+    ca_bundle: str | None = None  # unset: AWS_CA_BUNDLE
 
 
 @dataclass(frozen=True)
@@ -146,18 +146,19 @@ def get_web_identity_token(
     params: TokenParameters,
     *,
     clock: Clock | None = None,
-    transport: httpx.BaseTransport | None = None,
+    transport: Transport | None = None,
     timeout: float = 30.0,
 ) -> WebIdentityToken:
     """Call STS GetWebIdentityToken with ``credentials`` (SigV4, session token); the token."""
     clock = clock or SystemClock()
     try:
-        url = httpx.URL(params.sts_endpoint)
-    except httpx.InvalidURL as exc:
+        url = urlsplit(params.sts_endpoint)
+        url.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError as exc:
         raise ClientConfigurationError(
             f"STS endpoint {params.sts_endpoint!r} is not a URL: {exc}"
         ) from None
-    if url.scheme not in ("http", "https") or not url.host:
+    if url.scheme not in ("http", "https") or not url.hostname:
         raise ClientConfigurationError(f"STS endpoint {params.sts_endpoint!r} is not http(s)")
     path = url.path if url.path.endswith("/") else url.path + "/"
     unsigned = HttpRequest(
@@ -165,7 +166,7 @@ def get_web_identity_token(
         path,
         "",
         (
-            ("Host", url.netloc.decode("ascii")),
+            ("Host", url.netloc),
             ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"),
         ),
         _form(params),
@@ -179,24 +180,29 @@ def get_web_identity_token(
         service="sts",
         now=clock.now(),
     )
-    client = httpx.Client(
-        verify=ssl_context(params.verify_ssl),
-        trust_env=params.with_proxy,
-        transport=transport,
-        timeout=timeout,
-        headers={"User-Agent": f"elsewhere-credential-helper/{__version__}"},
+    if transport is None:
+        context = (
+            ssl_context(params.verify_ssl, params.ca_bundle or configured_ca_bundle())
+            if url.scheme == "https"
+            else None
+        )
+
+        def transport(call: HttpCall) -> HttpAnswer:
+            return send(call, context=context, timeout=timeout, use_proxy=params.with_proxy)
+
+    call = HttpCall(
+        "POST",
+        f"{url.scheme}://{url.netloc}{path}",
+        (*signed.headers, ("User-Agent", f"elsewhere-credential-helper/{__version__}")),
+        signed.body,
     )
-    with client:
-        try:
-            response = client.request(
-                "POST",
-                url.copy_with(raw_path=path.encode("ascii")),
-                headers=[(k, v) for k, v in signed.headers if k.lower() != "host"],
-                content=signed.body,
-            )
-        except httpx.HTTPError as exc:
-            raise EndpointUnreachableError(f"cannot reach STS at {url}: {exc}") from None
-    return _parse(response.status_code, response.content)
+    try:
+        answer = transport(call)
+    except HttpFailure as exc:
+        raise EndpointUnreachableError(
+            f"cannot reach STS at {params.sts_endpoint}: {exc.message}"
+        ) from None
+    return _parse(answer.status, answer.body)
 
 
 def write_token_file(path: Path, token: WebIdentityToken) -> None:

@@ -44,6 +44,7 @@ from elsewhere.client import (
     create_session,
     load_certificate,
     load_private_key,
+    ssl_context,
     verify_key_matches_certificate,
 )
 from elsewhere.clock import Clock, SystemClock
@@ -117,6 +118,7 @@ class AdminConnection:
     region: str
     session_token: str | None = None
     verify_ssl: bool = True
+    ca_bundle: Path | None = None
 
     def client(self, service: str) -> Any:
         """A boto3 client of ``service`` signed with the admin key."""
@@ -128,9 +130,16 @@ class AdminConnection:
         ).client(
             service,
             endpoint_url=self.endpoint,
-            verify=self.verify_ssl,
+            verify=_botocore_verify(self.verify_ssl, self.ca_bundle),
             config=Config(retries={"max_attempts": 2}, connect_timeout=5, read_timeout=30),
         )
+
+
+def _botocore_verify(verify_ssl: bool, ca_bundle: Path | None) -> bool | str:
+    """botocore's ``verify``: False, the CA bundle's path, or True (the system's roots)."""
+    if not verify_ssl:
+        return False
+    return str(ca_bundle) if ca_bundle is not None else True
 
 
 @dataclass(frozen=True)
@@ -147,6 +156,8 @@ class QuickstartOptions:
     workload_cn: str = DEFAULT_WORKLOAD_CN
     key_type: str = DEFAULT_KEY_TYPE
     verify_ssl: bool = True
+    # A private CA's PEM: trusted for this command's calls, and put in the pasted lines.
+    ca_bundle: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -164,14 +175,21 @@ class QuickstartResult:
     command: str
     caller_arn: str
     steps: tuple[Step, ...] = field(default=())
+    ca_bundle: Path | None = None
 
     @property
     def config_snippet(self) -> str:
-        """The profile section to paste into ``~/.aws/config``."""
+        """The profile section to paste into ``~/.aws/config``.
+
+        With a CA bundle, the profile's ``ca_bundle`` makes the AWS CLI and SDKs trust the
+        server's private CA for their own calls (the helper gets ``--ca-bundle`` in its line).
+        """
+        bundle = f"ca_bundle = {self.ca_bundle.resolve()}\n" if self.ca_bundle else ""
         return (
             f"[profile {self.profile_name}]\n"
             f"credential_process = {self.command}\n"
             f"region = {self.region}\n"
+            f"{bundle}"
         )
 
     @property
@@ -235,7 +253,7 @@ def _aws_call(what: str, call: Callable[..., Any], **kwargs: Any) -> Any:
         raise QuickstartError(f"{what} failed: {exc}") from None
 
 
-def _check_reachable(endpoint: str, verify_ssl: bool) -> None:
+def _check_reachable(endpoint: str, verify_ssl: bool, ca_bundle: Path | None = None) -> None:
     try:
         url = httpx.URL(endpoint)
     except httpx.InvalidURL as exc:
@@ -243,7 +261,10 @@ def _check_reachable(endpoint: str, verify_ssl: bool) -> None:
     if url.scheme not in ("http", "https") or not url.host:
         raise QuickstartError(f"--endpoint {endpoint!r} must be an http:// or https:// URL")
     try:
-        answer = httpx.get(f"{endpoint.rstrip('/')}/ping", timeout=5, verify=verify_ssl)
+        verify = ssl_context(verify_ssl, str(ca_bundle) if ca_bundle else None)
+        answer = httpx.get(f"{endpoint.rstrip('/')}/ping", timeout=5, verify=verify)
+    except HelperError as exc:
+        raise QuickstartError(exc.message) from None
     except httpx.InvalidURL as exc:
         raise QuickstartError(f"--endpoint {endpoint!r} is not a URL: {exc}") from None
     except httpx.HTTPError as exc:
@@ -500,8 +521,13 @@ def credential_process_command(
     role_arn: str,
     endpoint: str,
     verify_ssl: bool = True,
+    ca_bundle: Path | None = None,
 ) -> str:
-    """The ``credential_process`` command line (absolute paths, shell-quoted)."""
+    """The ``credential_process`` command line (absolute paths, shell-quoted).
+
+    It turns TLS verification off only when ``verify_ssl`` is False, that is when the user
+    asked for it; a private CA goes in as ``--ca-bundle``.
+    """
     argv = [
         *_elsewhere_command(),
         "credential-process",
@@ -520,6 +546,8 @@ def credential_process_command(
     ]
     if not verify_ssl:
         argv.append("--no-verify-ssl")
+    elif ca_bundle is not None:
+        argv += ["--ca-bundle", str(ca_bundle.resolve())]
     return shlex.join(argv)
 
 
@@ -533,6 +561,7 @@ def prove_credentials(
     endpoint: str,
     region: str,
     verify_ssl: bool = True,
+    ca_bundle: Path | None = None,
     clock: Clock | None = None,
     wait_seconds: float = _SNAPSHOT_WAIT_SECONDS,
 ) -> tuple[SessionCredentials, str]:
@@ -548,6 +577,7 @@ def prove_credentials(
         role_arn=role_arn,
         endpoint=endpoint,
         verify_ssl=verify_ssl,
+        ca_bundle=str(ca_bundle) if ca_bundle is not None else None,
     )
     deadline = time.monotonic() + wait_seconds
     while True:
@@ -568,7 +598,7 @@ def prove_credentials(
     ).client(
         "sts",
         endpoint_url=endpoint,
-        verify=verify_ssl,
+        verify=_botocore_verify(verify_ssl, ca_bundle),
         config=Config(retries={"max_attempts": 2}, connect_timeout=5, read_timeout=30),
     )
     identity = _aws_call("sts GetCallerIdentity", sts.get_caller_identity)
@@ -742,7 +772,7 @@ def run_quickstart(
     clock = clock or SystemClock()
     report = on_step or (lambda step: None)
     endpoint = options.endpoint.rstrip("/")
-    _check_reachable(endpoint, options.verify_ssl)
+    _check_reachable(endpoint, options.verify_ssl, options.ca_bundle)
     key, secret, token = load_admin_credentials(options.credentials_file, options.admin_profile)
     admin = AdminConnection(
         endpoint=endpoint,
@@ -751,6 +781,7 @@ def run_quickstart(
         session_token=token,
         region=candidate_regions(options.region)[0],
         verify_ssl=options.verify_ssl,
+        ca_bundle=options.ca_bundle,
     )
     account = _check_account(admin, options.account_id)
     admin = _discover(admin, options.region)
@@ -788,6 +819,7 @@ def run_quickstart(
         role_arn=role,
         endpoint=endpoint,
         verify_ssl=options.verify_ssl,
+        ca_bundle=options.ca_bundle,
     )
     _, caller = prove_credentials(
         certificate=certificate,
@@ -798,6 +830,7 @@ def run_quickstart(
         endpoint=endpoint,
         region=admin.region,
         verify_ssl=options.verify_ssl,
+        ca_bundle=options.ca_bundle,
         clock=clock,
     )
     return QuickstartResult(
@@ -812,4 +845,5 @@ def run_quickstart(
         command=command,
         caller_arn=caller,
         steps=tuple(steps),
+        ca_bundle=options.ca_bundle if options.verify_ssl else None,
     )

@@ -15,6 +15,7 @@ import os
 import re
 import shlex
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -179,6 +180,146 @@ def test_credential_process_with_alias_arns(
         aws_session_token=document["SessionToken"],
     )
     assert f":assumed-role/{setup.role_name}/" in arn
+
+
+def _without(flags: list[str], *names: str) -> list[str]:
+    """``flags`` with each of ``names`` and its value left out."""
+    kept: list[str] = []
+    skip = False
+    for flag in flags:
+        if skip:
+            skip = False
+        elif flag in names:
+            skip = True
+        else:
+            kept.append(flag)
+    return kept
+
+
+def _proves(server: ServerProcess, setup: Setup, result: subprocess.CompletedProcess[str]) -> None:
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    arn = _caller(
+        server,
+        aws_access_key_id=document["AccessKeyId"],
+        aws_secret_access_key=document["SecretAccessKey"],
+        aws_session_token=document["SessionToken"],
+    )
+    assert f":assumed-role/{setup.role_name}/" in arn
+
+
+@pytest.mark.parametrize("variable", ["AWS_ENDPOINT_URL_ROLESANYWHERE", "AWS_ENDPOINT_URL"])
+def test_endpoint_from_the_environment(
+    server: ServerProcess, setup: Setup, tmp_path: Path, variable: str
+) -> None:
+    """Without --endpoint, the AWS SDKs' endpoint variables point the helper at elsewhere."""
+    env = _clean_env(tmp_path)
+    env[variable] = server.endpoint
+    flags = _without(setup.flags(server), "--endpoint")
+    _proves(server, setup, _helper("credential-process", *flags, env=env))
+
+
+def test_key_material_from_standard_input_and_the_environment(
+    server: ServerProcess, setup: Setup, tmp_path: Path
+) -> None:
+    """'-' reads certificate, chain and key from standard input; env:NAME from variables."""
+    flags = _without(setup.flags(server), "--certificate", "--private-key", "--intermediates")
+    piped = subprocess.run(
+        [
+            ELSEWHERE,
+            "credential-process",
+            *flags,
+            "--certificate",
+            "-",
+            "--intermediates",
+            "-",
+            "--private-key",
+            "-",
+        ],
+        input=setup.certificate.read_text()
+        + setup.intermediates.read_text()
+        + setup.private_key.read_text(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_clean_env(tmp_path),
+        check=False,
+    )
+    _proves(server, setup, piped)
+    env = _clean_env(tmp_path)
+    env.update(
+        WORKLOAD_CERT=setup.certificate.read_text(),
+        WORKLOAD_KEY=setup.private_key.read_text(),
+        WORKLOAD_CHAIN=setup.intermediates.read_text(),
+    )
+    from_env = [
+        *flags,
+        "--certificate",
+        "env:WORKLOAD_CERT",
+        "--private-key",
+        "env:WORKLOAD_KEY",
+        "--intermediates",
+        "env:WORKLOAD_CHAIN",
+    ]
+    _proves(server, setup, _helper("credential-process", *from_env, env=env))
+
+
+# What a workload host does not install: the server's dependencies (README, "A workload host").
+_SERVER_ONLY = (
+    "alembic",
+    "asn1crypto",
+    "boto3",
+    "botocore",
+    "filelock",
+    "httpcore",
+    "httpx",
+    "prometheus_client",
+    "psycopg",
+    "pyhanko_certvalidator",
+    "sqlalchemy",
+    "starlette",
+    "uvicorn",
+)
+
+_BLOCKER = """
+import sys
+from importlib.abc import MetaPathFinder
+
+BLOCKED = set(sys.argv.pop(1).split(","))
+
+class Blocker(MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {name!r} (not on a workload host)")
+        return None
+
+sys.meta_path.insert(0, Blocker())
+sys.argv[0] = "elsewhere"
+from elsewhere.cli import main
+main()
+"""
+
+
+def test_credential_process_needs_none_of_the_server_dependencies(
+    server: ServerProcess, setup: Setup, tmp_path: Path
+) -> None:
+    """With every server-only package made unimportable, credential-process still works."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _BLOCKER,
+            ",".join(_SERVER_ONLY),
+            "credential-process",
+            *setup.flags(server),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_clean_env(tmp_path),
+        check=False,
+    )
+    _proves(server, setup, result)
 
 
 @pytest.mark.skipif(AWS_CLI is None, reason="the AWS CLI is not installed")

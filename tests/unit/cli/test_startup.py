@@ -1,4 +1,4 @@
-"""The ``elsewhere`` command tree loads without boto3 (every invocation would pay for it)."""
+"""The ``elsewhere`` command tree: each command loads only its own module, never boto3 up front."""
 
 from __future__ import annotations
 
@@ -30,6 +30,85 @@ def test_registering_every_command_does_not_import_boto3() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "False"
+
+
+def test_command_table_names_every_command_of_every_module() -> None:
+    """The lazy table lists exactly the commands each module registers, under their names."""
+    import importlib
+    import pkgutil
+
+    import click
+
+    import elsewhere.cli
+    from elsewhere.cli._main import COMMANDS
+
+    registering = {
+        info.name
+        for info in pkgutil.iter_modules(elsewhere.cli.__path__)
+        if hasattr(importlib.import_module(f"elsewhere.cli.{info.name}"), "register")
+    }
+    assert registering == {module for module, _ in COMMANDS.values()}
+    for module_name in sorted(registering):
+        group = click.Group()
+        importlib.import_module(f"elsewhere.cli.{module_name}").register(group)
+        listed = {name for name, (module, _) in COMMANDS.items() if module == module_name}
+        assert set(group.commands) == listed, module_name
+        for name, command in group.commands.items():
+            attribute = COMMANDS[name][1]
+            assert getattr(importlib.import_module(f"elsewhere.cli.{module_name}"), attribute) is (
+                command
+            )
+
+
+# What credential-process must not load: the server, the pure core it does not use, and the
+# libraries a workload host does not install.
+_NOT_FOR_THE_HELPER = (
+    "elsewhere.app",
+    "elsewhere.api",
+    "elsewhere.service",
+    "elsewhere.storage",
+    "elsewhere.protocol",
+    "elsewhere.policy",
+    "elsewhere.x509",
+    "elsewhere.client._serve",
+    "elsewhere.client._update",
+    "elsewhere.client._web_identity",
+    "httpx",
+    "boto3",
+    "botocore",
+    "sqlalchemy",
+    "starlette",
+    "uvicorn",
+    "pyhanko_certvalidator",
+    "filelock",
+)
+
+
+def test_credential_process_loads_only_what_it_needs() -> None:
+    """Resolving credential-process imports none of the server's or other commands' modules."""
+    probe = (
+        "import sys\n"
+        "import click\n"
+        "from elsewhere.cli._main import cli\n"
+        "command = cli.get_command(click.Context(cli), 'credential-process')\n"
+        "assert command is not None and command.name == 'credential-process'\n"
+        f"names = {_NOT_FOR_THE_HELPER!r}\n"
+        "print(sorted(m for m in sys.modules if m.startswith(names)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def test_help_lists_every_command() -> None:
+    """--help still shows every command, loaded or not."""
+    from elsewhere.cli._main import COMMANDS, cli
+
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for name in COMMANDS:
+        assert name in result.output
 
 
 def test_quickstart_flags_default_to_the_package_defaults() -> None:

@@ -9,15 +9,20 @@ import ssl
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from elsewhere.errors import ElsewhereError
+from elsewhere.pki import issue_certificate, quick_chain
 from elsewhere.sigv4 import HttpRequest, parse_signed_request, verify_x509_signature
 
 #: The request id every refusal of the fake carries.
 FAKE_REQUEST_ID = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
+
 
 @dataclass
 class Received:
@@ -161,3 +166,28 @@ class FakeServer:
         """Stop serving."""
         self._server.shutdown()
         self._server.server_close()
+
+
+def private_ca_tls(tmp_path: Path, now: dt.datetime) -> tuple[ssl.SSLContext, Path]:
+    """A server TLS context for 127.0.0.1 from a private CA, and that CA's PEM file."""
+    root = quick_chain(now, "p256")
+    issued = issue_certificate(
+        root.root_ca,
+        now=now,
+        subject="CN=127.0.0.1",
+        sans=["ip:127.0.0.1"],
+        extended_key_usage=(ExtendedKeyUsageOID.SERVER_AUTH,),
+    )
+    cert, key, ca = tmp_path / "tls.pem", tmp_path / "tls.key", tmp_path / "ca.pem"
+    cert.write_bytes(issued.certificate.public_bytes(serialization.Encoding.PEM))
+    key.write_bytes(
+        issued.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    ca.write_text(root.anchor_pem)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context, ca

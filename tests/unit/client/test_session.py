@@ -20,6 +20,8 @@ from elsewhere.client import (
     CreateSessionRefusedError,
     EndpointUnreachableError,
     FileCredentialSource,
+    HttpAnswer,
+    HttpCall,
     SessionParameters,
     SigningIdentity,
     create_session,
@@ -493,11 +495,11 @@ def test_default_and_fips_endpoints(
     files: Files, region: str | None, use_fips: bool, host: str, scope_region: str
 ) -> None:
     """The regional (or FIPS) host is used; a FIPS region never reaches the signing scope."""
-    seen: list[httpx.Request] = []
+    seen: list[HttpCall] = []
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(403, json={"message": "stop here"})
+    def answer(call: HttpCall) -> HttpAnswer:
+        seen.append(call)
+        return HttpAnswer(403, {}, b'{"message": "stop here"}')
 
     params = SessionParameters(
         trust_anchor_arn=ANCHOR,
@@ -507,9 +509,9 @@ def test_default_and_fips_endpoints(
         use_fips_endpoint=use_fips,
     )
     with pytest.raises(CreateSessionRefusedError, match="stop here"):
-        create_session(_source(files), params, transport=httpx.MockTransport(answer))
-    (request,) = seen
-    assert request.url.scheme == "https"
-    assert request.url.host == host
-    assert request.headers["host"] == host
-    assert f"/{scope_region}/rolesanywhere/aws4_request" in request.headers["authorization"]
+        create_session(_source(files), params, transport=answer, environ={})
+    (call,) = seen
+    assert call.url.startswith(f"https://{host}/sessions?")
+    headers = {name.lower(): value for name, value in call.headers}
+    assert headers["host"] == host
+    assert f"/{scope_region}/rolesanywhere/aws4_request" in headers["authorization"]

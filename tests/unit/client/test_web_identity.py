@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import stat
 from pathlib import Path
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
-import httpx
 import pytest
 
 from elsewhere.client import (
     EndpointUnreachableError,
+    HttpAnswer,
+    HttpCall,
+    HttpFailure,
     SessionCredentials,
     TokenParameters,
     TokenRefusedError,
@@ -59,18 +61,16 @@ def _params(**changes: object) -> TokenParameters:
 
 def test_request_is_signed_and_carries_every_member() -> None:
     """The form has every parameter; the SigV4 signature (with the session token) verifies."""
-    seen: list[httpx.Request] = []
+    seen: list[HttpCall] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200, content=OK)
+    def handler(call: HttpCall) -> HttpAnswer:
+        seen.append(call)
+        return HttpAnswer(200, {}, OK)
 
-    token = get_web_identity_token(
-        CREDS, _params(), clock=FixedClock(T0), transport=httpx.MockTransport(handler)
-    )
+    token = get_web_identity_token(CREDS, _params(), clock=FixedClock(T0), transport=handler)
     assert token == WebIdentityToken("a.b.c", T0 + dt.timedelta(minutes=5))
-    request = seen[0]
-    form = dict(parse_qsl(request.content.decode()))
+    call = seen[0]
+    form = dict(parse_qsl(call.body.decode()))
     assert form == {
         "Action": "GetWebIdentityToken",
         "Version": "2011-06-15",
@@ -83,8 +83,7 @@ def test_request_is_signed_and_carries_every_member() -> None:
         "Tags.member.1.Key": "job",
         "Tags.member.1.Value": "7",
     }
-    headers = tuple((k.decode(), v.decode()) for k, v in request.headers.raw)
-    wire = HttpRequest("POST", request.url.raw_path.decode(), "", headers, request.content)
+    wire = HttpRequest("POST", urlsplit(call.url).path, "", call.headers, call.body)
     signed = parse_signed_request(wire)
     assert signed.scope.service == "sts"
     assert signed.scope.region == "eu-west-1"
@@ -115,21 +114,23 @@ def test_request_is_signed_and_carries_every_member() -> None:
 )
 def test_refusals_are_one_line(case: str, status: int, body: bytes, text: str) -> None:
     """An STS error or a garbled answer is a TokenRefusedError naming what happened."""
-    transport = httpx.MockTransport(lambda _: httpx.Response(status, content=body))
     with pytest.raises(TokenRefusedError, match=text):
-        get_web_identity_token(CREDS, _params(), clock=FixedClock(T0), transport=transport)
+        get_web_identity_token(
+            CREDS,
+            _params(),
+            clock=FixedClock(T0),
+            transport=lambda _: HttpAnswer(status, {}, body),
+        )
 
 
 def test_unreachable_sts_is_reported() -> None:
     """A connection failure names the STS endpoint."""
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused", request=request)
+    def handler(call: HttpCall) -> HttpAnswer:
+        raise HttpFailure("ConnectionRefusedError: refused")
 
-    with pytest.raises(EndpointUnreachableError, match=r"sts\.test"):
-        get_web_identity_token(
-            CREDS, _params(), clock=FixedClock(T0), transport=httpx.MockTransport(handler)
-        )
+    with pytest.raises(EndpointUnreachableError, match=r"sts\.test.*refused"):
+        get_web_identity_token(CREDS, _params(), clock=FixedClock(T0), transport=handler)
 
 
 def test_token_file_is_private_and_replaced_whole(tmp_path: Path) -> None:
