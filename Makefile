@@ -77,18 +77,19 @@ integration: $(VENV)/.installed-dev
 	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
 
 # Machine packages some tests use: SoftHSM2 (PKCS#11 tests), PostgreSQL (storage on
-# PostgreSQL) and Prometheus's promtool (the metrics format check). Installed with apt-get when
-# missing and we are root; otherwise those tests skip and say why.
+# PostgreSQL), Prometheus's promtool (the metrics format check) and nginx (auth_request in front
+# of the authorizer). Installed with apt-get when missing and we are root; otherwise those tests
+# skip and say why.
 system-deps:
 	@if ! command -v softhsm2-util >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
-	    || ! command -v promtool >/dev/null 2>&1; then \
+	    || ! command -v promtool >/dev/null 2>&1 || ! ls /usr/sbin/nginx >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing softhsm2, postgresql and prometheus (promtool) with apt-get"; \
+	    echo "installing softhsm2, postgresql, prometheus (promtool) and nginx with apt-get"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	      softhsm2 postgresql prometheus >/dev/null) \
-	      || echo "could not install softhsm2/postgresql/prometheus: their tests will skip"; \
+	      softhsm2 postgresql prometheus nginx >/dev/null) \
+	      || echo "could not install softhsm2/postgresql/prometheus/nginx: their tests will skip"; \
 	  else \
-	    echo "softhsm2, postgresql or promtool missing and not root: their tests will skip"; \
+	    echo "softhsm2, postgresql, promtool or nginx missing and not root: their tests will skip"; \
 	  fi; \
 	fi
 
