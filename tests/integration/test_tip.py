@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -20,7 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from elsewhere.pki import Chain, quick_chain
-from tests.conftest import ServerProcess, start_server
+from tests.conftest import ServerProcess
 from tests.integration.test_createsession import (
     make_anchor,
     make_profile,
@@ -32,15 +31,6 @@ from tests.integration.test_createsession import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """A server of this module's own: its tests make many trust anchors, and the shared server
-    holds at most 50 (the account quota) for every module of a worker."""
-    handle = start_server(tmp_path_factory.mktemp("server") / "data")
-    yield handle
-    handle.stop()
 
 TOKENS = json.dumps(
     {

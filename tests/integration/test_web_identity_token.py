@@ -12,7 +12,7 @@ import json
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,15 +35,6 @@ from tests.integration.test_createsession import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """A server of this module's own: its tests make many trust anchors, and the shared server
-    holds at most 50 (the account quota) for every module of a worker."""
-    handle = start_server(tmp_path_factory.mktemp("server") / "data")
-    yield handle
-    handle.stop()
 
 NAMESPACE = "https://sts.amazonaws.com/"
 
