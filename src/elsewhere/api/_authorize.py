@@ -23,7 +23,7 @@ import datetime as dt
 import functools
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final, NamedTuple, Protocol
 from urllib.parse import parse_qsl
 
@@ -289,16 +289,26 @@ class AuthorizeEndpoint:
         For a request signed with session credentials (``X-Amz-Security-Token``): those are
         decided from memory. A long-term key would be looked up in the store here.
         """
+        return self.decide(lambda: self.invocation(question), question.source_ip, request_id)
+
+    def decide(
+        self, build: Callable[[], Invocation], source_ip: str, request_id: str
+    ) -> Response:
+        """The answer for the invocation ``build`` makes (it raises ``BadRequest`` for a front
+        door's malformed question), decided on the calling thread, logged, counted, audited.
+
+        The front doors other than HTTP (Envoy's gRPC service) describe their request here.
+        """
         started = time.perf_counter()
         invocation: Invocation | None = None
         signed: SignedRequest | None = None
         try:
-            invocation = self.invocation(question)
+            invocation = build()
             signed = self._decider.signature(invocation.request)
             grant = self._decider.decide(invocation, signed)
         except Exception as exc:
-            return self._refused(exc, question, request_id, invocation, signed, started)
-        return self._allowed(grant, question, request_id, invocation, started)
+            return self._refused(exc, source_ip, request_id, invocation, signed, started)
+        return self._allowed(grant, source_ip, request_id, invocation, started)
 
     async def answer(self, question: Question, request_id: str) -> Response:
         """The answer, logged, counted and audited; a store read goes to a worker thread."""
@@ -315,13 +325,13 @@ class AuthorizeEndpoint:
                 # A session is decided from memory: no thread hop.
                 grant = self._decider.decide(invocation, signed)
         except Exception as exc:
-            return self._refused(exc, question, request_id, invocation, signed, started)
-        return self._allowed(grant, question, request_id, invocation, started)
+            return self._refused(exc, question.source_ip, request_id, invocation, signed, started)
+        return self._allowed(grant, question.source_ip, request_id, invocation, started)
 
     def _allowed(
         self,
         grant: Grant,
-        question: Question,
+        source_ip: str,
         request_id: str,
         invocation: Invocation,
         started: float,
@@ -332,10 +342,10 @@ class AuthorizeEndpoint:
         )
         if self._audit is not None:
             response = self._record(
-                question, request_id, invocation, grant.principal, "", grant.resource, None, None
+                source_ip, request_id, invocation, grant.principal, "", grant.resource, None
             ) or response
         self._account(
-            response.status, None, "allow", question, request_id, invocation, grant.principal_arn,
+            response.status, None, "allow", source_ip, request_id, invocation, grant.principal_arn,
             grant.resource, "", started,
         )
         return response
@@ -343,7 +353,7 @@ class AuthorizeEndpoint:
     def _refused(
         self,
         exc: Exception,
-        question: Question,
+        source_ip: str,
         request_id: str,
         invocation: Invocation | None,
         signed: SignedRequest | None,
@@ -359,13 +369,13 @@ class AuthorizeEndpoint:
         if self._audit is not None and invocation is not None:
             key = signed.credential if signed is not None else ""
             response = self._record(
-                question, request_id, invocation, principal, key, resource, exc, signed
+                source_ip, request_id, invocation, principal, key, resource, exc
             ) or response
         self._account(
             response.status,
             exc.code_for("json"),
             "deny" if isinstance(exc, AccessDenied) else "refuse",
-            question,
+            source_ip,
             request_id,
             invocation,
             principal.arn if principal is not None else "-",
@@ -380,7 +390,7 @@ class AuthorizeEndpoint:
         status: int,
         code: str | None,
         decision: str,
-        question: Question,
+        source_ip: str,
         request_id: str,
         invocation: Invocation | None,
         principal: str,
@@ -396,7 +406,7 @@ class AuthorizeEndpoint:
         stage = invocation.stage if invocation is not None else "-"
         if self._decisions is not None:
             self._decisions.decision(
-                question.source_ip or "-",
+                source_ip or "-",
                 request_id,
                 decision,
                 status,
@@ -418,7 +428,7 @@ class AuthorizeEndpoint:
                 decision,
                 status,
                 seconds * 1000,
-                question.source_ip or "-",
+                source_ip or "-",
                 _loggable(api),
                 _loggable(stage),
                 principal,
@@ -428,14 +438,13 @@ class AuthorizeEndpoint:
 
     def _record(
         self,
-        question: Question,
+        source_ip: str,
         request_id: str,
         invocation: Invocation,
         principal: Principal | None,
         access_key_id: str,
         resource: str,
         error: ElsewhereError | None,
-        signed: SignedRequest | None,
     ) -> Response | None:
         """Write the decision's audit record; an answer of 500 if it could not be written.
 
@@ -448,7 +457,7 @@ class AuthorizeEndpoint:
             request_id=request_id,
             event_id=new_request_id(),
             time=invocation.now,
-            source_ip=question.source_ip,
+            source_ip=source_ip,
             user_agent=request.header("user-agent") or "",
             region=self._decider.deployment.region,
             account_id=self._decider.deployment.account_id,

@@ -164,6 +164,21 @@ def _serve(settings: ServerSettings, stream: LogStream, announce: Callable[[str]
             raise
         shown = f"[{host}]" if ":" in host else host
         announce(f"metrics: http://{shown}:{listener.port}/metrics")
+    envoy = None
+    if settings.envoy_grpc_address is not None:
+        # gRPC and Envoy's messages load only when the service is asked for.
+        from elsewhere.envoy import start_envoy_server
+
+        host, port = settings.envoy_grpc_address
+        try:
+            envoy = start_envoy_server(application.authorize, application.clock, host, port)
+        except (OSError, RuntimeError):
+            if listener is not None:
+                listener.close()
+            application.close()
+            raise
+        shown = f"[{host}]" if ":" in host else host
+        announce(f"Envoy ext_authz (gRPC): {shown}:{envoy.port}")
     config = uvicorn.Config(
         application.asgi,
         host=settings.host,
@@ -208,6 +223,8 @@ def _serve(settings: ServerSettings, stream: LogStream, announce: Callable[[str]
     try:
         _Server(config, application.reopen, stream.flush).run()
     finally:
+        if envoy is not None:
+            envoy.close()
         if listener is not None:
             listener.close()
         application.close()

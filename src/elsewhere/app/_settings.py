@@ -46,6 +46,8 @@ class ServerSettings:
     notify_file: str | None = None
     # Where the Prometheus listener serves /metrics (host, port); None for no listener.
     metrics_address: tuple[str, int] | None = None
+    # Where the authorizer's Envoy ext_authz gRPC service listens (None: not served).
+    envoy_grpc_address: tuple[str, int] | None = None
 
     @property
     def effective_database_url(self) -> str:

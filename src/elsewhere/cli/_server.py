@@ -150,6 +150,14 @@ __all__ = ["register"]
     help="Access and error logs as text lines or as JSON lines.",
 )
 @click.option(
+    "--envoy-grpc-address",
+    default=None,
+    envvar="ELSEWHERE_ENVOY_GRPC_ADDRESS",
+    metavar="HOST:PORT",
+    help="Serve the authorizer as Envoy's ext_authz gRPC service "
+    "(envoy.service.auth.v3.Authorization) on this address, plaintext. Default: off.",
+)
+@click.option(
     "--replay-guard",
     "replay_guard",
     default=0,
@@ -185,6 +193,7 @@ def server(
     notify_file: str | None,
     metrics_address: str | None,
     log_format: str,
+    envoy_grpc_address: str | None,
     replay_guard: int,
     log_level: str,
 ) -> None:
@@ -223,7 +232,16 @@ def server(
         audit_log=audit_log or None,
         notify_webhooks=tuple(_webhook(url) for url in notify_webhook),
         notify_file=notify_file or None,
-        metrics_address=_metrics_address(metrics_address, port) if metrics_address else None,
+        metrics_address=(
+            _listener_address("--metrics-address", metrics_address, port)
+            if metrics_address
+            else None
+        ),
+        envoy_grpc_address=(
+            _listener_address("--envoy-grpc-address", envoy_grpc_address, port)
+            if envoy_grpc_address
+            else None
+        ),
     )
     try:
         # Standard output belongs to the audit records when they go there.
@@ -259,20 +277,16 @@ def _webhook(url: str) -> str:
     return url
 
 
-def _metrics_address(value: str, api_port: int) -> tuple[str, int]:
-    """``HOST:PORT`` (``[v6]:PORT`` for IPv6) of the metrics listener, never the API's own."""
+def _listener_address(flag: str, value: str, api_port: int) -> tuple[str, int]:
+    """``HOST:PORT`` (``[v6]:PORT`` for IPv6) of a listener of its own, never the API's port."""
     host, sep, port_text = value.rpartition(":")
     host = host.strip("[]")
     if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise click.UsageError(
-            f"--metrics-address {value!r} must be HOST:PORT, for example 127.0.0.1:9464."
-        )
+        raise click.UsageError(f"{flag} {value!r} must be HOST:PORT, for example 127.0.0.1:9464.")
     port = int(port_text)
     if port == api_port:
-        # /metrics is never on the AWS endpoint: the listener needs an address of its own.
-        raise click.UsageError(
-            f"--metrics-address {value!r} uses the API's port {api_port}; choose another."
-        )
+        # Metrics and the gRPC service are never on the AWS endpoint: each needs its own address.
+        raise click.UsageError(f"{flag} {value!r} uses the API's port {api_port}; choose another.")
     return host, port
 
 

@@ -144,8 +144,9 @@ def test_forwarded_allow_ips_must_be_addresses_or_networks(tmp_path: Path) -> No
         ("fail/the-api-port", "uses the API's port 8080"),
     ],
 )
-def test_metrics_address_is_checked(tmp_path: Path, value: str, message: str) -> None:
-    """--metrics-address must be HOST:PORT on a port other than the API's (exit 2)."""
+@pytest.mark.parametrize("flag", ["--metrics-address", "--envoy-grpc-address"])
+def test_listener_address_is_checked(tmp_path: Path, flag: str, value: str, message: str) -> None:
+    """--metrics-address and --envoy-grpc-address: HOST:PORT, not the API's port (exit 2)."""
     from elsewhere.cli import _server
 
     given = {
@@ -154,10 +155,9 @@ def test_metrics_address_is_checked(tmp_path: Path, value: str, message: str) ->
         "fail/not-a-port": "127.0.0.1:http",
         "fail/the-api-port": "0.0.0.0:8080",
     }[value]
-    result = CliRunner().invoke(
-        _server.server, ["--data-dir", str(tmp_path), "--metrics-address", given]
-    )
+    result = CliRunner().invoke(_server.server, ["--data-dir", str(tmp_path), flag, given])
     assert result.exit_code == 2
+    assert f"{flag} {given!r}" in result.output
     assert message in result.output
 
 
