@@ -12,6 +12,9 @@ signing key, token opened, role checked, policies evaluated).
 - ``authorizer.forward.per_cpu_second``: requests per CPU-second of the server process.
 - ``authorizer.forward.ratio_to_bare_uvicorn``: that, over the same figure of the trivial
   Starlette endpoint on uvicorn (``bench/_bare.py``) measured in the same run.
+- ``authorizer.middleware.asgi_added_ms``: the median latency the ASGI middleware adds to one
+  request of an app in this process (its question to the server over a kept-alive connection),
+  requests one after another.
 """
 
 from __future__ import annotations
@@ -200,14 +203,17 @@ def run() -> Iterator[tuple[str, float, str]]:
     os.environ.setdefault("PYTHONHASHSEED", "0")
     server = _Server()
     try:
-        requests = forward_requests(server.port, _session_credentials(server), _SIGNED)
+        credentials = _session_credentials(server)
+        requests = forward_requests(server.port, credentials, _SIGNED)
         rate, per_cpu, load = _rate(server, requests)
+        middleware_ms = _middleware_added_ms(server.endpoint, credentials, server.port)
     finally:
         server.close()
     yield "authorizer.forward.per_second", rate, "req/s"
     if per_cpu is not None:
         yield "authorizer.forward.per_cpu_second", per_cpu, "req/cpu-s"
     yield "authorizer.forward.load_cpu_share", load, "ratio"
+    yield "authorizer.middleware.asgi_added_ms", middleware_ms, "ms"
     bare = _BareServer()
     try:
         _, bare_cpu, _ = _rate(bare, bare.requests())
@@ -215,3 +221,75 @@ def run() -> Iterator[tuple[str, float, str]]:
         bare.close()
     if bare_cpu is not None and per_cpu is not None:
         yield "authorizer.forward.ratio_to_bare_uvicorn", per_cpu / bare_cpu, "ratio"
+
+
+def _middleware_added_ms(endpoint: str, credentials: dict[str, str], port: int) -> float:
+    """Median latency the ASGI middleware adds to a request: one question to elsewhere over a
+    kept-alive connection, against the same app called without it (both in this process)."""
+    import asyncio
+    import statistics
+    import time
+
+    from elsewhere.middleware import ElsewhereASGI
+
+    async def service(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    raw = forward_requests(port, credentials, _SIGNED)
+
+    async def measure() -> float:
+        guarded = ElsewhereASGI(service, endpoint=endpoint, api="orders", stage="prod")
+        samples: list[float] = []
+        try:
+            for i in range(400):
+                scope, receive = _scope(raw[i % len(raw)])
+                sent: list[Any] = []
+
+                async def send(message: Any, sent: list[Any] = sent) -> None:
+                    sent.append(message)
+
+                started = time.perf_counter()
+                await service(scope, receive, send)
+                bare = time.perf_counter() - started
+                scope, receive = _scope(raw[i % len(raw)])
+                started = time.perf_counter()
+                await guarded(scope, receive, send)
+                took = time.perf_counter() - started
+                if i >= 50:  # after the connection and the caches are warm
+                    samples.append((took - bare) * 1000)
+                assert sent[-2]["status"] == 200, sent
+        finally:
+            await guarded.aclose()
+        return statistics.median(samples)
+
+    return asyncio.run(measure())
+
+
+def _scope(wire: bytes) -> tuple[dict[str, Any], Any]:
+    """The ASGI scope of the original request a forward-auth question in ``wire`` describes."""
+    head = wire.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")[1:]
+    fields = [line.split(": ", 1) for line in head]
+    original = {name.lower(): value for name, value in fields}
+    path, _, query = original["x-forwarded-uri"].partition("?")
+    headers = [
+        (name.lower().encode(), value.encode())
+        for name, value in fields
+        if not name.lower().startswith("x-forwarded-") and name.lower() != "host"
+    ] + [(b"host", original["x-forwarded-host"].encode())]
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "headers": headers,
+        "scheme": "https",
+        "client": ("127.0.0.1", 50000),
+    }
+    return scope, receive
