@@ -21,18 +21,17 @@ again under the same name, is refused like a token that is no longer valid (iam-
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 from collections.abc import Mapping
 from typing import Final, NamedTuple
 from urllib.parse import unquote
 
+from elsewhere.cache import BoundedCache
 from elsewhere.domain import Deployment, format_utc_seconds
 from elsewhere.errors import (
     AccessDenied,
     BadRequest,
     IncompleteSignature,
-    UnrecognizedClient,
 )
 from elsewhere.policy import (
     ALLOWED,
@@ -53,6 +52,7 @@ from elsewhere.service._session_auth import (
     policy_principal,
     session_context_keys,
     session_policies,
+    session_role,
 )
 from elsewhere.service._snapshot import SnapshotProvider
 from elsewhere.sigv4 import (
@@ -86,6 +86,8 @@ SIGNING_SERVICE: Final = "execute-api"
 _NAME = re.compile(r"[A-Za-z0-9._~-]{1,128}")
 _METHOD = re.compile(r"[A-Z]{1,20}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# What one cached session view keeps alive besides its strings (objects, dict), in bytes.
+_ENTRY_OVERHEAD = 2048
 # The skew the header form of a signature is valid for, either side of its date (the default of
 # sigv4.check_request_time, which the authenticator applies).
 _SKEW = dt.timedelta(minutes=5)
@@ -202,6 +204,11 @@ class InvokeAuthorizer:
             }
         )
         self._clock_values: tuple[int, Mapping[str, ContextValue]] = (-1, {})
+        # Sessions' principals and normalised keys, by token and role tags (a few KiB each).
+        self._session_cache: BoundedCache[
+            tuple[str, tuple[tuple[str, str], ...]],
+            tuple[PolicyPrincipal, Mapping[str, ContextValue]],
+        ] = BoundedCache(max_entries=4096, max_weight=16 * 1024 * 1024)
 
     @property
     def deployment(self) -> Deployment:
@@ -242,7 +249,9 @@ class InvokeAuthorizer:
         principal = self._authenticator.authenticate(
             request, signed, service=SIGNING_SERVICE, now=now
         )
-        policies, subject, principal_values = self._principal_view(principal)
+        policies, subject, principal_values = self._principal_view(
+            principal, signed.security_token
+        )
         if self._replay is not None:
             window = _SKEW
             if signed.presigned and signed.expires is not None:
@@ -265,26 +274,42 @@ class InvokeAuthorizer:
         return _grant(principal, resource)
 
     def _principal_view(
-        self, principal: Principal
+        self, principal: Principal, token: str | None
     ) -> tuple[PolicySet, PolicyPrincipal, Mapping[str, ContextValue]]:
-        """The caller's policies, its policy-engine principal and its normalised keys."""
+        """The caller's policies, its policy-engine principal and its normalised keys.
+
+        The authenticator has already refused a session whose role is gone or was made again.
+        """
         if isinstance(principal, SessionPrincipal) and principal.claims is not None:
             # A session issued here: the role's policies from the snapshot (no store read),
             # narrowed by the session policies sealed in the token.
             claims = principal.claims
             snapshot = self._snapshots.current()
-            entry = snapshot.role(claims.role_arn)
-            if entry is None or entry.view.role_id != claims.role_id:
-                raise UnrecognizedClient(
-                    reason=f"the session's role {claims.role_arn} ({claims.role_id}) is gone"
-                )
-            return (
-                session_policies(claims, snapshot),
-                _session_subject(claims),
-                _session_values(claims),
-            )
+            role = session_role(claims, snapshot)
+            tags = role.view.tags if role is not None else ()
+            subject, values = self._session_keys(claims, tags, token)
+            return session_policies(claims, snapshot), subject, values
         policies, subject, keys = self._authorizer.principal_view(principal)
         return policies, subject, normalise_context_keys(keys)
+
+    def _session_keys(
+        self, claims: SessionClaims, role_tags: tuple[tuple[str, str], ...], token: str | None
+    ) -> tuple[PolicyPrincipal, Mapping[str, ContextValue]]:
+        """The session as principal and its principal keys (``session_context_keys``, with the
+        role's current tags), normalised once per token and set of role tags: a session makes
+        many calls, and building the keys cost more than deciding."""
+        key = (token, role_tags) if token is not None else None
+        if key is not None:
+            known = self._session_cache.get(key)
+            if known is not None:
+                return known
+        keys = normalise_context_keys(session_context_keys(claims, role_tags))
+        view = (policy_principal(claims), keys)
+        if key is not None:
+            strings = sum(len(name) + sum(map(len, value.values)) for name, value in keys.items())
+            weight = _ENTRY_OVERHEAD + 4 * (len(key[0]) + strings)
+            self._session_cache.put(key, view, weight=weight)
+        return view
 
     def _values(
         self, principal_values: Mapping[str, ContextValue], invocation: Invocation
@@ -333,19 +358,6 @@ _FALSE = ContextValue.of(False)
 
 def _text(value: str) -> ContextValue:
     return ContextValue((value,), False, "string")
-
-
-# A session's principal keys and policy principal depend on its claims alone, and a session
-# makes many calls: they are built and normalised once per session (functools' bounded LRU; a
-# few kilobytes each).
-@functools.lru_cache(maxsize=4096)
-def _session_values(claims: SessionClaims) -> Mapping[str, ContextValue]:
-    return normalise_context_keys(session_context_keys(claims))
-
-
-@functools.lru_cache(maxsize=4096)
-def _session_subject(claims: SessionClaims) -> PolicyPrincipal:
-    return policy_principal(claims)
 
 
 def _grant(principal: Principal, resource: str) -> Grant:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from elsewhere.domain import Deployment
+from elsewhere.domain import Deployment, Tag
 from elsewhere.errors import (
     AccessDenied,
     BadRequest,
@@ -67,6 +68,12 @@ POLICY = {
             "Action": "execute-api:Invoke",
             "Resource": f"{ARN}/GET/daytime/*",
             "Condition": {"DateLessThan": {"aws:CurrentTime": "2026-11-28T12:30:00Z"}},
+        },
+        {
+            "Effect": "Allow",
+            "Action": "execute-api:Invoke",
+            "Resource": f"{ARN}/GET/blue/*",
+            "Condition": {"StringEquals": {"aws:PrincipalTag/team": "blue"}},
         },
         {"Effect": "Deny", "Action": "execute-api:Invoke", "Resource": f"{ARN}/GET/items/secret"},
     ],
@@ -433,3 +440,14 @@ def test_replay_guard_forgets_after_the_window_and_fills_up() -> None:
     later = until + dt.timedelta(seconds=2)
     guard.admit("a" * 64, valid_until=later + dt.timedelta(minutes=5), now=later)
     assert len(guard) == 1
+
+
+def test_role_tags_are_principal_tags_as_they_are_now(world: World) -> None:
+    """The role's own tags are the session's aws:PrincipalTag/*, read at each call."""
+    name, creds = _setup(world)
+    decider = _decider(world)
+    _decide(decider, _signed(creds, path="/blue/1"))  # the role is tagged team=blue
+    world.store.update_role(name, lambda r: dataclasses.replace(r, tags=(Tag("team", "red"),)))
+    world.snapshots.refresh()
+    with pytest.raises(AccessDenied):
+        _decide(decider, _signed(creds, path="/blue/1"))
